@@ -1,0 +1,322 @@
+using System.Net;
+using System.Net.Sockets;
+using Foobar.Topology.Validation;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Foobar.Topology.Loading;
+
+/// <summary>
+/// Reads a topology YAML file (format: docs/topology.md) into a validated <see cref="Topology"/>,
+/// or throws <see cref="TopologyException"/> listing every problem with its line and fix.
+/// </summary>
+public static class TopologyLoader
+{
+    /// <summary>The file used when none is named.</summary>
+    public const string DefaultFileName = "foobar.yaml";
+
+    /// <summary>Loads and validates <paramref name="path"/>.</summary>
+    public static Topology Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TopologyException([new TopologyProblem(path, 0, 0, "", $"cannot read the topology file: {e.Message}",
+                $"check the path, or create it from {DefaultFileName} at the repository root")]);
+        }
+        return Parse(text, path, Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Parses and validates YAML <paramref name="text"/>; <paramref name="file"/> names it in problems.</summary>
+    public static Topology Parse(string text, string file, string baseDirectory)
+    {
+        var problems = new ProblemList(file);
+        var root = ReadRoot(text, problems);
+        var topology = root is null ? null : Build(root, problems, baseDirectory);
+        if (topology is not null && problems.Items.Count == 0)
+        {
+            foreach (var finding in TopologyValidator.Validate(topology))
+            {
+                problems.Add(finding.Key, finding.Message, finding.Fix);
+            }
+        }
+        if (problems.Items.Count > 0)
+        {
+            throw new TopologyException(problems.Items.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList());
+        }
+        return topology!;
+    }
+
+    private static YamlSection? ReadRoot(string text, ProblemList problems)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            problems.Add(e.Start, "", $"not valid YAML: {e.Message}",
+                "fix the syntax at this line (indentation with spaces, 'key: value', closed brackets and quotes)");
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws some syntax errors without a position; the last event parsed is where it broke.
+            problems.Add(LastGoodMark(text), "", "not valid YAML: unclosed bracket or brace, or a value where a key was expected",
+                "check brackets and braces are closed on this line or the next, and indentation is consistent");
+            return null;
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode mapping)
+        {
+            problems.AddAtStart("the file is empty or is not a mapping", "start from foobar.yaml at the repository root");
+            return null;
+        }
+        return new YamlSection(mapping, "", problems);
+    }
+
+    private static Mark LastGoodMark(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var mark = Mark.Empty;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                mark = parser.Current!.End;
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException)
+        {
+        }
+        return mark;
+    }
+
+    private static Topology? Build(YamlSection root, ProblemList problems, string baseDirectory)
+    {
+        var domain = root.String("domain") ?? "foobar.com";
+
+        var network = root.Section("network");
+        var rangeText = network?.String("range");
+        network?.RejectUnknownKeys("range");
+        AddressRange? range = null;
+        if (rangeText is null)
+        {
+            root.Problem(null, "network.range", "missing the address range", "add 'network: { range: 127.10.0.0/24 }'");
+        }
+        else if (!AddressRange.TryParse(rangeText, out range, out var rangeError))
+        {
+            network!.Problem(network.Node("range"), "range", rangeError, "write the first address of the block and a prefix length, like 127.10.0.0/24");
+        }
+
+        var publicSection = root.Section("public");
+        var publicAddress = ReadAddress(publicSection, "address");
+        var httpPort = publicSection?.Port("http") ?? 80;
+        publicSection?.RejectUnknownKeys("address", "http");
+
+        var lb = ReadLb(root.Section("lb"));
+        var web = ReadWeb(root.Section("web"));
+        var app = new AppSettings { Port = PortOnly(root.Section("app")) ?? new AppSettings().Port };
+        var db = new DbSettings { Port = PortOnly(root.Section("db")) ?? new DbSettings().Port };
+        var dns = new DnsSettings { Port = PortOnly(root.Section("dns")) ?? new DnsSettings().Port };
+        var admin = new AdminSettings { Port = PortOnly(root.Section("admin")) ?? new AdminSettings().Port };
+
+        var drafts = ReadServers(root, problems);
+        root.RejectUnknownKeys("domain", "network", "public", "lb", "web", "app", "db", "dns", "admin", "servers");
+        if (range is null || problems.Items.Count > 0)
+        {
+            return null;
+        }
+
+        var publicIp = AddressPlan.PublicAddress(range, publicAddress);
+        var addresses = AddressPlan.Assign(range, publicIp, drafts.Select(d => d.Address).ToList());
+        var servers = new List<ServerSpec>();
+        for (var i = 0; i < drafts.Count; i++)
+        {
+            if (addresses[i] is not { } address)
+            {
+                problems.Add($"servers.{drafts[i].Name}", $"no address left in {range} for this server",
+                    "use a larger range (a smaller prefix length) in network.range");
+                continue;
+            }
+            servers.Add(new ServerSpec(drafts[i].Name, address, drafts[i].Roles, drafts[i].Db));
+        }
+        return new Topology
+        {
+            Domain = domain,
+            Range = range,
+            Public = new PublicEndpoint(publicIp, httpPort),
+            Servers = servers,
+            Lb = lb,
+            Web = web,
+            App = app,
+            Db = db,
+            Dns = dns,
+            Admin = admin,
+            BaseDirectory = baseDirectory,
+        };
+    }
+
+    private static int? PortOnly(YamlSection? section)
+    {
+        var port = section?.Port("port");
+        section?.RejectUnknownKeys("port");
+        return port;
+    }
+
+    private static LbSettings ReadLb(YamlSection? section)
+    {
+        var defaults = new LbSettings();
+        if (section is null)
+        {
+            return defaults;
+        }
+        var mode = defaults.Mode;
+        switch (section.String("mode"))
+        {
+            case null:
+                break;
+            case "active-passive":
+                mode = LbMode.ActivePassive;
+                break;
+            case "active-active":
+                mode = LbMode.ActiveActive;
+                break;
+            case var other:
+                section.Problem(section.Node("mode"), "mode", $"unknown mode '{other}'", "use active-passive or active-active");
+                break;
+        }
+        var result = new LbSettings
+        {
+            Port = section.Port("port") ?? defaults.Port,
+            Mode = mode,
+            CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
+            CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
+        };
+        section.RejectUnknownKeys("port", "mode", "check_path", "check_interval");
+        return result;
+    }
+
+    private static WebSettings ReadWeb(YamlSection? section)
+    {
+        var defaults = new WebSettings();
+        if (section is null)
+        {
+            return defaults;
+        }
+        var proxy = section.Strings("proxy");
+        foreach (var prefix in proxy ?? [])
+        {
+            if (!prefix.StartsWith('/'))
+            {
+                section.Problem(section.Node("proxy"), "proxy", $"prefix '{prefix}' does not start with '/'", $"write it as '/{prefix}'");
+            }
+        }
+        var result = new WebSettings
+        {
+            Port = section.Port("port") ?? defaults.Port,
+            Root = section.String("root") ?? defaults.Root,
+            Proxy = proxy ?? defaults.Proxy,
+            CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
+            CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
+        };
+        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval");
+        return result;
+    }
+
+    private static string? ReadPath(YamlSection section, string key)
+    {
+        var path = section.String(key);
+        if (path is not null && !path.StartsWith('/'))
+        {
+            section.Problem(section.Node(key), key, $"'{path}' is not an absolute URL path", $"write it as '/{path}'");
+            return null;
+        }
+        return path;
+    }
+
+    private static IPAddress? ReadAddress(YamlSection? section, string key)
+    {
+        var text = section?.String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (IPAddress.TryParse(text, out var address) && address.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3)
+        {
+            return address;
+        }
+        section!.Problem(section.Node(key), key, $"'{text}' is not an IPv4 address", "write four numbers separated by dots, like 127.10.0.5");
+        return null;
+    }
+
+    private sealed record ServerDraft(string Name, IPAddress? Address, IReadOnlyList<Role> Roles, DbRole? Db);
+
+    private static List<ServerDraft> ReadServers(YamlSection root, ProblemList problems)
+    {
+        var drafts = new List<ServerDraft>();
+        var servers = root.Section("servers");
+        if (servers is null)
+        {
+            root.Problem(null, "servers", "no servers", "add a 'servers:' mapping; see foobar.yaml at the repository root");
+            return drafts;
+        }
+        foreach (var (name, node) in servers.Entries())
+        {
+            if (node is not YamlMappingNode mapping)
+            {
+                servers.Problem(node, name, "a server must be a mapping", $"write '{name}: {{ roles: [web] }}'");
+                continue;
+            }
+            var server = new YamlSection(mapping, servers.KeyPath(name), problems);
+            if (!ServerNames.IsValid(name))
+            {
+                servers.Problem(node, name, $"'{name}' is not a valid server name", ServerNames.Rule);
+            }
+            var address = ReadAddress(server, "address");
+            var roles = new List<Role>();
+            var roleNames = server.Strings("roles");
+            if (roleNames is null || roleNames.Count == 0)
+            {
+                server.Problem(null, "roles", "a server needs at least one role", "add 'roles: [web]' (dns, lb, web, app or db)");
+            }
+            foreach (var roleName in roleNames ?? [])
+            {
+                if (!RoleNames.TryParse(roleName, out var role))
+                {
+                    server.Problem(server.Node("roles"), "roles", $"unknown role '{roleName}'", "use dns, lb, web, app or db");
+                }
+                else if (roles.Contains(role))
+                {
+                    server.Problem(server.Node("roles"), "roles", $"role '{roleName}' is listed twice", "list each role once");
+                }
+                else
+                {
+                    roles.Add(role);
+                }
+            }
+            DbRole? db = null;
+            switch (server.String("db"))
+            {
+                case null:
+                    break;
+                case "primary":
+                    db = DbRole.Primary;
+                    break;
+                case "replica":
+                    db = DbRole.Replica;
+                    break;
+                case var other:
+                    server.Problem(server.Node("db"), "db", $"unknown database part '{other}'", "use primary or replica");
+                    break;
+            }
+            server.RejectUnknownKeys("address", "roles", "db");
+            drafts.Add(new ServerDraft(name, address, roles, db));
+        }
+        return drafts;
+    }
+}

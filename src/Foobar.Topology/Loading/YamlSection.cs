@@ -1,0 +1,153 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace Foobar.Topology.Loading;
+
+/// <summary>
+/// One YAML mapping being read: typed getters that record a problem (with the node's line) instead
+/// of throwing, so one load reports every mistake in the file at once.
+/// </summary>
+internal sealed class YamlSection
+{
+    private readonly YamlMappingNode _node;
+    private readonly ProblemList _problems;
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    public YamlSection(YamlMappingNode node, string path, ProblemList problems)
+    {
+        _node = node;
+        Path = path;
+        _problems = problems;
+        foreach (var (key, _) in node.Children)
+        {
+            if (key is YamlScalarNode { Value: { } name })
+            {
+                problems.Map.Add(KeyPath(name), (int)key.Start.Line, (int)key.Start.Column);
+            }
+        }
+    }
+
+    public string Path { get; }
+
+    public string KeyPath(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
+
+    public IEnumerable<(string Key, YamlNode Value)> Entries()
+    {
+        foreach (var (key, value) in _node.Children)
+        {
+            if (key is YamlScalarNode { Value: { } name })
+            {
+                _read.Add(name);
+                yield return (name, value);
+            }
+        }
+    }
+
+    public YamlNode? Node(string key)
+    {
+        _read.Add(key);
+        return _node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+    }
+
+    public YamlSection? Section(string key)
+    {
+        switch (Node(key))
+        {
+            case null:
+                return null;
+            case YamlMappingNode mapping:
+                return new YamlSection(mapping, KeyPath(key), _problems);
+            case var other:
+                _problems.Add(other, KeyPath(key), "must be a mapping of keys to values", $"write '{key}:' followed by indented 'name: value' lines");
+                return null;
+        }
+    }
+
+    public string? String(string key)
+    {
+        switch (Node(key))
+        {
+            case null:
+                return null;
+            case YamlScalarNode { Value: { Length: > 0 } value }:
+                return value;
+            case var other:
+                _problems.Add(other, KeyPath(key), "must be a single non-empty value", $"write '{key}: <value>'");
+                return null;
+        }
+    }
+
+    public int? Port(string key)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
+        {
+            return port;
+        }
+        _problems.Add(Node(key)!, KeyPath(key), $"'{text}' is not a TCP port", "use a whole number from 1 to 65535");
+        return null;
+    }
+
+    public TimeSpan? Duration(string key)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (DurationText.TryParse(text, out var duration) && duration > TimeSpan.Zero)
+        {
+            return duration;
+        }
+        _problems.Add(Node(key)!, KeyPath(key), $"'{text}' is not a duration", "write a positive number with a unit: 500ms, 2s, 1m");
+        return null;
+    }
+
+    public List<string>? Strings(string key)
+    {
+        switch (Node(key))
+        {
+            case null:
+                return null;
+            case YamlSequenceNode sequence:
+                var result = new List<string>();
+                foreach (var item in sequence)
+                {
+                    if (item is YamlScalarNode { Value: { Length: > 0 } value })
+                    {
+                        result.Add(value);
+                    }
+                    else
+                    {
+                        _problems.Add(item, KeyPath(key), "every item must be a single value", $"write '{key}: [a, b]'");
+                    }
+                }
+                return result;
+            case YamlScalarNode { Value: { Length: > 0 } single }:
+                return [single];
+            case var other:
+                _problems.Add(other, KeyPath(key), "must be a list", $"write '{key}: [a, b]'");
+                return null;
+        }
+    }
+
+    /// <summary>Reports keys of this mapping that nothing read: typos must not pass silently.</summary>
+    public void RejectUnknownKeys(params string[] known)
+    {
+        foreach (var (key, _) in _node.Children)
+        {
+            if (key is YamlScalarNode { Value: { } name } && !_read.Contains(name))
+            {
+                var hint = known.Length == 0 ? "remove it" : $"remove it or use one of: {string.Join(", ", known)}";
+                _problems.Add(key, KeyPath(name), $"unknown key '{name}'", hint);
+            }
+        }
+    }
+
+    public void Problem(YamlNode? at, string key, string message, string fix) =>
+        _problems.Add(at ?? _node, key.Length == 0 ? Path : KeyPath(key), message, fix);
+}

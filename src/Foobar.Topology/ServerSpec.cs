@@ -1,0 +1,14 @@
+using System.Net;
+
+namespace Foobar.Topology;
+
+/// <summary>One host of the topology: on one machine, one process on its own loopback address.</summary>
+/// <param name="Name">Host name, unique in the topology (<c>web1</c>).</param>
+/// <param name="Address">The only address the server binds.</param>
+/// <param name="Roles">What it runs; never empty.</param>
+/// <param name="Db">Replication part when it has the <see cref="Role.Db"/> role.</param>
+public sealed record ServerSpec(string Name, IPAddress Address, IReadOnlyList<Role> Roles, DbRole? Db = null)
+{
+    /// <summary>Whether the server hosts <paramref name="role"/>.</summary>
+    public bool Has(Role role) => Roles.Contains(role);
+}

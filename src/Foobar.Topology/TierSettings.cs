@@ -1,0 +1,76 @@
+namespace Foobar.Topology;
+
+/// <summary>How the load balancers share the public address.</summary>
+public enum LbMode
+{
+    /// <summary>One load balancer holds the public address, the other takes it over when it dies.</summary>
+    ActivePassive,
+    /// <summary>Both serve; DNS returns both addresses.</summary>
+    ActiveActive,
+}
+
+/// <summary>Settings of the <see cref="Role.Lb"/> tier.</summary>
+public sealed record LbSettings
+{
+    /// <summary>Port on the load balancers' own addresses. Default 80, the public HTTP port.</summary>
+    public int Port { get; init; } = 80;
+
+    /// <summary>How the pair shares the public address. Default active-passive, as in seed 004.</summary>
+    public LbMode Mode { get; init; } = LbMode.ActivePassive;
+
+    /// <summary>Path checked on each web server. Default <c>/healthz</c>.</summary>
+    public string CheckPath { get; init; } = "/healthz";
+
+    /// <summary>Time between active checks. Default 1 s: a dead server leaves rotation within a second.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Settings of the <see cref="Role.Web"/> tier.</summary>
+public sealed record WebSettings
+{
+    /// <summary>Port on the web servers' addresses. Default 80.</summary>
+    public int Port { get; init; } = 80;
+
+    /// <summary>Directory of static files, relative to the topology file. Default <c>site</c>.</summary>
+    public string Root { get; init; } = "site";
+
+    /// <summary>
+    /// Path prefixes always forwarded to the app servers. Any other path is served from
+    /// <see cref="Root"/> when a file matches, and forwarded otherwise. Default <c>/api/</c>.
+    /// </summary>
+    public IReadOnlyList<string> Proxy { get; init; } = ["/api/"];
+
+    /// <summary>Path checked on each app server. Default <c>/healthz</c>.</summary>
+    public string CheckPath { get; init; } = "/healthz";
+
+    /// <summary>Time between active checks of the app servers. Default 1 s.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Settings of the <see cref="Role.App"/> tier.</summary>
+public sealed record AppSettings
+{
+    /// <summary>Port on the app servers' addresses. Default 8080, so web and app can share a server.</summary>
+    public int Port { get; init; } = 8080;
+}
+
+/// <summary>Settings of the <see cref="Role.Db"/> tier.</summary>
+public sealed record DbSettings
+{
+    /// <summary>MariaDB port. Default 3306, MySQL's.</summary>
+    public int Port { get; init; } = 3306;
+}
+
+/// <summary>Settings of the <see cref="Role.Dns"/> tier.</summary>
+public sealed record DnsSettings
+{
+    /// <summary>UDP and TCP port. Default 53.</summary>
+    public int Port { get; init; } = 53;
+}
+
+/// <summary>The administrative listener every server has: health, status, later metrics.</summary>
+public sealed record AdminSettings
+{
+    /// <summary>Port on every server's address. Default 9000.</summary>
+    public int Port { get; init; } = 9000;
+}

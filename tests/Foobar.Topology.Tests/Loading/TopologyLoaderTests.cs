@@ -1,0 +1,173 @@
+using System.Net;
+using Foobar.Topology.Loading;
+
+namespace Foobar.Topology.Tests.Loading;
+
+public class TopologyLoaderTests
+{
+    [Fact]
+    public void Load_DefaultTopology_IsTheFullDesign()
+    {
+        var topology = TopologyLoader.Load(TopologyText.RepositoryFile("foobar.yaml"));
+
+        Assert.Equal("www.foobar.com", topology.SiteHost);
+        Assert.Equal(["dns1", "lb1", "lb2", "web1", "web2", "app1", "app2", "db1", "db2"], topology.Servers.Select(s => s.Name));
+        Assert.Equal(2, topology.ServersWith(Role.Lb).Count);
+        Assert.Equal("db1", topology.DbPrimary?.Name);
+        Assert.Equal(DbRole.Replica, topology.Find("db2")!.Db);
+        Assert.Equal(IPAddress.Parse("127.10.0.1"), topology.Public.Address);
+        Assert.Equal(LbMode.ActivePassive, topology.Lb.Mode);
+        Assert.True(Directory.Exists(topology.WebRootPath), topology.WebRootPath);
+    }
+
+    [Fact]
+    public void Parse_TierSettings_AreRead()
+    {
+        var topology = TopologyText.Parse(TopologyText.Valid + """
+
+            lb: { port: 8081, mode: active-active, check_path: /ping, check_interval: 250ms }
+            web: { port: 8082, root: public, proxy: [/api/, /auth/] }
+            app: { port: 9090 }
+            admin: { port: 9999 }
+            public: { address: 127.10.0.200, http: 8000 }
+            """);
+
+        Assert.Equal(8081, topology.Lb.Port);
+        Assert.Equal(LbMode.ActiveActive, topology.Lb.Mode);
+        Assert.Equal("/ping", topology.Lb.CheckPath);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), topology.Lb.CheckInterval);
+        Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
+        Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
+        Assert.Equal(9090, topology.App.Port);
+        Assert.Equal(9999, topology.Admin.Port);
+        Assert.Equal(IPAddress.Parse("127.10.0.200"), topology.Public.Address);
+        Assert.Equal("http://www.foobar.com:8000/", topology.Public.Url(topology.Domain));
+    }
+
+    [Fact]
+    public void Parse_ServerWithSeveralRoles_HostsThemAll()
+    {
+        var topology = TopologyText.Parse("""
+            network: { range: 127.10.0.0/24 }
+            servers:
+              lb1: { roles: [lb] }
+              server1: { roles: [web, app, db] }
+            """);
+
+        Assert.Equal([Role.Web, Role.App, Role.Db], topology.Find("server1")!.Roles);
+        Assert.Equal("server1", topology.DbPrimary?.Name);
+    }
+
+    [Fact]
+    public void Parse_UnparseableYaml_ReportsLineAndSyntaxFix()
+    {
+        var problem = TopologyText.SingleProblem("network:\n  range: 127.10.0.0/24\nservers:\n  lb1: { roles: [lb]\n  web1: x\n");
+
+        Assert.Contains("not valid YAML", problem.Message);
+        Assert.True(problem.Line >= 4, problem.ToString());
+        Assert.StartsWith("test.yaml:", problem.ToString());
+    }
+
+    [Fact]
+    public void Parse_DuplicateKey_ReportsItsLine()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\n  web1: { roles: [web] }\n");
+
+        Assert.Contains("Duplicate key", problem.Message);
+        Assert.Equal(7, problem.Line);
+    }
+
+    [Fact]
+    public void Parse_UnknownRole_NamesTheRoleTheKeyAndTheChoices()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("roles: [web]", "roles: [webb]"));
+
+        Assert.Equal("servers.web1.roles", problem.Key);
+        Assert.Contains("unknown role 'webb'", problem.Message);
+        Assert.Contains("dns, lb, web, app or db", problem.Fix);
+        Assert.Equal(5, problem.Line);
+    }
+
+    [Fact]
+    public void Parse_UnknownKey_IsReportedNotIgnored()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("{ roles: [web] }", "{ roles: [web], adress: 127.10.0.9 }"));
+
+        Assert.Equal("servers.web1.adress", problem.Key);
+        Assert.Contains("address", problem.Fix);
+    }
+
+    [Fact]
+    public void Parse_SeveralMistakes_AreAllReportedInLineOrder()
+    {
+        var e = Assert.Throws<TopologyException>(() => TopologyText.Parse("""
+            network: { range: 127.10.0.0/24 }
+            lb: { port: 99999 }
+            servers:
+              lb1: { roles: [lb, cache] }
+              Web1: { roles: [web] }
+            """));
+
+        Assert.Equal(["lb.port", "servers.lb1.roles", "servers.Web1"], e.Problems.Select(p => p.Key));
+        Assert.Equal([2, 4, 5], e.Problems.Select(p => p.Line));
+    }
+
+    [Theory]
+    [InlineData("127.10.0.0", "CIDR")]
+    [InlineData("127.10.0.1/24", "host bits")]
+    [InlineData("127.10.0.0/33", "prefix length")]
+    [InlineData("banana/24", "not an IPv4 address")]
+    public void Parse_BadRange_IsExplained(string range, string expected)
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("127.10.0.0/24", range));
+
+        Assert.Equal("network.range", problem.Key);
+        Assert.Contains(expected, problem.Message);
+        Assert.Equal(2, problem.Line);
+    }
+
+    [Fact]
+    public void Parse_MissingRange_SaysWhatToAdd()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("network: { range: 127.10.0.0/24 }", ""));
+
+        Assert.Equal("network.range", problem.Key);
+        Assert.Contains("network: { range:", problem.Fix);
+    }
+
+    [Theory]
+    [InlineData("lb: { check_interval: soon }", "lb.check_interval", "duration")]
+    [InlineData("lb: { mode: hot-cold }", "lb.mode", "unknown mode")]
+    [InlineData("lb: { check_path: healthz }", "lb.check_path", "absolute URL path")]
+    [InlineData("web: { proxy: [api/] }", "web.proxy", "does not start with '/'")]
+    [InlineData("app: { port: http }", "app.port", "not a TCP port")]
+    [InlineData("public: { address: 127.10.0 }", "public.address", "not an IPv4 address")]
+    [InlineData("web: [80]", "web", "must be a mapping")]
+    public void Parse_BadSetting_NamesTheKey(string yaml, string key, string expected)
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\n" + yaml + "\n");
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(expected, problem.Message);
+        Assert.Equal(7, problem.Line);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysWhichFile()
+    {
+        var e = Assert.Throws<TopologyException>(() => TopologyLoader.Load("/nonexistent/foobar.yaml"));
+
+        Assert.Contains("/nonexistent/foobar.yaml", e.Message);
+        Assert.Contains("cannot read", e.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("- just\n- a list\n")]
+    public void Parse_EmptyOrNotAMapping_IsAProblem(string yaml)
+    {
+        var problem = TopologyText.SingleProblem(yaml);
+
+        Assert.Contains("empty or is not a mapping", problem.Message);
+    }
+}
