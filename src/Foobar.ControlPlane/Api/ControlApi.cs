@@ -1,0 +1,51 @@
+using Foobar.ControlPlane.State;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Foobar.ControlPlane.Api;
+
+/// <summary>
+/// The control plane's HTTP API on a Unix socket in the state directory: no port to clash with,
+/// and only users who can enter the (0700) state directory can reach it.
+/// </summary>
+/// <remarks>
+/// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>POST /shutdown</c>.
+/// </remarks>
+internal static class ControlApi
+{
+    public static async Task<WebApplication> StartAsync(ControlPlane controlPlane, StateDirectory state)
+    {
+        if (File.Exists(state.ControlSocket))
+        {
+            File.Delete(state.ControlSocket);
+        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(state.ControlSocket));
+        var app = builder.Build();
+        app.MapGet("/status", () => Results.Json(controlPlane.Snapshot(), ControlJson.Options));
+        app.MapPost("/servers/{name}/{action}", async (string name, string action) =>
+        {
+            try
+            {
+                return Results.Json(new ControlMessage(await controlPlane.ActAsync(name, action).ConfigureAwait(false)), ControlJson.Options);
+            }
+            catch (ArgumentException e)
+            {
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+            }
+        });
+        app.MapPost("/shutdown", () =>
+        {
+            controlPlane.RequestShutdown();
+            return Results.Json(new ControlMessage("shutting down"), ControlJson.Options, statusCode: StatusCodes.Status202Accepted);
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        return app;
+    }
+}
+
+/// <summary>A one-sentence answer of the control API.</summary>
+public sealed record ControlMessage(string Message);

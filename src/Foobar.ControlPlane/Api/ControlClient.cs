@@ -1,0 +1,78 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Foobar.ControlPlane.State;
+using Foobar.ControlPlane.Status;
+
+namespace Foobar.ControlPlane.Api;
+
+/// <summary>Talks to a running control plane through its state directory's socket.</summary>
+public sealed class ControlClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    private ControlClient(StateDirectory state)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(state.ControlSocket), cancellationToken).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://control-plane/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>A client if a control plane answers on <paramref name="state"/>'s socket; null otherwise.</summary>
+    public static async Task<ControlClient?> TryConnectAsync(StateDirectory state, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(state.ControlSocket))
+        {
+            return null;
+        }
+        var client = new ControlClient(state);
+        try
+        {
+            await client.StatusAsync(cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch (HttpRequestException)
+        {
+            client.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>The current status.</summary>
+    public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default) =>
+        await _http.GetFromJsonAsync<StatusReport>("status", ControlJson.Options, cancellationToken).ConfigureAwait(false)
+        ?? throw new HttpRequestException("empty status from the control plane");
+
+    /// <summary>Runs <paramref name="action"/> on <paramref name="server"/>; returns (ok, message).</summary>
+    public async Task<(bool Ok, string Message)> ActAsync(string server, string action, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.PostAsync(new Uri($"servers/{Uri.EscapeDataString(server)}/{Uri.EscapeDataString(action)}", UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+        return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
+    }
+
+    /// <summary>Asks the control plane to stop everything and exit.</summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.PostAsync(new Uri("shutdown", UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+}

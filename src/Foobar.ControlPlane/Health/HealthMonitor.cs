@@ -1,0 +1,62 @@
+using System.Net.Http.Json;
+using Foobar.ControlPlane.Supervision;
+using Foobar.Server.Admin;
+
+namespace Foobar.ControlPlane.Health;
+
+/// <summary>
+/// Asks every running server's admin listener for <c>/healthz</c> and hands the answer to its
+/// supervisor: every 250 ms while a server is starting (so <c>up</c> sees readiness quickly),
+/// every second otherwise.
+/// </summary>
+internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<ServerSupervisor> supervisors, TimeProvider timeProvider)
+{
+    private static readonly TimeSpan FastInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan SteadyInterval = TimeSpan.FromSeconds(1);
+
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) })
+    {
+        Timeout = TimeSpan.FromSeconds(1),
+    };
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using (_client)
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.WhenAll(supervisors.Select(s => CheckAsync(s, cancellationToken))).ConfigureAwait(false);
+                var interval = supervisors.Any(s => s.State == ServerState.Starting) ? FastInterval : SteadyInterval;
+                try
+                {
+                    await Task.Delay(interval, timeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task CheckAsync(ServerSupervisor supervisor, CancellationToken cancellationToken)
+    {
+        if (supervisor.Process is not { } process)
+        {
+            return;
+        }
+        var server = topology.Find(supervisor.Name)!;
+        var endPoint = topology.AdminEndPoint(server);
+        ServerHealthReport? report;
+        try
+        {
+            using var response = await _client.GetAsync(new Uri($"http://{endPoint}/healthz"), cancellationToken).ConfigureAwait(false);
+            report = await response.Content.ReadFromJsonAsync<ServerHealthReport>(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            report = null;
+        }
+        supervisor.ReportHealth(process, report);
+    }
+}

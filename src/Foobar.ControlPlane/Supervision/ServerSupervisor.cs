@@ -1,0 +1,220 @@
+using Foobar.ControlPlane.Processes;
+using Foobar.Server.Admin;
+
+namespace Foobar.ControlPlane.Supervision;
+
+/// <summary>
+/// Keeps one server running: starts its process, restarts it with backoff when it exits on its own,
+/// and leaves it down when an operator stopped or killed it.
+/// </summary>
+/// <remarks>
+/// One loop per server owns the process; the public methods only change what is wanted and
+/// signal the process, so a crash and an operator's command never race to start two processes.
+/// </remarks>
+internal sealed class ServerSupervisor(
+    string name,
+    IServerLauncher launcher,
+    RestartPolicy policy,
+    TimeProvider timeProvider,
+    EventLog events)
+{
+    private readonly Lock _lock = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _wantUp;
+    private bool _killRequested;
+    private int _crashesInARow;
+
+    public string Name { get; } = name;
+
+    public ServerState State { get; private set; } = ServerState.Stopped;
+
+    public IServerProcess? Process { get; private set; }
+
+    /// <summary>When the current process started.</summary>
+    public DateTimeOffset? StartedAt { get; private set; }
+
+    /// <summary>Restarts after crashes since the control plane started.</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>When a server in backoff will be started again.</summary>
+    public DateTimeOffset? NextStartAt { get; private set; }
+
+    /// <summary>The last health report, while the process runs.</summary>
+    public ServerHealthReport? Health { get; private set; }
+
+    public SupervisionEvent? LastEvent { get; private set; }
+
+    /// <summary>Runs the supervision loop until <paramref name="cancellationToken"/>; stop servers with <see cref="StopAsync"/> first.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var changed = Changed();
+            if (!WantUp)
+            {
+                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            var process = StartProcess();
+            var exitCode = await process.Exited.ConfigureAwait(false);
+            var uptime = timeProvider.GetUtcNow() - StartedAt!.Value;
+            lock (_lock)
+            {
+                Process = null;
+                Health = null;
+                StartedAt = null;
+            }
+            if (!WantUp)
+            {
+                State = _killRequested ? ServerState.Killed : ServerState.Stopped;
+                Record(_killRequested ? "killed (SIGKILL); stays down until 'foobar start'" : $"stopped (exit code {exitCode})");
+                continue;
+            }
+            await BackOffAsync(exitCode, uptime, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Wants the server up; starts it now even during a backoff delay.</summary>
+    public void Start()
+    {
+        lock (_lock)
+        {
+            _wantUp = true;
+            _killRequested = false;
+            _crashesInARow = 0;
+        }
+        Wake();
+    }
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>; completes when the process is gone.</summary>
+    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        var process = WantDown(kill: false);
+        if (process is null)
+        {
+            return;
+        }
+        State = ServerState.Stopping;
+        process.Signal(Signals.Terminate);
+        try
+        {
+            await process.Exited.WaitAsync(grace, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Record($"did not stop within {grace.TotalSeconds:0} s; killing it");
+            process.Signal(Signals.Kill);
+            await process.Exited.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>SIGKILL, as a crash would; the server stays down until <see cref="Start"/>.</summary>
+    public async Task KillAsync()
+    {
+        var process = WantDown(kill: true);
+        if (process is null)
+        {
+            State = ServerState.Killed;
+            return;
+        }
+        process.Signal(Signals.Kill);
+        await process.Exited.ConfigureAwait(false);
+    }
+
+    /// <summary>Takes a health report (null: the check failed) from the health monitor.</summary>
+    public void ReportHealth(IServerProcess process, ServerHealthReport? report)
+    {
+        lock (_lock)
+        {
+            if (!ReferenceEquals(process, Process))
+            {
+                return;
+            }
+            Health = report;
+        }
+        if (report is { Ready: true } && State == ServerState.Starting)
+        {
+            State = ServerState.Running;
+            Record($"ready after {(timeProvider.GetUtcNow() - StartedAt)?.TotalSeconds:0.0} s (pid {process.Identity.Pid})");
+        }
+    }
+
+    private bool WantUp
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _wantUp;
+            }
+        }
+    }
+
+    private IServerProcess? WantDown(bool kill)
+    {
+        lock (_lock)
+        {
+            _wantUp = false;
+            _killRequested = kill;
+        }
+        Wake();
+        return Process;
+    }
+
+    private IServerProcess StartProcess()
+    {
+        var process = launcher.Start(Name);
+        lock (_lock)
+        {
+            Process = process;
+            StartedAt = timeProvider.GetUtcNow();
+            NextStartAt = null;
+            State = ServerState.Starting;
+        }
+        Record($"started (pid {process.Identity.Pid})");
+        return process;
+    }
+
+    private async Task BackOffAsync(int exitCode, TimeSpan uptime, CancellationToken cancellationToken)
+    {
+        TimeSpan delay;
+        Task changed;
+        lock (_lock)
+        {
+            _crashesInARow = policy.NextCount(_crashesInARow, uptime);
+            delay = policy.DelayFor(_crashesInARow);
+            Restarts++;
+            NextStartAt = timeProvider.GetUtcNow() + delay;
+            State = ServerState.Backoff;
+            changed = _changed.Task;
+        }
+        Record($"exited with code {exitCode} after {uptime.TotalSeconds:0.0} s; restarting in {delay.TotalSeconds:0.#} s (crash {_crashesInARow} in a row)");
+        // An operator's start, stop or kill ends the wait early; the loop then does what is wanted.
+        await Task.WhenAny(Task.Delay(delay, timeProvider, cancellationToken), changed).ConfigureAwait(false);
+        if (!WantUp)
+        {
+            State = _killRequested ? ServerState.Killed : ServerState.Stopped;
+        }
+    }
+
+    private Task Changed()
+    {
+        lock (_lock)
+        {
+            return _changed.Task;
+        }
+    }
+
+    private void Wake()
+    {
+        TaskCompletionSource previous;
+        lock (_lock)
+        {
+            previous = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        previous.TrySetResult();
+    }
+
+    private void Record(string message) => LastEvent = events.Record(Name, message);
+}

@@ -1,0 +1,188 @@
+using Foobar.Http.Backends;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+
+namespace Foobar.Http.Forwarder;
+
+/// <summary>
+/// Forwards one incoming request to a backend of a pool and streams the response back,
+/// trying the next backend when that is safe.
+/// </summary>
+/// <remarks>
+/// Safe means the request cannot have reached the application: the connection could not be
+/// opened, or the request is a body-less GET/HEAD/OPTIONS/TRACE, which servers must treat as
+/// idempotent. A POST whose body may have been sent is never replayed; the client gets 502.
+/// </remarks>
+public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<HttpForwarder> logger)
+{
+    /// <summary>
+    /// Time to wait for a backend's response headers. Default 60 s, nginx's
+    /// <c>proxy_read_timeout</c>; exceeded, the client gets 504.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Forwards <paramref name="context"/>'s request; <paramref name="self"/> names this server in X-Served-By.</summary>
+    public async Task ForwardAsync(HttpContext context, BackendPool pool, string self)
+    {
+        var aborted = context.RequestAborted;
+        var replayable = IsReplayable(context);
+        var tried = new List<Backend>(2);
+        while (pool.Pick(tried) is { } backend)
+        {
+            tried.Add(backend);
+            backend.CountRequest();
+            using var request = CreateRequest(context, backend);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            timeout.CancelAfter(ResponseTimeout);
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
+            {
+                backend.CountFailure();
+                var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
+                if (notConnected)
+                {
+                    // Passive check: the active checker puts it back once it answers again.
+                    backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
+                }
+                LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
+                if (notConnected || replayable)
+                {
+                    continue;
+                }
+                await WriteErrorAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                backend.CountFailure();
+                await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            using (response)
+            {
+                await CopyResponseAsync(context, response, self).ConfigureAwait(false);
+            }
+            return;
+        }
+        var status = tried.Count == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway;
+        var reason = tried.Count == 0 ? "no server is up" : $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})";
+        await WriteErrorAsync(context, status, self, reason).ConfigureAwait(false);
+    }
+
+    private static bool IsReplayable(HttpContext context)
+    {
+        var method = context.Request.Method;
+        var idempotent = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
+        return idempotent && !HasBody(context);
+    }
+
+    private static bool HasBody(HttpContext context) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
+
+    private static HttpRequestMessage CreateRequest(HttpContext context, Backend backend)
+    {
+        var incoming = context.Request;
+        var message = new HttpRequestMessage(new HttpMethod(incoming.Method),
+            backend.Origin + incoming.PathBase.ToUriComponent() + incoming.Path.ToUriComponent() + incoming.QueryString.ToUriComponent())
+        {
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        if (HasBody(context))
+        {
+            message.Content = new StreamContent(incoming.Body);
+        }
+        foreach (var (name, values) in incoming.Headers)
+        {
+            if (HopByHopHeaders.Contains(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values))
+            {
+                message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+            }
+        }
+        message.Headers.Host = incoming.Host.Value;
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        if (remote is not null)
+        {
+            var prior = incoming.Headers["X-Forwarded-For"].ToString();
+            message.Headers.Remove("X-Forwarded-For");
+            message.Headers.TryAddWithoutValidation("X-Forwarded-For", prior.Length == 0 ? remote : $"{prior}, {remote}");
+        }
+        if (!incoming.Headers.ContainsKey("X-Forwarded-Proto"))
+        {
+            message.Headers.TryAddWithoutValidation("X-Forwarded-Proto", incoming.Scheme);
+        }
+        if (!incoming.Headers.ContainsKey("X-Forwarded-Host") && incoming.Host.HasValue)
+        {
+            message.Headers.TryAddWithoutValidation("X-Forwarded-Host", incoming.Host.Value);
+        }
+        return message;
+    }
+
+    private async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response, string self)
+    {
+        var outgoing = context.Response;
+        outgoing.StatusCode = (int)response.StatusCode;
+        CopyHeaders(response.Headers, outgoing);
+        CopyHeaders(response.Content.Headers, outgoing);
+        var upstream = response.Headers.TryGetValues(ServedBy.HeaderName, out var values) ? string.Join(", ", values) : null;
+        ServedBy.Set(outgoing, self, upstream);
+        try
+        {
+            var body = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                await body.CopyToAsync(outgoing.Body, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException)
+        {
+            // The status line is gone already; the only honest signal left is to cut the connection.
+            LogResponseCopyFailed(logger, e.Message);
+            context.Abort();
+        }
+    }
+
+    private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders headers, HttpResponse outgoing)
+    {
+        foreach (var (name, values) in headers)
+        {
+            if (!HopByHopHeaders.Contains(name) && !name.Equals(ServedBy.HeaderName, StringComparison.OrdinalIgnoreCase))
+            {
+                outgoing.Headers[name] = values.ToArray();
+            }
+        }
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string self, string reason)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        ServedBy.Set(context.Response, self, null);
+        await context.Response.WriteAsync($"{status} {ReasonPhrases.GetReasonPhrase(status)}: {reason}\n", context.RequestAborted).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "Forward to {Backend} failed ({Error}): {Message}")]
+    private static partial void LogForwardFailed(ILogger logger, string backend, HttpRequestError error, string message);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Copying the response body failed; connection aborted: {Message}")]
+    private static partial void LogResponseCopyFailed(ILogger logger, string message);
+}

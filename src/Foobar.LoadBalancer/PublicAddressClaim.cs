@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Foobar.LoadBalancer;
+
+/// <summary>
+/// Holds the public address for an active-passive pair on one machine: whoever has it bound
+/// serves it, the other keeps trying to bind. When the holder dies the kernel closes its socket
+/// and the standby's next attempt succeeds; a holder that comes back finds the address taken
+/// and becomes the standby, so there are never two owners.
+/// </summary>
+/// <remarks>
+/// This is the loopback stand-in for a floating IP moved by VRRP (keepalived): the address is the
+/// lock. On real hosts the same role would add and remove the address on an interface instead.
+/// </remarks>
+public sealed partial class PublicAddressClaim(
+    IPEndPoint endPoint,
+    Action<IApplicationBuilder> configure,
+    TimeSpan retryInterval,
+    TimeProvider timeProvider,
+    ILogger logger) : IAsyncDisposable
+{
+    /// <summary>How often a standby tries to take the address. Default 500 ms: takeover within half a second.</summary>
+    public static readonly TimeSpan DefaultRetryInterval = TimeSpan.FromMilliseconds(500);
+
+    private WebApplication? _listener;
+
+    /// <summary>The public address and port.</summary>
+    public IPEndPoint EndPoint { get; } = endPoint;
+
+    /// <summary>Whether this load balancer currently serves the public address.</summary>
+    public bool Held => _listener is not null;
+
+    /// <summary>Tries to take the address until cancelled, then releases it.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (_listener is null && IsFree())
+            {
+                await TryTakeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                await Task.Delay(retryInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener is { } listener)
+        {
+            _listener = null;
+            await listener.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await listener.DisposeAsync().ConfigureAwait(false);
+            LogReleased(logger, EndPoint);
+        }
+    }
+
+    /// <summary>A cheap probe, so a standby does not build a web host twice a second.</summary>
+    private bool IsFree()
+    {
+        using var probe = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(EndPoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private async Task TryTakeAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(EndPoint));
+        var listener = builder.Build();
+        configure(listener);
+        try
+        {
+            await listener.StartAsync(cancellationToken).ConfigureAwait(false);
+            _listener = listener;
+            LogTaken(logger, EndPoint);
+        }
+        catch (IOException)
+        {
+            // The other load balancer bound it between the probe and now: stay standby.
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Warning, Message = "Took the public address {EndPoint}: this load balancer is active")]
+    private static partial void LogTaken(ILogger logger, IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Released the public address {EndPoint}")]
+    private static partial void LogReleased(ILogger logger, IPEndPoint endPoint);
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using Foobar.Http.Forwarder;
+using Foobar.Server.Admin;
+using Foobar.Server.Roles;
+using Foobar.Topology;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Foobar.Server;
+
+/// <summary>
+/// Runs one server of a topology (<c>foobar serve NAME</c>): binds only the server's own address,
+/// with the admin listener on <c>admin.port</c> and one listener per HTTP role.
+/// </summary>
+public static class ServerHost
+{
+    /// <summary>Serves until SIGTERM/SIGINT or <paramref name="cancellationToken"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="serverName"/> is not in the topology.</exception>
+    public static async Task RunAsync(Topology.Topology topology, string serverName, CancellationToken cancellationToken)
+    {
+        var server = topology.Find(serverName)
+            ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        builder.Services.AddSingleton(ForwarderClient.Create());
+        builder.Services.AddSingleton<HttpForwarder>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(topology.AdminEndPoint(server));
+            foreach (var role in server.Roles.Where(IsHttp))
+            {
+                kestrel.Listen(new IPEndPoint(server.Address, topology.PortOf(role)));
+            }
+        });
+
+        var app = builder.Build();
+        var roles = CreateRoles(topology, server, app.Services);
+        var startedAt = DateTimeOffset.UtcNow;
+        app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminHealth(c, server, roles, startedAt)));
+        foreach (var role in roles.Where(r => r.HttpPort is not null))
+        {
+            var port = role.HttpPort!.Value;
+            app.MapWhen(c => c.Connection.LocalPort == port, role.Configure);
+        }
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        var background = Task.WhenAll(roles.Select(r => r.RunAsync(stopping.Token)));
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        await stopping.CancelAsync().ConfigureAwait(false);
+        await background.ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static bool IsHttp(Role role) => role is Role.Lb or Role.Web or Role.App;
+
+    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, IServiceProvider services)
+    {
+        var forwarder = services.GetRequiredService<HttpForwarder>();
+        var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
+        return server.Roles.Select(role => role switch
+        {
+            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, forwarder, checks, logger),
+            Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
+            Role.App => new AppRoleHost(topology, server),
+            Role.Db => new PlaceholderRoleHost(Role.Db, "placeholder: MariaDB is not started yet (database tier, issue 4)"),
+            Role.Dns => new PlaceholderRoleHost(Role.Dns, $"placeholder: no DNS answers yet; use curl --resolve {topology.SiteHost}:{topology.Public.HttpPort}:{topology.Public.Address}"),
+            _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),
+        }).ToList();
+    }
+
+    private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
+    {
+        if (context.Request.Path != "/healthz")
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+        var health = roles.Select(r => r.Health()).ToList();
+        var ready = health.All(h => h.State is RoleStates.Ready or RoleStates.Standby or RoleStates.Placeholder);
+        var report = new ServerHealthReport(server.Name, Environment.ProcessId, startedAt, ready, health);
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        return context.Response.WriteAsJsonAsync(report, context.RequestAborted);
+    }
+}

@@ -1,0 +1,10 @@
+using Foobar.Http.Backends;
+
+namespace Foobar.Web;
+
+/// <summary>Settings of one web server.</summary>
+/// <param name="ServerName">This server's name, for X-Served-By.</param>
+/// <param name="Root">Absolute path of the static files.</param>
+/// <param name="ProxyPrefixes">Path prefixes always forwarded to <paramref name="Apps"/>.</param>
+/// <param name="Apps">The app servers.</param>
+public sealed record WebOptions(string ServerName, string Root, IReadOnlyList<string> ProxyPrefixes, BackendPool Apps);
