@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text.Json;
+using Foobar.ControlPlane.Api;
+using Foobar.ControlPlane.Status;
+
+namespace Foobar.EndToEnd.Tests;
+
+/// <summary>
+/// The default topology (foobar.yaml) moved to an address range and state directory of its own,
+/// brought up with the real <c>foobar up --detach</c> and taken down with <c>foobar down</c>.
+/// Each test class gets one, so classes run side by side without sharing an address.
+/// </summary>
+public class RunningTopology : IAsyncLifetime
+{
+    private static int _ranges;
+
+    public RunningTopology()
+    {
+        // Second octet from the pid, third from a counter: runs and classes never share a range.
+        var range = $"127.{100 + Environment.ProcessId % 100}.{Interlocked.Increment(ref _ranges) * 7 % 250}.0/24";
+        Directory = Path.Combine(Path.GetTempPath(), $"foobar-e2e-{Environment.ProcessId}-{_ranges}");
+        System.IO.Directory.CreateDirectory(Directory);
+        TopologyFile = Path.Combine(Directory, "foobar.yaml");
+        StateDirectory = Path.Combine(Directory, "state");
+        var yaml = File.ReadAllText(Path.Combine(RepositoryRoot, "foobar.yaml"))
+            .Replace("range: 127.10.0.0/24", $"range: {range}", StringComparison.Ordinal)
+            .Replace("root: site", $"root: {Path.Combine(RepositoryRoot, "site")}", StringComparison.Ordinal);
+        File.WriteAllText(TopologyFile, yaml);
+        PublicAddress = IPAddress.Parse(range[..range.LastIndexOf('.')] + ".1");
+        Http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero })
+        {
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+    }
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public string Directory { get; }
+
+    public string TopologyFile { get; }
+
+    public string StateDirectory { get; }
+
+    public IPAddress PublicAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public FoobarCli.Result? UpResult { get; private set; }
+
+    public virtual async Task InitializeAsync()
+    {
+        UpResult = await FoobarCli.RunAsync("up", "--detach", "-t", TopologyFile, "--state", StateDirectory);
+        if (UpResult.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"foobar up failed ({UpResult.ExitCode}):\n{UpResult.Output}");
+        }
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await FoobarCli.RunAsync("down", "--state", StateDirectory);
+        Http.Dispose();
+    }
+
+    public Task<FoobarCli.Result> CliAsync(params string[] args) => FoobarCli.RunAsync([.. args, "--state", StateDirectory]);
+
+    public async Task<StatusReport> StatusAsync()
+    {
+        var result = await CliAsync("status", "--json");
+        Assert.True(result.ExitCode == 0, result.Output);
+        return JsonSerializer.Deserialize<StatusReport>(result.Stdout, ControlJson.Options)!;
+    }
+
+    /// <summary>GET through the public address, as a browser that resolved www.foobar.com would.</summary>
+    public async Task<HttpResponseMessage> GetAsync(string path = "/")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{PublicAddress}{path}");
+        request.Headers.Host = "www.foobar.com";
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>The X-Served-By of one GET, split into server names; empty when the request failed.</summary>
+    public async Task<string[]> PathOfAsync(string path = "/")
+    {
+        try
+        {
+            using var response = await GetAsync(path);
+            return response.IsSuccessStatusCode && response.Headers.TryGetValues("X-Served-By", out var values)
+                ? string.Join(",", values).Split(',', StringSplitOptions.TrimEntries)
+                : [];
+        }
+        catch (HttpRequestException)
+        {
+            return [];
+        }
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Foobar.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new DirectoryNotFoundException("repository root (Foobar.slnx) not found above " + AppContext.BaseDirectory);
+    }
+}

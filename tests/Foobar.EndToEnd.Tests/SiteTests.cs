@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace Foobar.EndToEnd.Tests;
+
+/// <summary>The whole default topology up: the site, round robin, and failures of single servers.</summary>
+public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology>
+{
+    [Fact]
+    public async Task Site_ThroughPublicAddress_AnswersWithTheFullPath()
+    {
+        using var response = await topology.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("www.foobar.com", await response.Content.ReadAsStringAsync());
+        var path = await topology.PathOfAsync("/");
+        Assert.Equal(3, path.Length);
+        Assert.Matches("^lb[12]$", path[0]);
+        Assert.Matches("^web[12]$", path[1]);
+        Assert.Matches("^app[12]$", path[2]);
+    }
+
+    [Fact]
+    public async Task StaticFile_IsServedByTheWebTierWithoutTheApp()
+    {
+        using var response = await topology.GetAsync("/assets/foobar.css");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/css", response.Content.Headers.ContentType?.MediaType);
+        Assert.Matches("^lb[12], web[12]$", string.Join(",", response.Headers.GetValues("X-Served-By")));
+    }
+
+    [Fact]
+    public async Task RoundRobin_ConsecutiveRequests_AlternateWebAndAppServers()
+    {
+        await WaitAllReadyAsync();
+        var paths = new List<string[]>();
+        for (var i = 0; i < 8; i++)
+        {
+            paths.Add(await topology.PathOfAsync("/"));
+        }
+
+        Assert.All(paths, p => Assert.Equal(3, p.Length));
+        for (var i = 1; i < paths.Count; i++)
+        {
+            Assert.NotEqual(paths[i - 1][1], paths[i][1]);
+        }
+        Assert.Equal(["app1", "app2"], paths.Select(p => p[2]).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Kill_Web1_SiteKeepsAnsweringAndStartBringsItBack()
+    {
+        await WaitAllReadyAsync();
+
+        var kill = await topology.CliAsync("kill", "web1");
+        Assert.True(kill.ExitCode == 0, kill.Output);
+        var status = await topology.StatusAsync();
+        Assert.Equal("killed", status.Servers.Single(s => s.Name == "web1").State);
+        for (var i = 0; i < 20; i++)
+        {
+            var path = await topology.PathOfAsync("/");
+            Assert.Equal(3, path.Length);
+            Assert.Equal("web2", path[1]);
+        }
+
+        var start = await topology.CliAsync("start", "web1");
+        Assert.True(start.ExitCode == 0, start.Output);
+        await Poll.UntilAsync(() => topology.PathOfAsync("/"), p => p.Length == 3 && p[1] == "web1", TimeSpan.FromSeconds(15), "web1 back in rotation");
+    }
+
+    [Fact]
+    public async Task Crash_ServerKilledFromOutside_IsRestartedAndCounted()
+    {
+        var before = (await WaitAllReadyAsync()).Servers.Single(s => s.Name == "app2");
+
+        using (var victim = Process.GetProcessById(before.Pid!.Value))
+        {
+            victim.Kill();
+        }
+
+        var after = await Poll.UntilAsync(topology.StatusAsync,
+            r => r.Servers.Single(s => s.Name == "app2") is { Ready: true } s && s.Pid != before.Pid,
+            TimeSpan.FromSeconds(20), "app2 restarted");
+        var app2 = after.Servers.Single(s => s.Name == "app2");
+        Assert.Equal(before.Restarts + 1, app2.Restarts);
+        Assert.Contains(after.Events, e => e.Server == "app2" && e.Message.Contains("exited with code", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Kill_ActiveLoadBalancer_TheOtherTakesThePublicAddress()
+    {
+        var holder = (await WaitAllReadyAsync()).Public.HeldBy!;
+        var other = holder == "lb1" ? "lb2" : "lb1";
+
+        Assert.Equal(0, (await topology.CliAsync("kill", holder)).ExitCode);
+        try
+        {
+            var path = await Poll.UntilAsync(() => topology.PathOfAsync("/"), p => p.Length == 3, TimeSpan.FromSeconds(10), "site answering again");
+            Assert.Equal(other, path[0]);
+            await Poll.UntilAsync(topology.StatusAsync, r => r.Public.HeldBy == other, TimeSpan.FromSeconds(10), $"{other} reported as holder");
+        }
+        finally
+        {
+            Assert.Equal(0, (await topology.CliAsync("start", holder)).ExitCode);
+        }
+
+        // The old holder comes back as the standby: still one owner.
+        var status = await topology.StatusAsync();
+        Assert.Equal(other, status.Public.HeldBy);
+        Assert.Contains(status.Servers.Single(s => s.Name == holder).RoleHealth, r => r.State == "standby");
+    }
+
+    [Fact]
+    public async Task Status_Json_CarriesEveryServerAndThePublicEndpoint()
+    {
+        var status = await WaitAllReadyAsync();
+
+        Assert.Equal(["dns1", "lb1", "lb2", "web1", "web2", "app1", "app2", "db1", "db2"], status.Servers.Select(s => s.Name));
+        Assert.Equal("http://www.foobar.com/", status.Public.Url);
+        Assert.Equal($"http://{topology.PublicAddress}/", status.Public.DirectUrl);
+        Assert.Contains($"--resolve www.foobar.com:80:{topology.PublicAddress}", status.Public.Curl);
+        Assert.All(status.Servers, s => Assert.True(s.Pid > 0));
+        Assert.Equal("placeholder", status.Servers.Single(s => s.Name == "db1").RoleHealth.Single().State);
+    }
+
+    [Fact]
+    public async Task Up_WhenAlreadyRunning_IsAClearError()
+    {
+        var again = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("already running", again.Stderr);
+    }
+
+    [Fact]
+    public async Task Kill_UnknownServer_NamesTheServersThatExist()
+    {
+        var result = await topology.CliAsync("kill", "web9");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("no server 'web9'", result.Stderr);
+        Assert.Contains("web1", result.Stderr);
+    }
+
+    private Task<Foobar.ControlPlane.Status.StatusReport> WaitAllReadyAsync() =>
+        Poll.UntilAsync(topology.StatusAsync, r => r.Ready, TimeSpan.FromSeconds(30), "every server ready");
+}
