@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Foobar.EndToEnd.Tests;
+
+/// <summary>up and down themselves: refusals, and no process left behind even without the control plane.</summary>
+public class LifecycleTests
+{
+    [Fact]
+    public async Task Down_AfterControlPlaneKilled_LeavesNoProcess()
+    {
+        var topology = new RunningTopology();
+        await topology.InitializeAsync();
+        var status = await topology.StatusAsync();
+        var pids = status.Servers.Select(s => s.Pid!.Value).Append(status.ControlPlanePid).ToList();
+
+        using (var controlPlane = Process.GetProcessById(status.ControlPlanePid))
+        {
+            controlPlane.Kill();
+        }
+        await Poll.UntilAsync(() => Task.FromResult(ProcessState.IsRunning(status.ControlPlanePid)), running => !running, TimeSpan.FromSeconds(10), "control plane gone");
+        // The servers outlive their control plane: the site keeps answering.
+        Assert.Equal(3, (await topology.PathOfAsync("/")).Length);
+
+        var down = await topology.CliAsync("down");
+
+        Assert.True(down.ExitCode == 0, down.Output);
+        Assert.DoesNotContain(pids, ProcessState.IsRunning);
+        Assert.Empty(await topology.PathOfAsync("/"));
+        topology.Http.Dispose();
+    }
+
+    [Fact]
+    public async Task Down_AfterUp_StopsEveryProcessGracefully()
+    {
+        var topology = new RunningTopology();
+        await topology.InitializeAsync();
+        var status = await topology.StatusAsync();
+
+        var down = await topology.CliAsync("down");
+
+        Assert.True(down.ExitCode == 0, down.Output);
+        Assert.Contains("everything stopped", down.Stdout);
+        Assert.DoesNotContain("SIGKILL", down.Output);
+        Assert.DoesNotContain(status.Servers.Select(s => s.Pid!.Value).Append(status.ControlPlanePid), ProcessState.IsRunning);
+        Assert.Equal(3, (await FoobarCli.RunAsync("status", "--state", topology.StateDirectory)).ExitCode);
+        topology.Http.Dispose();
+    }
+
+    [Fact]
+    public async Task Up_PortTaken_IsAClearErrorAndStartsNothing()
+    {
+        var topology = new RunningTopology();
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        squatter.Bind(new IPEndPoint(topology.PublicAddress, 80));
+        squatter.Listen();
+
+        var up = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains($"{topology.PublicAddress}:80 (the public address) is already in use", up.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(topology.StateDirectory, "pids")) && Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")).Any());
+        topology.Http.Dispose();
+    }
+
+    [Fact]
+    public async Task Up_InvalidTopology_ListsEveryProblemWithFileAndLine()
+    {
+        var directory = Directory.CreateTempSubdirectory("foobar-e2e-bad-").FullName;
+        var file = Path.Combine(directory, "bad.yaml");
+        await File.WriteAllTextAsync(file, "network: { range: 127.250.0.0/24 }\nservers:\n  lb1: { roles: [lb] }\n  web1: { roles: [web, cache] }\n");
+
+        var up = await FoobarCli.RunAsync("up", "-t", file, "--state", Path.Combine(directory, "state"));
+
+        Assert.Equal(2, up.ExitCode);
+        Assert.Contains($"{file}:4:", up.Stderr);
+        Assert.Contains("unknown role 'cache'", up.Stderr);
+        Assert.Contains("nothing was started", up.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(directory, "state")));
+    }
+
+    [Fact]
+    public async Task Up_MissingTopologyFile_SaysWhichFile()
+    {
+        var up = await FoobarCli.RunAsync("up", "-t", "/nonexistent/foobar.yaml", "--state", Path.Combine(Path.GetTempPath(), "foobar-e2e-none"));
+
+        Assert.Equal(2, up.ExitCode);
+        Assert.Contains("/nonexistent/foobar.yaml", up.Stderr);
+    }
+}
