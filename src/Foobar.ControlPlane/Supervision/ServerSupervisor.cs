@@ -177,20 +177,23 @@ internal sealed class ServerSupervisor(
 
     private async Task BackOffAsync(int exitCode, TimeSpan uptime, CancellationToken cancellationToken)
     {
-        TimeSpan delay;
+        Task delayed;
         Task changed;
+        TimeSpan delay;
         lock (_lock)
         {
             _crashesInARow = policy.NextCount(_crashesInARow, uptime);
             delay = policy.DelayFor(_crashesInARow);
             Restarts++;
+            // Arm the timer before publishing Backoff: whoever sees Backoff sees a restart scheduled.
+            delayed = Task.Delay(delay, timeProvider, cancellationToken);
             NextStartAt = timeProvider.GetUtcNow() + delay;
-            State = ServerState.Backoff;
             changed = _changed.Task;
+            State = ServerState.Backoff;
         }
         Record($"exited with code {exitCode} after {uptime.TotalSeconds:0.0} s; restarting in {delay.TotalSeconds:0.#} s (crash {_crashesInARow} in a row)");
         // An operator's start, stop or kill ends the wait early; the loop then does what is wanted.
-        await Task.WhenAny(Task.Delay(delay, timeProvider, cancellationToken), changed).ConfigureAwait(false);
+        await Task.WhenAny(delayed, changed).ConfigureAwait(false);
         if (!WantUp)
         {
             State = _killRequested ? ServerState.Killed : ServerState.Stopped;
@@ -215,6 +218,9 @@ internal sealed class ServerSupervisor(
         }
         previous.TrySetResult();
     }
+
+    /// <summary>This server's recorded events (for tests and status).</summary>
+    public IReadOnlyList<SupervisionEvent> Events() => events.Recent(200).Where(e => e.Server == Name).ToList();
 
     private void Record(string message) => LastEvent = events.Record(Name, message);
 }
