@@ -1,0 +1,38 @@
+using Foobar.Http.Backends;
+using Foobar.Http.Forwarder;
+using Foobar.Http.LoadBalancing;
+using Foobar.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Foobar.Http.Tests.Forwarder;
+
+/// <summary>A front server named "front" that forwards everything to the given backends.</summary>
+internal sealed class ForwarderFixture : IAsyncDisposable
+{
+    private readonly LoopbackServer _front;
+
+    private ForwarderFixture(LoopbackServer front, BackendPool pool)
+    {
+        _front = front;
+        Pool = pool;
+        Client = new HttpClient { BaseAddress = front.BaseUri };
+    }
+
+    public BackendPool Pool { get; }
+
+    public HttpClient Client { get; }
+
+    public static async Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends)
+    {
+        var pool = new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy());
+        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
+        var front = await LoopbackServer.StartAsync(context => forwarder.ForwardAsync(context, pool, "front"));
+        return new ForwarderFixture(front, pool);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _front.DisposeAsync();
+    }
+}
