@@ -49,6 +49,29 @@ public class LifecycleTests
     }
 
     [Fact]
+    public async Task Up_InTheForeground_RunsUntilSigtermThenStopsEverything()
+    {
+        var topology = new RunningTopology();
+        using var up = FoobarCli.Start("up", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+        var stdout = up.StandardOutput.ReadToEndAsync();
+        var stderr = up.StandardError.ReadToEndAsync();
+
+        var status = await Poll.UntilAsync(async () => (await FoobarCli.RunAsync("status", "--json", "--state", topology.StateDirectory)).ExitCode == 0
+            ? await topology.StatusAsync() : null, r => r is { Ready: true }, TimeSpan.FromSeconds(60), "foreground up ready");
+        Assert.Equal(3, (await topology.PathOfAsync("/")).Length);
+        Assert.Equal(up.Id, status!.ControlPlanePid);
+
+        Signal.Send(up.Id, Signal.Terminate);
+        await up.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(up.ExitCode == 0, await stdout + await stderr);
+        Assert.Contains("every server stopped", await stdout);
+        Assert.DoesNotContain(status.Servers.Select(s => s.Pid!.Value), ProcessState.IsRunning);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")));
+        topology.Http.Dispose();
+    }
+
+    [Fact]
     public async Task Up_PortTaken_IsAClearErrorAndStartsNothing()
     {
         var topology = new RunningTopology();
