@@ -33,12 +33,15 @@ internal static class StatusView
         AnsiConsole.WriteLine();
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(report.Public.Host)}[/] is up at [link]{Markup.Escape(report.Public.Url)}[/] (public address {Markup.Escape(report.Public.Address)}, held by {Markup.Escape(report.Public.HeldBy ?? "-")})");
         AnsiConsole.WriteLine();
+        // The hints name a server of this topology and the state directory when it is not the default.
+        var victim = report.Servers.FirstOrDefault(s => s.Roles.Contains("web"))?.Name ?? report.Servers[0].Name;
+        var state = report.StateDirectory == Path.GetFullPath(ControlPlane.State.StateDirectory.DefaultPath) ? "" : $" --state {report.StateDirectory}";
         AnsiConsole.WriteLine("Try:");
-        AnsiConsole.WriteLine($"  {report.Public.Curl}          # X-Served-By shows the path");
-        AnsiConsole.WriteLine($"  foobar status                  # every server, its pid, state and restarts");
-        AnsiConsole.WriteLine($"  foobar kill web1               # SIGKILL one server; the site keeps answering");
-        AnsiConsole.WriteLine($"  foobar start web1              # and back into rotation");
-        AnsiConsole.WriteLine($"  foobar down                    # stop everything");
+        AnsiConsole.WriteLine($"  {report.Public.Curl}   # X-Served-By shows the path");
+        AnsiConsole.WriteLine($"  foobar status{state}   # every server, its pid, state and restarts");
+        AnsiConsole.WriteLine($"  foobar kill {victim}{state}   # SIGKILL one server; the site keeps answering");
+        AnsiConsole.WriteLine($"  foobar start {victim}{state}   # and back into rotation");
+        AnsiConsole.WriteLine($"  foobar down{state}   # stop everything");
         AnsiConsole.WriteLine($"A browser needs www.{report.Domain} to resolve to {report.Public.Address}: add '{report.Public.Address} www.{report.Domain}' to /etc/hosts, or open {report.Public.DirectUrl}");
     }
 
