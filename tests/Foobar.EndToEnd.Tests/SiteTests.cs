@@ -88,6 +88,20 @@ public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology
     }
 
     [Fact]
+    public async Task Hang_ServerFrozenWithSigstop_IsKilledAndRestarted()
+    {
+        var before = (await WaitAllReadyAsync()).Servers.Single(s => s.Name == "app1");
+
+        Signal.Send(before.Pid!.Value, Signal.Stop);
+
+        var after = await Poll.UntilAsync(topology.StatusAsync,
+            r => r.Servers.Single(s => s.Name == "app1") is { Ready: true } s && s.Pid != before.Pid,
+            TimeSpan.FromSeconds(40), "frozen app1 replaced");
+        Assert.Contains(after.Events, e => e.Server == "app1" && e.Message.Contains("has not answered its health check", StringComparison.Ordinal));
+        Assert.False(ProcessState.IsRunning(before.Pid!.Value));
+    }
+
+    [Fact]
     public async Task Kill_ActiveLoadBalancer_TheOtherTakesThePublicAddress()
     {
         var holder = (await WaitAllReadyAsync()).Public.HeldBy!;

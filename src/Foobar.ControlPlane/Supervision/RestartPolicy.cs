@@ -16,6 +16,16 @@ public sealed record RestartPolicy
     /// <summary>Uptime after which a crash counts as the first of a new row. Default 30 s.</summary>
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a running server may fail to answer its health check before it is killed and
+    /// restarted as if it had crashed. Default 10 s: ten missed checks, long enough to ride out a
+    /// GC pause or a loaded machine, short enough that a hung server does not linger.
+    /// </summary>
+    public TimeSpan UnresponsiveAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a starting server may take to pass its first health check. Default 60 s.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The delay before restarting after the <paramref name="crashesInARow"/>-th crash in a row (from 1).</summary>
     public TimeSpan DelayFor(int crashesInARow)
     {

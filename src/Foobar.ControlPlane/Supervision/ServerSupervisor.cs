@@ -23,6 +23,7 @@ internal sealed class ServerSupervisor(
     private bool _wantUp;
     private bool _killRequested;
     private int _crashesInARow;
+    private DateTimeOffset? _unresponsiveSince;
 
     public string Name { get; } = name;
 
@@ -121,9 +122,15 @@ internal sealed class ServerSupervisor(
         await process.Exited.ConfigureAwait(false);
     }
 
-    /// <summary>Takes a health report (null: the check failed) from the health monitor.</summary>
+    /// <summary>
+    /// Takes a health report (null: no answer) from the health monitor. A server that stops
+    /// answering for <see cref="RestartPolicy.UnresponsiveAfter"/>, or never answers within
+    /// <see cref="RestartPolicy.StartTimeout"/>, is killed; the loop then restarts it as after a crash.
+    /// </summary>
     public void ReportHealth(IServerProcess process, ServerHealthReport? report)
     {
+        var now = timeProvider.GetUtcNow();
+        string? hung = null;
         lock (_lock)
         {
             if (!ReferenceEquals(process, Process))
@@ -131,11 +138,37 @@ internal sealed class ServerSupervisor(
                 return;
             }
             Health = report;
+            if (report is not null)
+            {
+                _unresponsiveSince = null;
+            }
+            else if (State == ServerState.Running)
+            {
+                _unresponsiveSince ??= now;
+                if (now - _unresponsiveSince >= policy.UnresponsiveAfter)
+                {
+                    hung = $"has not answered its health check for {(now - _unresponsiveSince.Value).TotalSeconds:0} s; killing it to restart it";
+                }
+            }
+            else if (State == ServerState.Starting && now - StartedAt >= policy.StartTimeout)
+            {
+                hung = $"did not pass its health check within {policy.StartTimeout.TotalSeconds:0} s of starting; killing it to restart it";
+            }
+            if (hung is not null)
+            {
+                _unresponsiveSince = null;
+            }
+        }
+        if (hung is not null)
+        {
+            Record(hung);
+            process.Signal(Signals.Kill);
+            return;
         }
         if (report is { Ready: true } && State == ServerState.Starting)
         {
             State = ServerState.Running;
-            Record($"ready after {(timeProvider.GetUtcNow() - StartedAt)?.TotalSeconds:0.0} s (pid {process.Identity.Pid})");
+            Record($"ready after {(now - StartedAt)?.TotalSeconds:0.0} s (pid {process.Identity.Pid})");
         }
     }
 

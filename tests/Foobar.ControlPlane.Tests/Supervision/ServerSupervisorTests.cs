@@ -174,6 +174,61 @@ public sealed class ServerSupervisorTests : IAsyncDisposable
         Assert.Equal(ServerState.Starting, _supervisor.State);
     }
 
+    [Fact]
+    public async Task ReportHealth_RunningServerSilentTooLong_IsKilledAndRestarted()
+    {
+        var process = await RunningAsync();
+
+        for (var second = 0; second < 10; second++)
+        {
+            _supervisor.ReportHealth(process, null);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Empty(process.Signals);
+        _supervisor.ReportHealth(process, null);
+
+        Assert.Equal([Signals.Kill], process.Signals);
+        await Eventually.TrueAsync(() => _supervisor.State == ServerState.Backoff, "backoff after the hang");
+        Assert.Equal(1, _supervisor.Restarts);
+        Assert.Contains(_supervisor.Events(), e => e.Message.Contains("has not answered its health check for 10 s", StringComparison.Ordinal));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await StartedAsync(2);
+    }
+
+    [Fact]
+    public async Task ReportHealth_SilenceShorterThanTheLimit_IsForgiven()
+    {
+        var process = await RunningAsync();
+
+        for (var round = 0; round < 3; round++)
+        {
+            for (var second = 0; second < 9; second++)
+            {
+                _supervisor.ReportHealth(process, null);
+                _time.Advance(TimeSpan.FromSeconds(1));
+            }
+            _supervisor.ReportHealth(process, Healthy());
+        }
+
+        Assert.Empty(process.Signals);
+        Assert.Equal(ServerState.Running, _supervisor.State);
+    }
+
+    [Fact]
+    public async Task ReportHealth_NeverReadyWithinTheStartTimeout_IsKilled()
+    {
+        var process = await StartedAsync(1);
+
+        _time.Advance(TimeSpan.FromSeconds(59));
+        _supervisor.ReportHealth(process, null);
+        Assert.Empty(process.Signals);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _supervisor.ReportHealth(process, null);
+
+        Assert.Equal([Signals.Kill], process.Signals);
+        await Eventually.TrueAsync(() => _supervisor.State == ServerState.Backoff, "backoff after the start timeout");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _supervisor.StopAsync(TimeSpan.FromSeconds(1));
@@ -186,6 +241,16 @@ public sealed class ServerSupervisorTests : IAsyncDisposable
         {
         }
         _stop.Dispose();
+    }
+
+    private ServerHealthReport Healthy() => new("web1", 1, _time.GetUtcNow(), Ready: true, []);
+
+    private async Task<FakeLauncher.FakeProcess> RunningAsync()
+    {
+        var process = await StartedAsync(1);
+        _supervisor.ReportHealth(process, Healthy());
+        Assert.Equal(ServerState.Running, _supervisor.State);
+        return process;
     }
 
     private async Task<FakeLauncher.FakeProcess> StartedAsync(int count)
