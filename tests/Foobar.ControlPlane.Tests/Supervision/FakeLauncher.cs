@@ -49,11 +49,11 @@ internal sealed class FakeLauncher : IServerLauncher
             {
                 Signals.Add(signal);
             }
-            if (signal == Processes.Signals.Kill)
+            if (signal == global::Foobar.ControlPlane.Processes.Signals.Kill)
             {
                 _exit.TrySetResult(137);
             }
-            else if (signal == Processes.Signals.Terminate && !launcher.IgnoreTerminate)
+            else if (signal == global::Foobar.ControlPlane.Processes.Signals.Terminate && !launcher.IgnoreTerminate)
             {
                 _exit.TrySetResult(0);
             }
