@@ -20,8 +20,11 @@ public class LifecycleTests
             controlPlane.Kill();
         }
         await Poll.UntilAsync(() => Task.FromResult(ProcessState.IsRunning(status.ControlPlanePid)), running => !running, TimeSpan.FromSeconds(10), "control plane gone");
-        // The servers outlive their control plane: the site keeps answering.
+        // The servers outlive their control plane: the site keeps answering, and status says what is left.
         Assert.Equal(3, (await topology.PathOfAsync("/")).Length);
+        var orphaned = await topology.CliAsync("status");
+        Assert.Equal(3, orphaned.ExitCode);
+        Assert.Contains("is not running, but 9 of its processes still are", orphaned.Stderr);
 
         var down = await topology.CliAsync("down");
 

@@ -17,11 +17,10 @@ internal static class ServerActionCommand
         command.SetAction(async result =>
         {
             var state = CommonOptions.StateOf(result);
-            using var client = await ControlClient.TryConnectAsync(state);
+            using var client = await ControlPlaneConnection.ConnectAsync(state);
             if (client is null)
             {
-                Terminal.Error(NotRunning.Message(state));
-                return 3;
+                return ControlPlaneConnection.NotRunningExitCode;
             }
             var name = result.GetValue(server)!;
             var (ok, message) = await client.ActAsync(name, action);

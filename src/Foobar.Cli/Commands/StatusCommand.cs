@@ -15,11 +15,10 @@ internal static class StatusCommand
         command.SetAction(async result =>
         {
             var state = CommonOptions.StateOf(result);
-            using var client = await ControlClient.TryConnectAsync(state);
+            using var client = await ControlPlaneConnection.ConnectAsync(state);
             if (client is null)
             {
-                Terminal.Error(NotRunning.Message(state));
-                return 3;
+                return ControlPlaneConnection.NotRunningExitCode;
             }
             var report = await client.StatusAsync();
             if (result.GetValue(json))

@@ -15,6 +15,18 @@ public static class TopologyLoader
     /// <summary>The file used when none is named.</summary>
     public const string DefaultFileName = "foobar.yaml";
 
+    private static readonly Dictionary<string, LbMode> LbModes = new(StringComparer.Ordinal)
+    {
+        ["active-passive"] = LbMode.ActivePassive,
+        ["active-active"] = LbMode.ActiveActive,
+    };
+
+    private static readonly Dictionary<string, DbRole> DbRoles = new(StringComparer.Ordinal)
+    {
+        ["primary"] = DbRole.Primary,
+        ["replica"] = DbRole.Replica,
+    };
+
     /// <summary>Loads and validates <paramref name="path"/>.</summary>
     public static Topology Load(string path)
     {
@@ -175,25 +187,10 @@ public static class TopologyLoader
         {
             return defaults;
         }
-        var mode = defaults.Mode;
-        switch (section.String("mode"))
-        {
-            case null:
-                break;
-            case "active-passive":
-                mode = LbMode.ActivePassive;
-                break;
-            case "active-active":
-                mode = LbMode.ActiveActive;
-                break;
-            case var other:
-                section.Problem(section.Node("mode"), "mode", $"unknown mode '{other}'", "use active-passive or active-active");
-                break;
-        }
         var result = new LbSettings
         {
             Port = section.Port("port") ?? defaults.Port,
-            Mode = mode,
+            Mode = section.Choice("mode", LbModes, "mode") ?? defaults.Mode,
             CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
         };
@@ -299,21 +296,7 @@ public static class TopologyLoader
                     roles.Add(role);
                 }
             }
-            DbRole? db = null;
-            switch (server.String("db"))
-            {
-                case null:
-                    break;
-                case "primary":
-                    db = DbRole.Primary;
-                    break;
-                case "replica":
-                    db = DbRole.Replica;
-                    break;
-                case var other:
-                    server.Problem(server.Node("db"), "db", $"unknown database part '{other}'", "use primary or replica");
-                    break;
-            }
+            var db = server.Choice("db", DbRoles, "database part");
             server.RejectUnknownKeys("address", "roles", "db");
             drafts.Add(new ServerDraft(name, address, roles, db));
         }

@@ -107,6 +107,23 @@ internal sealed class YamlSection
         return null;
     }
 
+    /// <summary>One of the <paramref name="choices"/> by name; a problem listing them otherwise.</summary>
+    public T? Choice<T>(string key, IReadOnlyDictionary<string, T> choices, string what)
+        where T : struct
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (choices.TryGetValue(text, out var value))
+        {
+            return value;
+        }
+        _problems.Add(Node(key)!, KeyPath(key), $"unknown {what} '{text}'", $"use {string.Join(" or ", choices.Keys)}");
+        return null;
+    }
+
     public List<string>? Strings(string key)
     {
         switch (Node(key))
