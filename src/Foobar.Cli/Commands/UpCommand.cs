@@ -51,6 +51,10 @@ internal static class UpCommand
 
     private static async Task<string?> RefuseToStartAsync(StateDirectory state, Topology.Topology topology)
     {
+        if (state.SocketPathProblem() is { } tooLong)
+        {
+            return tooLong;
+        }
         using (var running = await ControlClient.TryConnectAsync(state))
         {
             if (running is not null)

@@ -43,6 +43,17 @@ public sealed class StateDirectory
     /// <summary>Log of server <paramref name="name"/> (its stdout and stderr).</summary>
     public string LogFile(string name) => Path.Combine(LogDirectory, name + ".log");
 
+    /// <summary>Longest Unix socket path Linux accepts (sun_path is 108 bytes with the terminating NUL).</summary>
+    public const int MaxSocketPathBytes = 107;
+
+    /// <summary>Why this directory cannot hold the control socket, or null when it can.</summary>
+    public string? SocketPathProblem()
+    {
+        var length = System.Text.Encoding.UTF8.GetByteCount(ControlSocket);
+        return length <= MaxSocketPathBytes ? null
+            : $"the state directory path is too long for the control socket ({length} bytes, Linux allows {MaxSocketPathBytes}): pass a shorter --state";
+    }
+
     /// <summary>Creates the directories, readable by the owner only (they will hold secrets).</summary>
     public void Create()
     {

@@ -197,14 +197,21 @@ internal sealed class ServerSupervisor(
     private IServerProcess StartProcess()
     {
         var process = launcher.Start(Name);
+        bool stopRequested;
         lock (_lock)
         {
             Process = process;
             StartedAt = timeProvider.GetUtcNow();
             NextStartAt = null;
             State = ServerState.Starting;
+            stopRequested = !_wantUp;
         }
         Record($"started (pid {process.Identity.Pid})");
+        if (stopRequested)
+        {
+            // A stop or kill came while the process was being launched and found none to signal.
+            process.Signal(_killRequested ? Signals.Kill : Signals.Terminate);
+        }
         return process;
     }
 
