@@ -91,6 +91,45 @@ public class LifecycleTests
     }
 
     [Fact]
+    public async Task Up_NotReadyWithinTheTimeout_ExplainsAndLeavesNothingRunning()
+    {
+        var topology = new RunningTopology();
+
+        var up = await FoobarCli.RunAsync("up", "--detach", "--timeout", "0.2", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("not ready within 0.2 s; stopping everything", up.Stderr);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")));
+        Assert.False(File.Exists(Path.Combine(topology.StateDirectory, "control-plane.pid")));
+        Assert.Empty(await topology.PathOfAsync("/"));
+        topology.Http.Dispose();
+    }
+
+    [Fact]
+    public async Task Up_MissingWebRoot_IsAClearErrorBeforeAnythingStarts()
+    {
+        var topology = new RunningTopology();
+        var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
+        await File.WriteAllTextAsync(topology.TopologyFile, System.Text.RegularExpressions.Regex.Replace(yaml, "root: .*", "root: /nonexistent/site"));
+
+        var up = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("web.root: the static site directory /nonexistent/site does not exist", up.Stderr);
+        Assert.False(Directory.Exists(topology.StateDirectory));
+        topology.Http.Dispose();
+    }
+
+    [Fact]
+    public async Task Up_BadTimeout_IsRejected()
+    {
+        var up = await FoobarCli.RunAsync("up", "--timeout", "-1", "--state", Path.Combine(Path.GetTempPath(), "foobar-e2e-none"));
+
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains("--timeout must be a positive number of seconds", up.Output);
+    }
+
+    [Fact]
     public async Task Up_InvalidTopology_ListsEveryProblemWithFileAndLine()
     {
         var directory = Directory.CreateTempSubdirectory("foobar-e2e-bad-").FullName;

@@ -6,6 +6,7 @@ using Foobar.ControlPlane.Preflight;
 using Foobar.ControlPlane.Processes;
 using Foobar.ControlPlane.State;
 using Foobar.ControlPlane.Status;
+using Foobar.Topology;
 using Foobar.Topology.Loading;
 using Spectre.Console;
 
@@ -17,13 +18,19 @@ namespace Foobar.Cli.Commands;
 /// </summary>
 internal static class UpCommand
 {
-    /// <summary>How long servers get to become ready. Default 60 s: a cold start here takes a few seconds.</summary>
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
-
     public static Command Create()
     {
         var detach = new Option<bool>("--detach", "-d") { Description = "Return once everything is ready and leave it running in the background" };
-        var command = new Command("up", "Start every server of the topology; ready, or a clear error") { CommonOptions.TopologyFile, detach };
+        // Default 60 s: a warm start takes about 3 s on two cores; a cold machine or a loaded CI box many times that.
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for every server to be ready", DefaultValueFactory = _ => 60, HelpName = "SECONDS" };
+        timeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() <= 0)
+            {
+                r.AddError("--timeout must be a positive number of seconds");
+            }
+        });
+        var command = new Command("up", "Start every server of the topology; ready, or a clear error") { CommonOptions.TopologyFile, detach, timeout };
         command.SetAction(async result =>
         {
             var state = CommonOptions.StateOf(result);
@@ -44,7 +51,8 @@ internal static class UpCommand
             }
             state.Create();
             TopologySnapshot.Save(state, result.GetValue(CommonOptions.TopologyFile)!);
-            return result.GetValue(detach) ? await DetachedAsync(state, topology) : await ForegroundAsync(state, topology);
+            var readyTimeout = TimeSpan.FromSeconds(result.GetValue(timeout));
+            return result.GetValue(detach) ? await DetachedAsync(state, topology, readyTimeout) : await ForegroundAsync(state, topology, readyTimeout);
         });
         return command;
     }
@@ -54,6 +62,10 @@ internal static class UpCommand
         if (state.SocketPathProblem() is { } tooLong)
         {
             return tooLong;
+        }
+        if (topology.ServersWith(Role.Web).Count > 0 && !Directory.Exists(topology.WebRootPath))
+        {
+            return $"web.root: the static site directory {topology.WebRootPath} does not exist; create it, or set web.root in the topology to a directory of static files";
         }
         using (var running = await ControlClient.TryConnectAsync(state))
         {
@@ -73,12 +85,12 @@ internal static class UpCommand
         return conflicts.Count == 0 ? null : "cannot start: " + string.Join("; ", conflicts);
     }
 
-    private static async Task<int> ForegroundAsync(StateDirectory state, Topology.Topology topology)
+    private static async Task<int> ForegroundAsync(StateDirectory state, Topology.Topology topology, TimeSpan readyTimeout)
     {
         var controlPlane = new ControlPlane.ControlPlane(topology, state);
         using var signal = new ShutdownSignal();
         var running = controlPlane.RunAsync(signal.Token);
-        var report = await WaitUntilReadyAsync(() => Task.FromResult<StatusReport?>(controlPlane.Snapshot()), running, state, signal.Token);
+        var report = await WaitUntilReadyAsync(() => Task.FromResult<StatusReport?>(controlPlane.Snapshot()), running, state, readyTimeout, signal.Token);
         if (report is null)
         {
             controlPlane.RequestShutdown();
@@ -92,7 +104,7 @@ internal static class UpCommand
         return 0;
     }
 
-    private static async Task<int> DetachedAsync(StateDirectory state, Topology.Topology topology)
+    private static async Task<int> DetachedAsync(StateDirectory state, Topology.Topology topology, TimeSpan readyTimeout)
     {
         var log = Path.Combine(state.LogDirectory, "control-plane.log");
         using var process = DetachedProcess.Start([.. FoobarExecutable.Command(), "control-plane", "--state", state.Root], log);
@@ -104,14 +116,10 @@ internal static class UpCommand
             {
                 client ??= await ControlClient.TryConnectAsync(state);
                 return client is null ? null : await client.StatusAsync();
-            }, exited, state, CancellationToken.None);
+            }, exited, state, readyTimeout, CancellationToken.None);
             if (report is null)
             {
-                if (client is not null)
-                {
-                    await client.ShutdownAsync();
-                }
-                await exited;
+                await StopDetachedAsync(state, process, client, exited);
                 return 1;
             }
             StatusView.Endpoints(report);
@@ -124,15 +132,37 @@ internal static class UpCommand
         }
     }
 
+    /// <summary>Undoes a failed detached start: ask the control plane, else signal it, then sweep whatever is left.</summary>
+    private static async Task StopDetachedAsync(StateDirectory state, Process process, ControlClient? client, Task exited)
+    {
+        if (client is not null)
+        {
+            await client.ShutdownAsync();
+        }
+        else if (ProcessIdentity.Of(process.Id) is { } controlPlane)
+        {
+            Signals.Send(controlPlane, Signals.Terminate);
+        }
+        try
+        {
+            await exited.WaitAsync(ControlPlane.ControlPlane.StopGrace * 2);
+        }
+        catch (TimeoutException)
+        {
+            Terminal.Error($"the control plane (pid {process.Id}) did not stop; killing what is left");
+        }
+        await ProcessSweeper.StopAllAsync(state, ControlPlane.ControlPlane.StopGrace);
+    }
+
     /// <summary>Polls status until ready, printing each server as it becomes ready; null on failure or timeout.</summary>
-    private static async Task<StatusReport?> WaitUntilReadyAsync(Func<Task<StatusReport?>> poll, Task controlPlaneExited, StateDirectory state, CancellationToken cancellationToken)
+    private static async Task<StatusReport?> WaitUntilReadyAsync(Func<Task<StatusReport?>> poll, Task controlPlaneExited, StateDirectory state, TimeSpan readyTimeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var announced = new HashSet<string>();
         StatusReport? last = null;
         await AnsiConsole.Status().StartAsync("Starting the control plane", async context =>
         {
-            while (clock.Elapsed < ReadyTimeout && !controlPlaneExited.IsCompleted && !cancellationToken.IsCancellationRequested)
+            while (clock.Elapsed < readyTimeout && !controlPlaneExited.IsCompleted && !cancellationToken.IsCancellationRequested)
             {
                 last = await poll() ?? last;
                 if (last is not null)
@@ -163,11 +193,11 @@ internal static class UpCommand
             Terminal.Error("interrupted; stopping everything");
             return null;
         }
-        ExplainFailure(last, controlPlaneExited.IsCompleted, state);
+        ExplainFailure(last, controlPlaneExited.IsCompleted, state, readyTimeout);
         return null;
     }
 
-    private static void ExplainFailure(StatusReport? last, bool controlPlaneExited, StateDirectory state)
+    private static void ExplainFailure(StatusReport? last, bool controlPlaneExited, StateDirectory state, TimeSpan readyTimeout)
     {
         if (controlPlaneExited)
         {
@@ -176,7 +206,7 @@ internal static class UpCommand
             Terminal.Line(StateDirectory.Tail(log));
             return;
         }
-        Terminal.Error($"not ready within {ReadyTimeout.TotalSeconds:0} s; stopping everything");
+        Terminal.Error($"not ready within {readyTimeout.TotalSeconds:0.#} s; stopping everything");
         foreach (var server in last?.Servers.Where(s => !s.Ready) ?? [])
         {
             Terminal.Error($"{server.Name} is {server.State}: {server.LastEvent}; last lines of {state.LogFile(server.Name)}:");
