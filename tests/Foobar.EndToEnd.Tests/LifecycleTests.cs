@@ -121,6 +121,20 @@ public class LifecycleTests
     }
 
     [Fact]
+    public async Task Up_ActiveActiveMode_IsRefusedRatherThanRunAsSomethingElse()
+    {
+        var topology = new RunningTopology();
+        var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
+        await File.WriteAllTextAsync(topology.TopologyFile, yaml.Replace("mode: active-passive", "mode: active-active", StringComparison.Ordinal));
+
+        var up = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("lb.mode: active-active is not available yet", up.Stderr);
+        topology.Http.Dispose();
+    }
+
+    [Fact]
     public async Task Up_BadTimeout_IsRejected()
     {
         var up = await FoobarCli.RunAsync("up", "--timeout", "-1", "--state", Path.Combine(Path.GetTempPath(), "foobar-e2e-none"));

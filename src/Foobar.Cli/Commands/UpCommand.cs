@@ -63,6 +63,12 @@ internal static class UpCommand
         {
             return tooLong;
         }
+        if (topology.Lb.Mode == LbMode.ActiveActive)
+        {
+            // Both load balancers serving needs DNS to hand out both addresses; until then the pair
+            // would silently run active-passive, which is not what the file asks for.
+            return "lb.mode: active-active is not available yet (it needs the dns role to return both load balancers' addresses); use active-passive";
+        }
         if (topology.ServersWith(Role.Web).Count > 0 && !Directory.Exists(topology.WebRootPath))
         {
             return $"web.root: the static site directory {topology.WebRootPath} does not exist; create it, or set web.root in the topology to a directory of static files";
