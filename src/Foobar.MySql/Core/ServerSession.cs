@@ -1,0 +1,476 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Foobar.MySql.Auth;
+using Foobar.MySql.Protocol;
+using Foobar.MySql.Protocol.Payloads;
+using Foobar.MySql.Protocol.Serialization;
+
+namespace Foobar.MySql.Core;
+
+/// <summary>
+/// One connection to the server: opens it (TCP, TLS, authentication), sends commands and reads
+/// their responses. Not thread-safe; owned by one <see cref="MySqlConnection"/> at a time.
+/// </summary>
+internal sealed class ServerSession : IAsyncDisposable
+{
+    /// <summary>utf8mb4_general_ci: every string travels as UTF-8, whatever the server's default.</summary>
+    private const byte Utf8Mb4Collation = 45;
+
+    private const int MaxAllowedPacket = 1 << 30;
+
+    private const CapabilityFlags ClientCapabilities =
+        CapabilityFlags.LongPassword | CapabilityFlags.FoundRows | CapabilityFlags.LongFlag | CapabilityFlags.Protocol41
+        | CapabilityFlags.Transactions | CapabilityFlags.SecureConnection | CapabilityFlags.MultiStatements
+        | CapabilityFlags.MultiResults | CapabilityFlags.PsMultiResults | CapabilityFlags.PluginAuth
+        | CapabilityFlags.PluginAuthLengthEncodedClientData | CapabilityFlags.SessionTrack | CapabilityFlags.DeprecateEof
+        | CapabilityFlags.ConnectAttributes;
+
+    private readonly MySqlConnectionStringBuilder _settings;
+    private readonly PayloadWriter _writer = new();
+    private PacketStream? _packets;
+    private byte[] _scramble = [];
+
+    public ServerSession(MySqlConnectionStringBuilder settings, TimeProvider timeProvider)
+    {
+        _settings = settings;
+        CreatedAt = timeProvider.GetUtcNow();
+        LastReturnedAt = CreatedAt;
+    }
+
+    public CapabilityFlags Capabilities { get; private set; }
+
+    public uint ConnectionId { get; private set; }
+
+    public string ServerVersion { get; private set; } = "";
+
+    public ServerStatus Status { get; private set; }
+
+    /// <summary>The GTID of the last write this session committed, from session tracking.</summary>
+    public string? LastGtid { get; internal set; }
+
+    public bool IsEncrypted { get; private set; }
+
+    public string AuthenticationMethod { get; private set; } = "";
+
+    /// <summary>The session saw an I/O or protocol error: it must never be used again.</summary>
+    public bool IsBroken { get; private set; }
+
+    /// <summary>A result set is being read; no other command may be sent.</summary>
+    public bool IsReadingResult { get; set; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public DateTimeOffset LastReturnedAt { get; set; }
+
+    public string? Database { get; set; }
+
+    public bool NoBackslashEscapes => (Status & ServerStatus.NoBackslashEscapes) != 0;
+
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = await OpenSocketAsync(cancellationToken).ConfigureAwait(false);
+        _packets = new PacketStream(new NetworkStream(socket, ownsSocket: true), MaxAllowedPacket);
+        try
+        {
+            await HandshakeAsync(cancellationToken).ConfigureAwait(false);
+            if (_settings.TrackGtid)
+            {
+                await ExecuteSimpleAsync("SET session_track_system_variables = CONCAT(@@session_track_system_variables, ',last_gtid')", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            IsBroken = true;
+            throw;
+        }
+    }
+
+    private async Task<Socket> OpenSocketAsync(CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(_settings.Server, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(_settings.Server, cancellationToken).ConfigureAwait(false);
+        SocketException? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(address, _settings.Port), cancellationToken).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                last = e;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
+            $"cannot connect to {_settings.Server}:{_settings.Port}: {last?.Message ?? "no address"}", isTransient: true, last);
+    }
+
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    {
+        var handshake = InitialHandshake.Parse((await ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+        ConnectionId = handshake.ConnectionId;
+        ServerVersion = handshake.ServerVersion;
+        Status = handshake.Status;
+        _scramble = handshake.Scramble;
+        if ((handshake.Capabilities & CapabilityFlags.Protocol41) == 0)
+        {
+            throw new MySqlProtocolException($"server {ServerVersion} does not speak protocol 4.1");
+        }
+        Capabilities = ClientCapabilities & handshake.Capabilities;
+        if (_settings.Database.Length > 0)
+        {
+            Capabilities |= CapabilityFlags.ConnectWithDb & handshake.Capabilities;
+        }
+        var mode = _settings.SslMode;
+        var serverTls = (handshake.Capabilities & CapabilityFlags.Ssl) != 0;
+        if (mode >= MySqlSslMode.Required && !serverTls)
+        {
+            throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "08001",
+                $"SslMode={mode} but the server does not offer TLS; configure TLS on the server or use SslMode=Preferred");
+        }
+        if (mode != MySqlSslMode.None && serverTls)
+        {
+            Capabilities |= CapabilityFlags.Ssl;
+            WriteResponsePrefix();
+            await SendAsync(cancellationToken).ConfigureAwait(false);
+            await StartTlsAsync(mode, cancellationToken).ConfigureAwait(false);
+        }
+
+        var plugin = handshake.AuthPluginName;
+        var response = AuthenticationMethods.InitialResponse(plugin, _settings.Password, _scramble);
+        if (response is null)
+        {
+            // Answer with native, and let the server ask to switch to a method we know.
+            plugin = AuthenticationMethods.NativePassword;
+            response = AuthenticationMethods.NativeScramble(_settings.Password, _scramble);
+        }
+        WriteResponsePrefix();
+        _writer.WriteNullTerminated(_settings.UserID);
+        _writer.WriteLengthEncoded(response);
+        if ((Capabilities & CapabilityFlags.ConnectWithDb) != 0)
+        {
+            _writer.WriteNullTerminated(_settings.Database);
+            Database = _settings.Database;
+        }
+        _writer.WriteNullTerminated(plugin);
+        if ((Capabilities & CapabilityFlags.ConnectAttributes) != 0)
+        {
+            WriteConnectionAttributes();
+        }
+        await SendAsync(cancellationToken).ConfigureAwait(false);
+        await AuthenticateAsync(plugin, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The fixed start of HandshakeResponse41, which is also the whole SSLRequest.</summary>
+    private void WriteResponsePrefix()
+    {
+        _writer.Clear();
+        _writer.Write((uint)Capabilities);
+        _writer.Write((uint)MaxAllowedPacket);
+        _writer.Write(Utf8Mb4Collation);
+        _writer.WriteZeros(23);
+    }
+
+    private void WriteConnectionAttributes()
+    {
+        using var attributes = new PayloadWriter(64);
+        attributes.WriteLengthEncoded("_client_name");
+        attributes.WriteLengthEncoded("Foobar.MySql");
+        attributes.WriteLengthEncoded("_pid");
+        attributes.WriteLengthEncoded(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _writer.WriteLengthEncoded(attributes.Payload);
+    }
+
+    private async Task StartTlsAsync(MySqlSslMode mode, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(_packets!.Stream, leaveInnerStreamOpen: false);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = _settings.Server,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ValidateCertificate(mode, certificate, errors),
+        };
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException e)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "08001", $"TLS handshake with {_settings.Server} failed: {e.Message}", isTransient: false, e);
+        }
+        _packets.ReplaceStream(ssl);
+        IsEncrypted = true;
+    }
+
+    private bool ValidateCertificate(MySqlSslMode mode, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (mode < MySqlSslMode.VerifyCA)
+        {
+            return true;
+        }
+        if (certificate is null)
+        {
+            return false;
+        }
+        if (_settings.SslCa.Length > 0)
+        {
+            using var chain = new X509Chain();
+            var authority = X509Certificate2.CreateFromPemFile(_settings.SslCa);
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(authority);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            var server = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
+            if (!chain.Build(server))
+            {
+                return false;
+            }
+            return mode == MySqlSslMode.VerifyCA || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+        }
+        var ignored = mode == MySqlSslMode.VerifyCA ? SslPolicyErrors.RemoteCertificateNameMismatch : SslPolicyErrors.None;
+        return (errors & ~ignored) == SslPolicyErrors.None;
+    }
+
+    /// <summary>Reads the server's answers to authentication until OK or ERR (https://mariadb.com/kb/en/connection/#authentication-switch-request).</summary>
+    private async Task AuthenticateAsync(string plugin, CancellationToken cancellationToken)
+    {
+        AuthenticationMethod = plugin;
+        while (true)
+        {
+            var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            switch (payload.Span[0])
+            {
+                case 0x00:
+                    ReadOk(payload.Span);
+                    return;
+                case ErrorPayload.Header:
+                    var error = ErrorPayload.Parse(payload.Span);
+                    throw new MySqlException(error.ErrorCode, error.SqlState, error.Message, isTransient: false);
+                case 0xFE:
+                    (plugin, _scramble) = ParseAuthSwitch(payload.Span);
+                    AuthenticationMethod = plugin;
+                    var response = plugin == AuthenticationMethods.ClearPassword
+                        ? ClearPassword()
+                        : AuthenticationMethods.InitialResponse(plugin, _settings.Password, _scramble)
+                          ?? throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "28000",
+                              $"the server asks for authentication method '{plugin}', which this client does not implement; use mysql_native_password, caching_sha2_password or ed25519 for this user");
+                    await SendRawAsync(response, cancellationToken).ConfigureAwait(false);
+                    break;
+                case 0x01 when plugin == AuthenticationMethods.CachingSha2Password:
+                    await CachingSha2MoreDataAsync(payload.Span[1..].ToArray(), cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new MySqlProtocolException($"unexpected packet 0x{payload.Span[0]:X2} during authentication with {plugin}");
+            }
+        }
+    }
+
+    private byte[] ClearPassword()
+    {
+        if (!IsEncrypted)
+        {
+            throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "28000",
+                "the server asks for the password in clear text over an unencrypted connection; refusing. Use SslMode=Required");
+        }
+        return Encoding.UTF8.GetBytes(_settings.Password + "\0");
+    }
+
+    private static (string Plugin, byte[] Scramble) ParseAuthSwitch(ReadOnlySpan<byte> payload)
+    {
+        var reader = new PayloadReader(payload);
+        reader.Skip(1);
+        var plugin = reader.ReadNullTerminatedString();
+        var data = reader.ReadRest();
+        return (plugin, (data.Length > 0 && data[^1] == 0 ? data[..^1] : data).ToArray());
+    }
+
+    /// <summary>caching_sha2_password after the scramble: 3 = cached, OK follows; 4 = full authentication needed.</summary>
+    private async Task CachingSha2MoreDataAsync(byte[] data, CancellationToken cancellationToken)
+    {
+        if (data.Length == 1 && data[0] == 3)
+        {
+            return;
+        }
+        if (data.Length == 1 && data[0] == 4)
+        {
+            if (IsEncrypted)
+            {
+                await SendRawAsync(Encoding.UTF8.GetBytes(_settings.Password + "\0"), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (!_settings.AllowPublicKeyRetrieval)
+            {
+                throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "28000",
+                    "caching_sha2_password needs the password once (full authentication): use TLS (SslMode=Required), or set AllowPublicKeyRetrieval=true to accept the server's RSA key");
+            }
+            await SendRawAsync([2], cancellationToken).ConfigureAwait(false);
+            var key = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (key.Span[0] != 0x01)
+            {
+                throw new MySqlProtocolException("expected the server's RSA public key");
+            }
+            var pem = Encoding.ASCII.GetString(key.Span[1..]);
+            await SendRawAsync(AuthenticationMethods.RsaEncryptPassword(_settings.Password, _scramble, pem), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        throw new MySqlProtocolException($"unexpected caching_sha2_password data ({data.Length} bytes)");
+    }
+
+    /// <summary>Sends a command byte and its text argument, starting a new packet sequence.</summary>
+    public ValueTask SendCommandAsync(byte command, ReadOnlySpan<char> text, CancellationToken cancellationToken)
+    {
+        EnsureUsable();
+        _writer.Clear();
+        _writer.Write(command);
+        _writer.Write(text);
+        _packets!.Sequence = 0;
+        return SendAsync(cancellationToken);
+    }
+
+    /// <summary>Reads the next payload of the current command.</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var payload = await _packets!.ReadPayloadAsync(cancellationToken).ConfigureAwait(false);
+            if (payload.Length == 0)
+            {
+                throw new MySqlProtocolException("empty packet");
+            }
+            return payload;
+        }
+        catch (Exception e)
+        {
+            IsBroken = true;
+            throw Wrap(e);
+        }
+    }
+
+    public OkPayload ReadOk(ReadOnlySpan<byte> payload)
+    {
+        var ok = OkPayload.Parse(payload, Capabilities);
+        Status = ok.Status;
+        if (ok.LastGtid is not null)
+        {
+            LastGtid = ok.LastGtid;
+        }
+        return ok;
+    }
+
+    /// <summary>Runs a statement that returns no rows; throws its error.</summary>
+    public async Task<OkPayload> ExecuteSimpleAsync(string sql, CancellationToken cancellationToken)
+    {
+        await SendCommandAsync(CommandKind.Query, sql, cancellationToken).ConfigureAwait(false);
+        var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (payload.Span[0] == ErrorPayload.Header)
+        {
+            throw ErrorPayload.Parse(payload.Span).ToException();
+        }
+        if (!OkPayload.IsOk(payload.Span, Capabilities))
+        {
+            throw new MySqlProtocolException($"'{sql}' returned a result set where none was expected");
+        }
+        return ReadOk(payload.Span);
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await SendCommandAsync(CommandKind.Ping, "", cancellationToken).ConfigureAwait(false);
+        var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (payload.Span[0] == ErrorPayload.Header)
+        {
+            throw ErrorPayload.Parse(payload.Span).ToException();
+        }
+        ReadOk(payload.Span);
+    }
+
+    /// <summary>COM_RESET_CONNECTION: session variables, temporary tables and user locks go back to a fresh connection's.</summary>
+    public async Task ResetAsync(CancellationToken cancellationToken)
+    {
+        await SendCommandAsync(CommandKind.ResetConnection, "", cancellationToken).ConfigureAwait(false);
+        var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (payload.Span[0] == ErrorPayload.Header)
+        {
+            throw ErrorPayload.Parse(payload.Span).ToException();
+        }
+        ReadOk(payload.Span);
+        LastGtid = null;
+        Database = _settings.Database.Length > 0 ? _settings.Database : null;
+        if (_settings.TrackGtid)
+        {
+            await ExecuteSimpleAsync("SET session_track_system_variables = CONCAT(@@session_track_system_variables, ',last_gtid')", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_packets is not null && !IsBroken)
+        {
+            try
+            {
+                using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await SendCommandAsync(CommandKind.Quit, "", quit.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MySqlException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+        IsBroken = true;
+        _packets?.Dispose();
+        _writer.Dispose();
+    }
+
+    private async ValueTask SendRawAsync(byte[] data, CancellationToken cancellationToken)
+    {
+        _writer.Clear();
+        _writer.Write(data);
+        await SendAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask SendAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _packets!.WriteAsync(_writer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            IsBroken = true;
+            throw Wrap(e);
+        }
+    }
+
+    private void EnsureUsable()
+    {
+        if (IsBroken)
+        {
+            throw new MySqlException(MySqlErrorCode.ConnectionLost, "08003", "the connection is broken; open a new one", isTransient: true);
+        }
+        if (IsReadingResult)
+        {
+            throw new MySqlException(MySqlErrorCode.InvalidState, "HY000",
+                "a data reader is still open on this connection; read it to the end or dispose it before the next command", isTransient: false);
+        }
+    }
+
+    private Exception Wrap(Exception e) => e switch
+    {
+        MySqlException or OperationCanceledException => e,
+        IOException or SocketException or ObjectDisposedException => new MySqlException(MySqlErrorCode.ConnectionLost, "08S01",
+            $"connection to {_settings.Server}:{_settings.Port} lost: {e.Message}", isTransient: true, e),
+        _ => e,
+    };
+}

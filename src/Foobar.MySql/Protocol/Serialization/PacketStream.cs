@@ -1,0 +1,178 @@
+using System.Buffers;
+using Foobar.MySql.Protocol.Serialization;
+
+namespace Foobar.MySql.Protocol.Serialization;
+
+/// <summary>
+/// Packet framing over a byte stream (https://mariadb.com/kb/en/0-packet/): 3-byte length,
+/// 1-byte sequence number, payload; payloads of 16 MiB - 1 or more are split and joined.
+/// </summary>
+/// <remarks>
+/// A payload returned by <see cref="ReadPayloadAsync"/> lives in this object's buffer and is valid
+/// until the next read: the data reader parses a row in place instead of copying it.
+/// </remarks>
+internal sealed class PacketStream : IDisposable
+{
+    public const int MaxPacketPayload = 0xFF_FFFF;
+
+    private Stream _stream;
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16384);
+    private int _start;
+    private int _end;
+    private byte[]? _joined;
+
+    public PacketStream(Stream stream, int maxPayload)
+    {
+        _stream = stream;
+        MaxPayload = maxPayload;
+    }
+
+    /// <summary>The largest payload accepted from the server; larger is a protocol error, not an allocation.</summary>
+    public int MaxPayload { get; }
+
+    /// <summary>Next sequence number expected or sent.</summary>
+    public byte Sequence { get; set; }
+
+    /// <summary>Swaps the transport (after the TLS handshake); nothing may be buffered.</summary>
+    public void ReplaceStream(Stream stream)
+    {
+        if (_end != _start)
+        {
+            throw new MySqlProtocolException("the server sent data before the TLS handshake");
+        }
+        _stream = stream;
+    }
+
+    public Stream Stream => _stream;
+
+    public async ValueTask<ReadOnlyMemory<byte>> ReadPayloadAsync(CancellationToken cancellationToken)
+    {
+        var length = await ReadPacketAsync(cancellationToken).ConfigureAwait(false);
+        if (length < MaxPacketPayload)
+        {
+            return _buffer.AsMemory(_start - length, length);
+        }
+        // A payload of 16 MiB or more arrives in several packets; join them.
+        var total = 0;
+        _joined ??= [];
+        while (true)
+        {
+            if (total + length > MaxPayload)
+            {
+                throw new MySqlProtocolException($"payload larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
+            }
+            if (_joined.Length < total + length)
+            {
+                Array.Resize(ref _joined, Math.Max(_joined.Length * 2, total + length));
+            }
+            _buffer.AsSpan(_start - length, length).CopyTo(_joined.AsSpan(total));
+            total += length;
+            if (length < MaxPacketPayload)
+            {
+                return _joined.AsMemory(0, total);
+            }
+            length = await ReadPacketAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes <paramref name="payload"/>'s packet(s), filling the header room it reserved.</summary>
+    public async ValueTask WriteAsync(PayloadWriter payload, CancellationToken cancellationToken)
+    {
+        var buffer = payload.Buffer;
+        var length = payload.PayloadLength;
+        if (length < MaxPacketPayload)
+        {
+            WriteHeader(buffer.AsSpan(), length);
+            await _stream.WriteAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var header = new byte[4];
+            var offset = PayloadWriter.HeaderLength;
+            while (true)
+            {
+                var chunk = Math.Min(MaxPacketPayload, buffer.Count - offset);
+                WriteHeader(header, chunk);
+                await _stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                await _stream.WriteAsync(buffer.AsMemory(offset, chunk), cancellationToken).ConfigureAwait(false);
+                offset += chunk;
+                if (chunk < MaxPacketPayload)
+                {
+                    break;
+                }
+            }
+        }
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void WriteHeader(Span<byte> header, int length)
+    {
+        header[0] = (byte)length;
+        header[1] = (byte)(length >> 8);
+        header[2] = (byte)(length >> 16);
+        header[3] = Sequence++;
+    }
+
+    /// <summary>Reads one packet; returns its length; its payload ends at <see cref="_start"/>.</summary>
+    private async ValueTask<int> ReadPacketAsync(CancellationToken cancellationToken)
+    {
+        await FillAsync(4, cancellationToken).ConfigureAwait(false);
+        var length = _buffer[_start] | (_buffer[_start + 1] << 8) | (_buffer[_start + 2] << 16);
+        var sequence = _buffer[_start + 3];
+        if (sequence != Sequence)
+        {
+            throw new MySqlProtocolException($"packet out of order: sequence {sequence}, expected {Sequence}");
+        }
+        if (length > MaxPayload)
+        {
+            throw new MySqlProtocolException($"packet of {length} bytes is larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
+        }
+        Sequence++;
+        _start += 4;
+        await FillAsync(length, cancellationToken).ConfigureAwait(false);
+        _start += length;
+        return length;
+    }
+
+    /// <summary>Ensures <paramref name="count"/> bytes are buffered from <see cref="_start"/>.</summary>
+    private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_end - _start >= count)
+        {
+            return;
+        }
+        if (_buffer.Length - _start < count)
+        {
+            // Compact, or grow when the packet is larger than the buffer.
+            var target = _buffer.Length >= count ? _buffer : ArrayPool<byte>.Shared.Rent(count);
+            _buffer.AsSpan(_start, _end - _start).CopyTo(target);
+            if (!ReferenceEquals(target, _buffer))
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = target;
+            }
+            _end -= _start;
+            _start = 0;
+        }
+        while (_end - _start < count)
+        {
+            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new MySqlException(MySqlErrorCode.ConnectionLost, "08S01",
+                    $"the server closed the connection ({_end - _start} of {count} expected bytes received)", isTransient: true);
+            }
+            _end += read;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+        _stream.Dispose();
+    }
+}
