@@ -122,7 +122,10 @@ internal sealed class ServerSession : IAsyncDisposable
     {
         var handshake = InitialHandshake.Parse((await ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
         ConnectionId = handshake.ConnectionId;
-        ServerVersion = handshake.ServerVersion;
+        // MariaDB prefixes "5.5.5-" so that old replication clients accept it; the real version follows.
+        ServerVersion = handshake.ServerVersion.StartsWith("5.5.5-", StringComparison.Ordinal) && handshake.ServerVersion.Contains("MariaDB", StringComparison.Ordinal)
+            ? handshake.ServerVersion[6..]
+            : handshake.ServerVersion;
         Status = handshake.Status;
         _scramble = handshake.Scramble;
         if ((handshake.Capabilities & CapabilityFlags.Protocol41) == 0)
@@ -229,7 +232,7 @@ internal sealed class ServerSession : IAsyncDisposable
         if (_settings.SslCa.Length > 0)
         {
             using var chain = new X509Chain();
-            var authority = X509Certificate2.CreateFromPemFile(_settings.SslCa);
+            using var authority = LoadAuthority(_settings.SslCa);
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
             chain.ChainPolicy.CustomTrustStore.Add(authority);
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -242,6 +245,18 @@ internal sealed class ServerSession : IAsyncDisposable
         }
         var ignored = mode == MySqlSslMode.VerifyCA ? SslPolicyErrors.RemoteCertificateNameMismatch : SslPolicyErrors.None;
         return (errors & ~ignored) == SslPolicyErrors.None;
+    }
+
+    private static X509Certificate2 LoadAuthority(string path)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPem(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "08001", $"SslCa={path} cannot be read as a PEM certificate: {e.Message}", isTransient: false, e);
+        }
     }
 
     /// <summary>Reads the server's answers to authentication until OK or ERR (https://mariadb.com/kb/en/connection/#authentication-switch-request).</summary>

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Foobar.Testing;
+
+/// <summary>
+/// A real MariaDB server for tests: <c>mariadb-install-db</c> then <c>mariadbd --no-defaults</c> as
+/// a child process on a loopback address of its own, with TLS (a CA made here) and test users:
+/// <c>app</c> (mysql_native_password) and <c>ed</c> (ed25519). No system service is involved.
+/// </summary>
+public sealed class MariaDbServer : IAsyncDisposable
+{
+    public const string AppUser = "app";
+    public const string AppPassword = "app-pass'\"\\;";
+    public const string Ed25519User = "ed";
+    public const string Ed25519Password = "ed-pass";
+    public const string Database = "foobar_test";
+
+    private static int _instances;
+    private readonly Process _process;
+
+    private MariaDbServer(string directory, IPAddress address, Process process, string caFile)
+    {
+        Directory = directory;
+        Address = address;
+        _process = process;
+        CaFile = caFile;
+    }
+
+    public string Directory { get; }
+
+    public IPAddress Address { get; }
+
+    public int Port => 3306;
+
+    /// <summary>PEM of the CA that signed the server's certificate (issued for 'localhost' and the address).</summary>
+    public string CaFile { get; }
+
+    public int Pid => _process.Id;
+
+    public string ConnectionString(string user = AppUser, string password = AppPassword, string extra = "")
+    {
+        // The generic builder quotes values, so a password with ; ' " \ survives.
+        var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = extra };
+        builder["Server"] = Address.ToString();
+        builder["Port"] = Port;
+        builder["User ID"] = user;
+        builder["Password"] = password;
+        builder["Database"] = Database;
+        return builder.ConnectionString;
+    }
+
+    public static async Task<MariaDbServer> StartAsync()
+    {
+        var n = Interlocked.Increment(ref _instances);
+        var address = IPAddress.Parse($"127.{50 + Environment.ProcessId % 50}.250.{n}");
+        var dir = System.IO.Directory.CreateTempSubdirectory($"foobar-mariadb-{n}-").FullName;
+        System.IO.Directory.CreateDirectory(Path.Combine(dir, "tmp"));
+        var ca = WriteCertificates(dir, address);
+        await RunAsync("mariadb-install-db", "--no-defaults", "--user=root", $"--datadir={dir}/data", "--auth-root-authentication-method=socket",
+            "--skip-test-db", "--skip-name-resolve", $"--tmpdir={dir}/tmp");
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec mariadbd \"$@\" </dev/null >>\"$0\" 2>&1");
+        start.ArgumentList.Add(Path.Combine(dir, "stdout.log"));
+        foreach (var arg in new[]
+        {
+            "--no-defaults", "--user=root", $"--datadir={dir}/data", $"--socket={dir}/mysqld.sock", $"--pid-file={dir}/mysqld.pid",
+            $"--log-error={dir}/error.log", $"--tmpdir={dir}/tmp", $"--bind-address={address}", "--port=3306", "--server-id=1",
+            "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--skip-name-resolve",
+            $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        var server = new MariaDbServer(dir, address, process, ca);
+        await server.WaitUntilUpAsync();
+        await server.RootSqlAsync($"""
+            CREATE DATABASE {Database};
+            CREATE USER '{AppUser}'@'%' IDENTIFIED BY '{AppPassword.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}';
+            GRANT ALL ON *.* TO '{AppUser}'@'%';
+            INSTALL SONAME 'auth_ed25519';
+            CREATE USER '{Ed25519User}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('{Ed25519Password}');
+            GRANT ALL ON *.* TO '{Ed25519User}'@'%';
+            """);
+        return server;
+    }
+
+    /// <summary>Runs SQL as root through the Unix socket with the mariadb command-line client.</summary>
+    public Task<string> RootSqlAsync(string sql) =>
+        RunAsync("mariadb", "--no-defaults", "-uroot", $"-S{Directory}/mysqld.sock", "-N", "-B", "-e", sql);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term!.WaitForExitAsync();
+            }
+            try
+            {
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                _process.Kill();
+            }
+        }
+        _process.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private async Task WaitUntilUpAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"mariadbd exited with {_process.ExitCode}:\n{Tail(Path.Combine(Directory, "error.log"))}");
+            }
+            try
+            {
+                await RootSqlAsync("SELECT 1");
+                return;
+            }
+            catch (InvalidOperationException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"mariadbd did not answer within 60 s:\n{Tail(Path.Combine(Directory, "error.log"))}");
+    }
+
+    private static async Task<string> RunAsync(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} failed ({process.ExitCode}): {await stderr}{await stdout}");
+        }
+        return await stdout;
+    }
+
+    private static string Tail(string file) => File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(20)) : "(no log)";
+
+    /// <summary>A CA and a server certificate it signed, for 'localhost' and <paramref name="address"/>.</summary>
+    private static string WriteCertificates(string dir, IPAddress address)
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest("CN=Foobar Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+
+        using var serverKey = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(address);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var server = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1), RandomNumberGenerator.GetBytes(8));
+
+        var caFile = Path.Combine(dir, "ca.pem");
+        File.WriteAllText(caFile, ca.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "server.pem"), server.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "server-key.pem"), serverKey.ExportPkcs8PrivateKeyPem());
+        return caFile;
+    }
+}
