@@ -70,6 +70,7 @@ public sealed class MariaDbServer : IAsyncDisposable
             "--no-defaults", "--user=root", $"--datadir={dir}/data", $"--socket={dir}/mysqld.sock", $"--pid-file={dir}/mysqld.pid",
             $"--log-error={dir}/error.log", $"--tmpdir={dir}/tmp", $"--bind-address={address}", "--port=3306", "--server-id=1",
             "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--max-allowed-packet=64M",
             $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
         })
         {
@@ -163,7 +164,8 @@ public sealed class MariaDbServer : IAsyncDisposable
         var caRequest = new CertificateRequest("CN=Foobar Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var now = DateTimeOffset.UtcNow;
+        using var ca = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
 
         using var serverKey = RSA.Create(2048);
         var request = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -173,7 +175,7 @@ public sealed class MariaDbServer : IAsyncDisposable
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var server = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1), RandomNumberGenerator.GetBytes(8));
+        using var server = request.Create(ca, now.AddDays(-1), now.AddYears(1).AddDays(-1), RandomNumberGenerator.GetBytes(8));
 
         var caFile = Path.Combine(dir, "ca.pem");
         File.WriteAllText(caFile, ca.ExportCertificatePem());
