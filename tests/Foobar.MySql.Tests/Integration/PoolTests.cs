@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Foobar.MySql.Tests.Integration;
+
+public class PoolTests(MariaDbFixture db) : IClassFixture<MariaDbFixture>
+{
+    [Fact]
+    public async Task Open_AfterClose_ReusesTheSameServerConnection()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        int first;
+        await using (var connection = await source.OpenConnectionAsync())
+        {
+            first = connection.ServerThread;
+        }
+
+        await using var again = await source.OpenConnectionAsync();
+
+        Assert.Equal(first, again.ServerThread);
+        Assert.Equal((0, 1), source.PoolSize);
+    }
+
+    [Fact]
+    public async Task Return_ResetsSessionState()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        await using (var connection = await source.OpenConnectionAsync())
+        {
+            await using var set = new MySqlCommand("SET @leak = 'secret'; CREATE TEMPORARY TABLE tmp_leak (x INT)", connection);
+            await set.ExecuteNonQueryAsync();
+        }
+
+        await using var next = await source.OpenConnectionAsync();
+        await using var read = new MySqlCommand("SELECT @leak", next);
+        Assert.Equal(DBNull.Value, await read.ExecuteScalarAsync());
+        await using var temp = new MySqlCommand("SELECT * FROM tmp_leak", next);
+        Assert.Equal(1146, (await Assert.ThrowsAsync<MySqlException>(() => temp.ExecuteScalarAsync())).Number);
+    }
+
+    [Fact]
+    public async Task BrokenConnection_IsNeverHandedOutAgain()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        int victim;
+        await using (var connection = await source.OpenConnectionAsync())
+        {
+            victim = connection.ServerThread;
+            await using var admin = await db.OpenAsync("Pooling=false");
+            await using var kill = new MySqlCommand($"KILL CONNECTION {victim}", admin);
+            await kill.ExecuteNonQueryAsync();
+            await using var dead = new MySqlCommand("SELECT 1", connection);
+            var e = await Assert.ThrowsAsync<MySqlException>(() => dead.ExecuteScalarAsync());
+            Assert.True(e.IsTransient, e.Message);
+        }
+
+        await using var fresh = await source.OpenConnectionAsync();
+        Assert.NotEqual(victim, fresh.ServerThread);
+        await using var works = new MySqlCommand("SELECT 1", fresh);
+        Assert.NotNull(await works.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Exhausted_WaitsThenFailsWithAClearTransientError()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Maximum Pool Size=2;Connect Timeout=1"));
+        await using var a = await source.OpenConnectionAsync();
+        await using var b = await source.OpenConnectionAsync();
+
+        var e = await Assert.ThrowsAsync<MySqlException>(() => source.OpenConnectionAsync().AsTask());
+
+        Assert.Equal(MySqlErrorCode.PoolExhausted, e.Number);
+        Assert.Contains("all 2 pooled connections are in use", e.Message);
+        Assert.True(e.IsTransient);
+        await a.CloseAsync();
+        await using var c = await source.OpenConnectionAsync();
+        Assert.Equal(System.Data.ConnectionState.Open, c.State);
+    }
+
+    [Fact]
+    public async Task Metrics_ReportIdleAndUsedConnections()
+    {
+        var seen = new Dictionary<string, int>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Foobar.MySql" && instrument.Name == "db.client.connection.count")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Application Name=metrics"));
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+        {
+            var pool = tags.ToArray().Single(t => t.Key == "db.client.connection.pool.name").Value as string;
+            var state = tags.ToArray().Single(t => t.Key == "db.client.connection.state").Value as string;
+            if (pool!.EndsWith("/app", StringComparison.Ordinal))
+            {
+                seen[state!] = seen.GetValueOrDefault(state!) + value;
+            }
+        });
+        listener.Start();
+        await using var used = await source.OpenConnectionAsync();
+        await using (await source.OpenConnectionAsync())
+        {
+        }
+
+        listener.RecordObservableInstruments();
+
+        Assert.True(seen["used"] >= 1);
+        Assert.True(seen["idle"] >= 1);
+    }
+
+    [Fact]
+    public async Task ConnectionString_BadValue_NamesTheKey()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new MySqlConnection("Server=x;Maximum Pool Size=lots"));
+        Assert.Contains("Maximum Pool Size", e.Message);
+        var min = Assert.Throws<ArgumentException>(() => new MySqlConnection("Server=x;Min Pool Size=5;Max Pool Size=2"));
+        Assert.Contains("larger than Maximum Pool Size", min.Message);
+        var mode = Assert.Throws<ArgumentException>(() => new MySqlConnection("Server=x;SslMode=Sometimes"));
+        Assert.Contains("SslMode", mode.Message);
+        await Task.CompletedTask;
+    }
+}
