@@ -210,7 +210,7 @@ internal sealed class ServerSession : IAsyncDisposable
         {
             await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
         }
-        catch (AuthenticationException e)
+        catch (Exception e) when (e is AuthenticationException or IOException)
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
             throw new MySqlException(MySqlErrorCode.AuthenticationFailed, "08001", $"TLS handshake with {_settings.Server} failed: {e.Message}", isTransient: false, e);
