@@ -142,11 +142,13 @@ public sealed class MySqlCommand : DbCommand
         var connection = _connection ?? throw new InvalidOperationException("the command has no Connection");
         var session = connection.ActiveSession();
         var sql = SqlFormatter.Format(CommandText, Parameters, session.NoBackslashEscapes);
-        _cancellation = new CommandCancellation(connection, session, CommandTimeout, cancellationToken);
+        _cancellation = session.Cancellation;
+        _cancellation.Start(connection, CommandTimeout, cancellationToken);
         try
         {
-            await session.SendCommandAsync(CommandKind.Query, sql, _cancellation.Token).ConfigureAwait(false);
-            return await MySqlDataReader.CreateAsync(this, session, behavior, _cancellation.Token).ConfigureAwait(false);
+            // The I/O itself is never cancelled: a cancelled command waits for the server's answer to KILL QUERY.
+            await session.SendCommandAsync(CommandKind.Query, sql, CancellationToken.None).ConfigureAwait(false);
+            return await MySqlDataReader.CreateAsync(this, session, behavior, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -184,7 +186,7 @@ public sealed class MySqlCommand : DbCommand
         if (_cancellation is { } cancellation)
         {
             _cancellation = null;
-            await cancellation.DisposeAsync().ConfigureAwait(false);
+            await cancellation.FinishAsync().ConfigureAwait(false);
         }
     }
 }

@@ -85,20 +85,21 @@ public sealed class MySqlDataReader : DbDataReader
             }
             var countReader = new PayloadReader(payload.Span);
             var count = (int)countReader.ReadLengthEncodedInteger();
-            var columns = new ColumnDefinition[count];
+            var columns = count == _columns.Length ? _columns : new ColumnDefinition[count];
             for (var i = 0; i < count; i++)
             {
-                columns[i] = ColumnDefinition.Parse((await _session.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+                columns[i] = _session.ColumnDefinitionFor(i, (await _session.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
             }
             if ((_session.Capabilities & CapabilityFlags.DeprecateEof) == 0)
             {
                 await _session.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
             _columns = columns;
-            if (_offsets.Length < count * 2)
+            if (_session.RowOffsets.Length < count * 2)
             {
-                _offsets = new int[count * 2];
+                _session.RowOffsets = new int[count * 2];
             }
+            _offsets = _session.RowOffsets;
             _resultDone = false;
             // Read ahead one row so HasRows is known; the row stays valid until the next read.
             _hasRows = await ReadRowAsync(cancellationToken).ConfigureAwait(false);

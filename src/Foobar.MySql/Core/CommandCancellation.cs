@@ -6,44 +6,60 @@ namespace Foobar.MySql.Core;
 /// usable. Cancelling the socket read instead would leave the statement running and the connection
 /// in an unknown state.
 /// </summary>
-internal sealed class CommandCancellation : IAsyncDisposable
+/// <remarks>
+/// One instance per session, reused by every command (the timeout source is reset, not re-created):
+/// on the hot path a command costs two callback registrations, no timer or token source allocation.
+/// </remarks>
+internal sealed class CommandCancellation
 {
-    private readonly MySqlConnection _connection;
     private readonly ServerSession _session;
-    private readonly CancellationToken _callerToken;
-    private readonly CancellationTokenSource? _timeout;
-    private readonly CancellationTokenRegistration _callerRegistration;
-    private readonly CancellationTokenRegistration _timeoutRegistration;
-    private readonly int _timeoutSeconds;
+    private readonly Lock _lock = new();
+    private CancellationTokenSource _timeout = new();
+    private CancellationTokenRegistration _timeoutRegistration;
+    private CancellationTokenRegistration _callerRegistration;
+    private MySqlConnection? _connection;
+    private CancellationToken _callerToken;
+    private int _timeoutSeconds;
     private Task? _kill;
     private bool _timedOut;
 
-    public CommandCancellation(MySqlConnection connection, ServerSession session, int timeoutSeconds, CancellationToken callerToken)
+    public CommandCancellation(ServerSession session)
     {
-        _connection = connection;
         _session = session;
-        _callerToken = callerToken;
-        _timeoutSeconds = timeoutSeconds;
-        if (timeoutSeconds > 0)
-        {
-            _timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
-            _timeoutRegistration = _timeout.Token.Register(() =>
-            {
-                _timedOut = true;
-                Cancel();
-            });
-        }
-        _callerRegistration = callerToken.Register(Cancel);
     }
 
-    /// <summary>The token the command's I/O uses: never cancelled by us, so the read waits for the server's answer to the kill.</summary>
-    public CancellationToken Token => CancellationToken.None;
+    /// <summary>Arms the timeout and the caller's token for one command.</summary>
+    public void Start(MySqlConnection connection, int timeoutSeconds, CancellationToken callerToken)
+    {
+        _connection = connection;
+        _callerToken = callerToken;
+        _timeoutSeconds = timeoutSeconds;
+        _kill = null;
+        _timedOut = false;
+        if (timeoutSeconds > 0)
+        {
+            if (!_timeout.TryReset())
+            {
+                _timeout.Dispose();
+                _timeout = new CancellationTokenSource();
+            }
+            _timeoutRegistration = _timeout.Token.UnsafeRegister(static state => ((CommandCancellation)state!).OnTimeout(), this);
+            _timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        }
+        if (callerToken.CanBeCanceled)
+        {
+            _callerRegistration = callerToken.UnsafeRegister(static state => ((CommandCancellation)state!).Cancel(), this);
+        }
+    }
 
     public void Cancel()
     {
-        lock (this)
+        lock (_lock)
         {
-            _kill ??= _connection.KillQueryAsync(_session.ConnectionId);
+            if (_connection is { } connection)
+            {
+                _kill ??= connection.KillQueryAsync(_session.ConnectionId);
+            }
         }
     }
 
@@ -58,20 +74,22 @@ internal sealed class CommandCancellation : IAsyncDisposable
         return _callerToken.IsCancellationRequested ? new OperationCanceledException("the command was cancelled and stopped on the server", error, _callerToken) : error;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Disarms; if a kill was sent, waits for it and absorbs it so it cannot hit the next statement.</summary>
+    public async ValueTask FinishAsync()
     {
-        await _callerRegistration.DisposeAsync().ConfigureAwait(false);
-        await _timeoutRegistration.DisposeAsync().ConfigureAwait(false);
-        _timeout?.Dispose();
+        _callerRegistration.Dispose();
+        _timeoutRegistration.Dispose();
+        _callerRegistration = default;
+        _timeoutRegistration = default;
         Task? kill;
-        lock (this)
+        lock (_lock)
         {
             kill = _kill;
+            _kill = null;
+            _connection = null;
         }
         if (kill is not null)
         {
-            // Wait for the kill to land, then absorb it in case it arrived after the statement had
-            // already finished: it must not interrupt the connection's next statement.
             await kill.ConfigureAwait(false);
             if (!_session.IsBroken && !_session.IsReadingResult)
             {
@@ -84,5 +102,11 @@ internal sealed class CommandCancellation : IAsyncDisposable
                 }
             }
         }
+    }
+
+    private void OnTimeout()
+    {
+        _timedOut = true;
+        Cancel();
     }
 }

@@ -34,14 +34,50 @@ internal sealed class ServerSession : IAsyncDisposable
     private PacketStream? _packets;
     private byte[] _scramble = [];
 
+    private ColumnDefinition[] _cachedColumns = [];
+    private byte[][] _cachedColumnPayloads = [];
+
     public ServerSession(MySqlConnectionStringBuilder settings, TimeProvider timeProvider)
     {
         _settings = settings;
+        Cancellation = new CommandCancellation(this);
         CreatedAt = timeProvider.GetUtcNow();
         LastReturnedAt = CreatedAt;
     }
 
     public CapabilityFlags Capabilities { get; private set; }
+
+    /// <summary>Timeout and cancellation of the running command; reused by every command.</summary>
+    public CommandCancellation Cancellation { get; }
+
+    /// <summary>Start offset and length of each value of the current row, reused across readers.</summary>
+    public int[] RowOffsets { get; set; } = new int[32];
+
+    /// <summary>
+    /// The definition of column <paramref name="index"/> from its packet, reusing the one parsed for
+    /// the same bytes last time: a statement run again returns identical metadata, so a hot query
+    /// allocates nothing for its columns.
+    /// </summary>
+    public ColumnDefinition ColumnDefinitionFor(int index, ReadOnlySpan<byte> payload)
+    {
+        if (index < _cachedColumns.Length && payload.SequenceEqual(_cachedColumnPayloads[index]))
+        {
+            return _cachedColumns[index];
+        }
+        if (index >= _cachedColumns.Length)
+        {
+            Array.Resize(ref _cachedColumns, Math.Max(index + 1, _cachedColumns.Length * 2));
+            Array.Resize(ref _cachedColumnPayloads, _cachedColumns.Length);
+            for (var i = 0; i < _cachedColumnPayloads.Length; i++)
+            {
+                _cachedColumnPayloads[i] ??= [];
+            }
+        }
+        var column = ColumnDefinition.Parse(payload);
+        _cachedColumns[index] = column;
+        _cachedColumnPayloads[index] = payload.ToArray();
+        return column;
+    }
 
     public uint ConnectionId { get; private set; }
 

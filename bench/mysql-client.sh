@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Our MySQL client against MariaDB's own C client tool (mariadb-slap), same server, same queries,
+# same concurrency, alternating rounds. Starts its own MariaDB on 127.0.0.71 (no system service).
+# Usage: bench/mysql-client.sh [ROUNDS]     (default 3)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${1:-3}"
+dir="$(mktemp -d /tmp/foobar-bench-mysql.XXXXXX)"
+addr=127.0.0.71
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+mkdir -p "$dir/tmp"
+mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --auth-root-authentication-method=socket \
+  --skip-test-db --skip-name-resolve --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1
+mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
+  --log-error="$dir/error.log" --tmpdir="$dir/tmp" --bind-address=$addr --port=3306 --server-id=1 \
+  --skip-name-resolve --character-set-server=utf8mb4 --max-connections=200 </dev/null >"$dir/out.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do mariadb --no-defaults -uroot -S "$dir/sock" -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.05; done
+mariadb --no-defaults -uroot -S "$dir/sock" -e "
+  CREATE USER 'bench'@'%' IDENTIFIED BY 'benchpw'; GRANT ALL ON *.* TO 'bench'@'%';
+  CREATE DATABASE bench; USE bench;
+  CREATE TABLE bench.t100 (id INT PRIMARY KEY, name VARCHAR(32), score DOUBLE, created DATETIME);
+  INSERT INTO bench.t100 SELECT seq, CONCAT('name-', seq), seq * 1.5, NOW() FROM seq_1_to_100;
+  CREATE TABLE bench.ins (id INT AUTO_INCREMENT PRIMARY KEY, v INT);"
+
+dotnet build "$root/bench/Foobar.MySql.Bench" -c Release -o "$dir/bin" --nologo -v quiet >/dev/null
+ours() { dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" | cut -d' ' -f1; }
+slap() {
+  local seconds
+  seconds=$(mariadb-slap --no-defaults -h $addr -P 3306 -ubench -pbenchpw --create-schema=bench --iterations=1 \
+    --concurrency="$1" --number-of-queries="$2" --query="$3" 2>/dev/null | awk '/Average number of seconds/ {print $9}')
+  awk -v n="$2" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }'
+}
+median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-28s %5s %12s %12s %7s\n' query conc "slap q/s" "ours q/s" ratio
+while IFS='|' read -r name query; do
+  for conc in 1 32; do
+    case "$name/$conc" in
+      "SELECT 1/1") n=40000 ;; "SELECT 1/32") n=200000 ;;
+      "100-row select/1") n=10000 ;; "100-row select/32") n=40000 ;;
+      "single-row insert/1") n=8000 ;; *) n=40000 ;;
+    esac
+    s_all=""; o_all=""
+    for _ in $(seq 1 "$rounds"); do
+      s_all="$s_all $(slap "$conc" "$n" "$query")"
+      o_all="$o_all $(ours "$conc" "$n" "$query")"
+    done
+    s=$(echo $s_all | median); o=$(echo $o_all | median)
+    printf '%-28s %5s %12s %12s %7.2f   (slap:%s | ours:%s)\n' "$name" "$conc" "$s" "$o" "$(awk -v a="$o" -v b="$s" 'BEGIN{print a/b}')" "$s_all" "$o_all"
+  done
+done <<'QUERIES'
+SELECT 1|SELECT 1
+100-row select|SELECT * FROM bench.t100
+single-row insert|INSERT INTO bench.ins (v) VALUES (1)
+QUERIES
