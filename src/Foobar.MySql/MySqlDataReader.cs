@@ -123,13 +123,19 @@ public sealed class MySqlDataReader : DbDataReader
         {
             return False;
         }
-        var read = ReadRowAsync(cancellationToken);
-        return read.IsCompletedSuccessfully ? (read.Result ? True : False) : read.AsTask();
+        if (_session.TryReadBuffered(out var payload))
+        {
+            return AcceptRow(payload) ? True : False;
+        }
+        return ReadRowAsync(cancellationToken).AsTask();
     }
 
-    private async ValueTask<bool> ReadRowAsync(CancellationToken cancellationToken)
+    private async ValueTask<bool> ReadRowAsync(CancellationToken cancellationToken) =>
+        AcceptRow(await _session.ReadAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Takes one packet of the result: a row (true), or the end of the result set (false).</summary>
+    private bool AcceptRow(ReadOnlyMemory<byte> payload)
     {
-        var payload = await _session.ReadAsync(cancellationToken).ConfigureAwait(false);
         var span = payload.Span;
         if (span[0] == 0xFE && span.Length < PacketStream.MaxPacketPayload)
         {

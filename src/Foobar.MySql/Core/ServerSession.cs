@@ -391,6 +391,29 @@ internal sealed class ServerSession : IAsyncDisposable
         return SendAsync(cancellationToken);
     }
 
+    /// <summary>The next payload without I/O, when a whole packet is buffered; otherwise false.</summary>
+    public bool TryReadBuffered(out ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            if (!_packets!.TryReadBuffered(out payload))
+            {
+                return false;
+            }
+        }
+        catch
+        {
+            IsBroken = true;
+            throw;
+        }
+        if (payload.Length == 0)
+        {
+            IsBroken = true;
+            throw new MySqlProtocolException("empty packet");
+        }
+        return true;
+    }
+
     /// <summary>Reads the next payload of the current command.</summary>
     public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
     {

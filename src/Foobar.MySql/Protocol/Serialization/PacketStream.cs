@@ -45,6 +45,37 @@ internal sealed class PacketStream : IDisposable
 
     public Stream Stream => _stream;
 
+    /// <summary>
+    /// The next payload if a whole packet is already buffered: the hot path of reading rows, with no
+    /// async machinery. False means call <see cref="ReadPayloadAsync"/>.
+    /// </summary>
+    public bool TryReadBuffered(out ReadOnlyMemory<byte> payload)
+    {
+        payload = default;
+        var available = _end - _start;
+        if (available < 4)
+        {
+            return false;
+        }
+        var length = _buffer[_start] | (_buffer[_start + 1] << 8) | (_buffer[_start + 2] << 16);
+        if (length >= MaxPacketPayload || available - 4 < length)
+        {
+            return false;
+        }
+        if (_buffer[_start + 3] != Sequence)
+        {
+            throw new MySqlProtocolException($"packet out of order: sequence {_buffer[_start + 3]}, expected {Sequence}");
+        }
+        if (length > MaxPayload)
+        {
+            throw new MySqlProtocolException($"packet of {length} bytes is larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
+        }
+        Sequence++;
+        _start += 4 + length;
+        payload = _buffer.AsMemory(_start - length, length);
+        return true;
+    }
+
     public async ValueTask<ReadOnlyMemory<byte>> ReadPayloadAsync(CancellationToken cancellationToken)
     {
         var length = await ReadPacketAsync(cancellationToken).ConfigureAwait(false);
