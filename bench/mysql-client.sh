@@ -5,26 +5,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-3}"
-dir="$(mktemp -d /tmp/foobar-bench-mysql.XXXXXX)"
-addr=127.0.0.71
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -rf "$dir"; }
-trap cleanup EXIT
-
-mkdir -p "$dir/tmp"
-mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --auth-root-authentication-method=socket \
-  --skip-test-db --skip-name-resolve --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1
-mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
-  --log-error="$dir/error.log" --tmpdir="$dir/tmp" --bind-address=$addr --port=3306 --server-id=1 \
-  --skip-name-resolve --character-set-server=utf8mb4 --max-connections=200 </dev/null >"$dir/out.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do mariadb --no-defaults -uroot -S "$dir/sock" -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.05; done
-mariadb --no-defaults -uroot -S "$dir/sock" -e "
-  CREATE USER 'bench'@'%' IDENTIFIED BY 'benchpw'; GRANT ALL ON *.* TO 'bench'@'%';
-  CREATE DATABASE bench; USE bench;
-  CREATE TABLE bench.t100 (id INT PRIMARY KEY, name VARCHAR(32), score DOUBLE, created DATETIME);
-  INSERT INTO bench.t100 SELECT seq, CONCAT('name-', seq), seq * 1.5, NOW() FROM seq_1_to_100;
-  CREATE TABLE bench.ins (id INT AUTO_INCREMENT PRIMARY KEY, v INT);"
+# shellcheck source=lib/mariadb.sh
+. "$root/bench/lib/mariadb.sh"
+mariadb_start
+dir="$mariadb_dir"
 
 dotnet publish "$root/bench/Foobar.MySql.Bench" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
   -o "$dir/bin" --nologo -v quiet >/dev/null

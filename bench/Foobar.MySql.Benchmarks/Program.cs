@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Foobar.MySql.Benchmarks.ReadRows).Assembly).Run(args);
