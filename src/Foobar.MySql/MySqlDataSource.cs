@@ -13,10 +13,16 @@ public sealed class MySqlDataSource : DbDataSource
 
     /// <summary>A data source for <paramref name="connectionString"/>, with a pool of its own.</summary>
     public MySqlDataSource(string connectionString)
+        : this(connectionString, TimeProvider.System)
+    {
+    }
+
+    /// <summary>A data source whose pool keeps time with <paramref name="timeProvider"/> (tests use a fake one).</summary>
+    internal MySqlDataSource(string connectionString, TimeProvider timeProvider)
     {
         var settings = new MySqlConnectionStringBuilder(connectionString);
         settings.Validate();
-        _pool = new ConnectionPool(settings, TimeProvider.System);
+        _pool = new ConnectionPool(settings, timeProvider);
     }
 
     /// <inheritdoc />

@@ -37,10 +37,14 @@ internal sealed class ConnectionPool : IAsyncDisposable
         PoolTag = new KeyValuePair<string, object?>("db.client.connection.pool.name", $"{settings.Server}:{settings.Port}/{settings.UserID}");
         var period = TimeSpan.FromSeconds(Math.Clamp(settings.ConnectionIdleTimeout / 2, 1, 30));
         _reaper = timeProvider.CreateTimer(_ => _ = MaintainAsync(), null, period, period);
+        MaintenancePeriod = period;
         Live[this] = true;
     }
 
     public MySqlConnectionStringBuilder Settings { get; }
+
+    /// <summary>How often idle connections are checked: half the idle timeout, between 1 and 30 s.</summary>
+    public TimeSpan MaintenancePeriod { get; }
 
     public int IdleCount
     {
@@ -84,7 +88,8 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             while (TakeIdle() is { } idle)
             {
-                if (IsReusable(idle))
+                // Idle time is the maintenance pass's business (it keeps Minimum Pool Size); here only liveness.
+                if (IsAlive(idle))
                 {
                     Interlocked.Increment(ref _inUse);
                     return idle;
@@ -107,7 +112,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         Interlocked.Decrement(ref _inUse);
         try
         {
-            if (!_disposed && IsReusable(session) && Settings.ConnectionReset)
+            if (!_disposed && IsAlive(session) && Settings.ConnectionReset)
             {
                 try
                 {
@@ -120,7 +125,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
                     return;
                 }
             }
-            if (_disposed || !IsReusable(session))
+            if (_disposed || !IsAlive(session))
             {
                 await session.DisposeAsync().ConfigureAwait(false);
                 return;
@@ -171,19 +176,13 @@ internal sealed class ConnectionPool : IAsyncDisposable
         await ClearIdleAsync().ConfigureAwait(false);
     }
 
-    private bool IsReusable(ServerSession session)
-    {
-        if (session.IsBroken || session.IsReadingResult)
-        {
-            return false;
-        }
-        var now = _timeProvider.GetUtcNow();
-        if (Settings.ConnectionLifetime > 0 && now - session.CreatedAt > TimeSpan.FromSeconds(Settings.ConnectionLifetime))
-        {
-            return false;
-        }
-        return Settings.ConnectionIdleTimeout == 0 || now - session.LastReturnedAt <= TimeSpan.FromSeconds(Settings.ConnectionIdleTimeout);
-    }
+    /// <summary>Not broken, not busy and within its lifetime.</summary>
+    private bool IsAlive(ServerSession session) =>
+        !session.IsBroken && !session.IsReadingResult
+        && (Settings.ConnectionLifetime == 0 || _timeProvider.GetUtcNow() - session.CreatedAt <= TimeSpan.FromSeconds(Settings.ConnectionLifetime));
+
+    private bool IsIdleTooLong(ServerSession session) =>
+        Settings.ConnectionIdleTimeout > 0 && _timeProvider.GetUtcNow() - session.LastReturnedAt > TimeSpan.FromSeconds(Settings.ConnectionIdleTimeout);
 
     private ServerSession? TakeIdle()
     {
@@ -208,15 +207,22 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             return;
         }
-        List<ServerSession> expired;
+        // Newest first; the Minimum Pool Size newest live ones stay however long they have idled.
+        var expired = new List<ServerSession>();
         lock (_idle)
         {
-            var all = _idle.Reverse().ToList();
-            expired = all.Where(s => !IsReusable(s)).ToList();
+            var newestFirst = _idle.ToList();
             _idle.Clear();
-            foreach (var keep in all.Except(expired))
+            var keep = new List<ServerSession>();
+            var minimumIdle = Math.Max(0, Settings.MinimumPoolSize - InUseCount);
+            foreach (var session in newestFirst)
             {
-                _idle.Push(keep);
+                var stays = IsAlive(session) && (keep.Count < minimumIdle || !IsIdleTooLong(session));
+                (stays ? keep : expired).Add(session);
+            }
+            for (var i = keep.Count - 1; i >= 0; i--)
+            {
+                _idle.Push(keep[i]);
             }
         }
         foreach (var session in expired)

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Foobar.Testing;
 
 namespace Foobar.MySql.Tests.Integration;
 
@@ -109,6 +109,66 @@ public class PoolTests(MariaDbFixture db) : IClassFixture<MariaDbFixture>
 
         Assert.True(seen["used"] >= 1);
         Assert.True(seen["idle"] >= 1);
+    }
+
+    [Fact]
+    public async Task Lifetime_ExpiredConnection_IsReplaced()
+    {
+        var time = new FakeTimeProvider();
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Connection Lifetime=60"), time);
+        int first;
+        await using (var connection = await source.OpenConnectionAsync())
+        {
+            first = connection.ServerThread;
+        }
+        await using (var connection = await source.OpenConnectionAsync())
+        {
+            Assert.Equal(first, connection.ServerThread);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        await using var replaced = await source.OpenConnectionAsync();
+        Assert.NotEqual(first, replaced.ServerThread);
+    }
+
+    [Fact]
+    public async Task IdleTimeout_IdleConnectionsAreClosedByMaintenance()
+    {
+        var time = new FakeTimeProvider();
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Connection Idle Timeout=10"), time);
+        await using (await source.OpenConnectionAsync())
+        {
+        }
+        Assert.Equal(1, source.PoolSize.Idle);
+
+        // Maintenance runs every 5 s (half the idle timeout): at 5 and 10 s it has not idled more than 10 s.
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, source.PoolSize.Idle);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        await Eventually.TrueAsync(() => source.PoolSize == (0, 0), "idle connection closed");
+    }
+
+    [Fact]
+    public async Task MinimumPoolSize_IsOpenedAndKeptPastTheIdleTimeout()
+    {
+        var time = new FakeTimeProvider();
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Minimum Pool Size=2;Connection Idle Timeout=10"), time);
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => source.PoolSize.Idle == 2, "two idle connections opened");
+        int[] threads;
+        await using (var a = await source.OpenConnectionAsync())
+        await using (var b = await source.OpenConnectionAsync())
+        {
+            threads = [a.ServerThread, b.ServerThread];
+        }
+
+        time.Advance(TimeSpan.FromSeconds(60));
+
+        await using var c = await source.OpenConnectionAsync();
+        Assert.Contains(c.ServerThread, threads);
     }
 
     [Fact]
