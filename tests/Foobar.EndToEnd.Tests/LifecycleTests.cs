@@ -10,7 +10,7 @@ public class LifecycleTests
     [Fact]
     public async Task Down_AfterControlPlaneKilled_LeavesNoProcess()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         await topology.InitializeAsync();
         var status = await topology.StatusAsync();
         var pids = status.Servers.Select(s => s.Pid!.Value).Append(status.ControlPlanePid).ToList();
@@ -31,13 +31,12 @@ public class LifecycleTests
         Assert.True(down.ExitCode == 0, down.Output);
         Assert.DoesNotContain(pids, ProcessState.IsRunning);
         Assert.Empty(await topology.PathOfAsync("/"));
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Down_AfterUp_StopsEveryProcessGracefully()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         await topology.InitializeAsync();
         var status = await topology.StatusAsync();
 
@@ -48,13 +47,12 @@ public class LifecycleTests
         Assert.DoesNotContain("SIGKILL", down.Output);
         Assert.DoesNotContain(status.Servers.Select(s => s.Pid!.Value).Append(status.ControlPlanePid), ProcessState.IsRunning);
         Assert.Equal(3, (await FoobarCli.RunAsync("status", "--state", topology.StateDirectory)).ExitCode);
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Up_InTheForeground_RunsUntilSigtermThenStopsEverything()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         using var up = FoobarCli.Start("up", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
         var stdout = up.StandardOutput.ReadToEndAsync();
         var stderr = up.StandardError.ReadToEndAsync();
@@ -71,13 +69,12 @@ public class LifecycleTests
         Assert.Contains("every server stopped", await stdout);
         Assert.DoesNotContain(status.Servers.Select(s => s.Pid!.Value), ProcessState.IsRunning);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")));
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Up_PortTaken_IsAClearErrorAndStartsNothing()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         squatter.Bind(new IPEndPoint(topology.PublicAddress, 80));
         squatter.Listen();
@@ -87,13 +84,12 @@ public class LifecycleTests
         Assert.Equal(1, up.ExitCode);
         Assert.Contains($"{topology.PublicAddress}:80 (the public address) is already in use", up.Stderr);
         Assert.False(Directory.Exists(Path.Combine(topology.StateDirectory, "pids")) && Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")).Any());
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Up_NotReadyWithinTheTimeout_ExplainsAndLeavesNothingRunning()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
 
         var up = await FoobarCli.RunAsync("up", "--detach", "--timeout", "0.2", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
 
@@ -102,13 +98,12 @@ public class LifecycleTests
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(topology.StateDirectory, "pids")));
         Assert.False(File.Exists(Path.Combine(topology.StateDirectory, "control-plane.pid")));
         Assert.Empty(await topology.PathOfAsync("/"));
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Up_MissingWebRoot_IsAClearErrorBeforeAnythingStarts()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
         await File.WriteAllTextAsync(topology.TopologyFile, System.Text.RegularExpressions.Regex.Replace(yaml, "root: .*", "root: /nonexistent/site"));
 
@@ -117,13 +112,12 @@ public class LifecycleTests
         Assert.Equal(1, up.ExitCode);
         Assert.Contains("web.root: the static site directory /nonexistent/site does not exist", up.Stderr);
         Assert.False(Directory.Exists(topology.StateDirectory));
-        topology.Http.Dispose();
     }
 
     [Fact]
     public async Task Up_ActiveActiveMode_IsRefusedRatherThanRunAsSomethingElse()
     {
-        var topology = new RunningTopology();
+        await using var topology = new RunningTopology();
         var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
         await File.WriteAllTextAsync(topology.TopologyFile, yaml.Replace("mode: active-passive", "mode: active-active", StringComparison.Ordinal));
 
@@ -131,7 +125,6 @@ public class LifecycleTests
 
         Assert.Equal(1, up.ExitCode);
         Assert.Contains("lb.mode: active-active is not available yet", up.Stderr);
-        topology.Http.Dispose();
     }
 
     [Fact]
@@ -157,6 +150,7 @@ public class LifecycleTests
         Assert.Contains("unknown role 'cache'", up.Stderr);
         Assert.Contains("nothing was started", up.Stderr);
         Assert.False(Directory.Exists(Path.Combine(directory, "state")));
+        Directory.Delete(directory, recursive: true);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Foobar.EndToEnd.Tests;
 /// brought up with the real <c>foobar up --detach</c> and taken down with <c>foobar down</c>.
 /// Each test class gets one, so classes run side by side without sharing an address.
 /// </summary>
-public class RunningTopology : IAsyncLifetime
+public class RunningTopology : IAsyncLifetime, IAsyncDisposable
 {
     private static int _ranges;
 
@@ -56,10 +56,18 @@ public class RunningTopology : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops whatever still runs and deletes the directory (state, logs, topology).</summary>
     public virtual async Task DisposeAsync()
     {
         await FoobarCli.RunAsync("down", "--state", StateDirectory);
         Http.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    async ValueTask IAsyncDisposable.DisposeAsync()
+    {
+        await DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 
     public Task<FoobarCli.Result> CliAsync(params string[] args) => FoobarCli.RunAsync([.. args, "--state", StateDirectory]);
