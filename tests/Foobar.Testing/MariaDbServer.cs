@@ -58,36 +58,52 @@ public sealed class MariaDbServer : IAsyncDisposable
         var address = IPAddress.Parse($"127.{50 + Environment.ProcessId % 50}.250.{n}");
         var dir = System.IO.Directory.CreateTempSubdirectory($"foobar-mariadb-{n}-").FullName;
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "tmp"));
-        var ca = WriteCertificates(dir, address);
-        await RunAsync("mariadb-install-db", "--no-defaults", "--user=root", $"--datadir={dir}/data", "--auth-root-authentication-method=socket",
-            "--skip-test-db", "--skip-name-resolve", $"--tmpdir={dir}/tmp");
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec mariadbd \"$@\" </dev/null >>\"$0\" 2>&1");
-        start.ArgumentList.Add(Path.Combine(dir, "stdout.log"));
-        foreach (var arg in new[]
+        Process? process = null;
+        try
         {
-            "--no-defaults", "--user=root", $"--datadir={dir}/data", $"--socket={dir}/mysqld.sock", $"--pid-file={dir}/mysqld.pid",
-            $"--log-error={dir}/error.log", $"--tmpdir={dir}/tmp", $"--bind-address={address}", "--port=3306", "--server-id=1",
-            "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--max-allowed-packet=64M",
-            $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
-        })
-        {
-            start.ArgumentList.Add(arg);
+            var ca = WriteCertificates(dir, address);
+            await RunAsync("mariadb-install-db", "--no-defaults", "--user=root", $"--datadir={dir}/data", "--auth-root-authentication-method=socket",
+                "--skip-test-db", "--skip-name-resolve", $"--tmpdir={dir}/tmp");
+            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec mariadbd \"$@\" </dev/null >>\"$0\" 2>&1");
+            start.ArgumentList.Add(Path.Combine(dir, "stdout.log"));
+            foreach (var arg in new[]
+            {
+                "--no-defaults", "--user=root", $"--datadir={dir}/data", $"--socket={dir}/mysqld.sock", $"--pid-file={dir}/mysqld.pid",
+                $"--log-error={dir}/error.log", $"--tmpdir={dir}/tmp", $"--bind-address={address}", "--port=3306", "--server-id=1",
+                "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--skip-name-resolve",
+                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--max-allowed-packet=64M",
+                $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
+            })
+            {
+                start.ArgumentList.Add(arg);
+            }
+            process = Process.Start(start)!;
+            var server = new MariaDbServer(dir, address, process, ca);
+            await server.WaitUntilUpAsync();
+            await server.RootSqlAsync($"""
+                CREATE DATABASE {Database};
+                CREATE USER '{AppUser}'@'%' IDENTIFIED BY '{AppPassword.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}';
+                GRANT ALL ON *.* TO '{AppUser}'@'%';
+                INSTALL SONAME 'auth_ed25519';
+                CREATE USER '{Ed25519User}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('{Ed25519Password}');
+                GRANT ALL ON *.* TO '{Ed25519User}'@'%';
+                """);
+            return server;
         }
-        var process = Process.Start(start)!;
-        var server = new MariaDbServer(dir, address, process, ca);
-        await server.WaitUntilUpAsync();
-        await server.RootSqlAsync($"""
-            CREATE DATABASE {Database};
-            CREATE USER '{AppUser}'@'%' IDENTIFIED BY '{AppPassword.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}';
-            GRANT ALL ON *.* TO '{AppUser}'@'%';
-            INSTALL SONAME 'auth_ed25519';
-            CREATE USER '{Ed25519User}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('{Ed25519Password}');
-            GRANT ALL ON *.* TO '{Ed25519User}'@'%';
-            """);
-        return server;
+        catch
+        {
+            // A failed start leaves nothing behind: no mariadbd, no directory.
+            if (process is { HasExited: false })
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+            process?.Dispose();
+            System.IO.Directory.Delete(dir, recursive: true);
+            throw;
+        }
     }
 
     /// <summary>Runs SQL as root through the Unix socket with the mariadb command-line client.</summary>
