@@ -414,8 +414,11 @@ internal sealed class ServerSession : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Reads the next payload of the current command.</summary>
-    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the next payload of the current command; synchronously when it is already buffered.</summary>
+    public ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken) =>
+        TryReadBuffered(out var payload) ? new(payload) : ReadSlowAsync(cancellationToken);
+
+    private async ValueTask<ReadOnlyMemory<byte>> ReadSlowAsync(CancellationToken cancellationToken)
     {
         try
         {

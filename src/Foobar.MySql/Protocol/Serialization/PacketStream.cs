@@ -76,22 +76,36 @@ internal sealed class PacketStream : IDisposable
         return true;
     }
 
-    public async ValueTask<ReadOnlyMemory<byte>> ReadPayloadAsync(CancellationToken cancellationToken)
+    public ValueTask<ReadOnlyMemory<byte>> ReadPayloadAsync(CancellationToken cancellationToken) =>
+        TryReadBuffered(out var payload) ? new(payload) : ReadPayloadSlowAsync(cancellationToken);
+
+    /// <summary>One async method for the whole wait, so a pending read boxes one state machine, not one per layer.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>> ReadPayloadSlowAsync(CancellationToken cancellationToken)
     {
-        var length = await ReadPacketAsync(cancellationToken).ConfigureAwait(false);
-        if (length < MaxPacketPayload)
-        {
-            return _buffer.AsMemory(_start - length, length);
-        }
-        // A payload of 16 MiB or more arrives in several packets; join them.
         var total = 0;
-        _joined ??= [];
         while (true)
         {
-            if (total + length > MaxPayload)
+            await FillAsync(4, cancellationToken).ConfigureAwait(false);
+            var length = _buffer[_start] | (_buffer[_start + 1] << 8) | (_buffer[_start + 2] << 16);
+            var sequence = _buffer[_start + 3];
+            if (sequence != Sequence)
             {
-                throw new MySqlProtocolException($"payload larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
+                throw new MySqlProtocolException($"packet out of order: sequence {sequence}, expected {Sequence}");
             }
+            if (length > MaxPayload || total + length > MaxPayload)
+            {
+                throw new MySqlProtocolException($"packet of {total + length} bytes is larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
+            }
+            Sequence++;
+            _start += 4;
+            await FillAsync(length, cancellationToken).ConfigureAwait(false);
+            _start += length;
+            if (total == 0 && length < MaxPacketPayload)
+            {
+                return _buffer.AsMemory(_start - length, length);
+            }
+            // A payload of 16 MiB or more arrives in several packets; join them.
+            _joined ??= [];
             if (_joined.Length < total + length)
             {
                 Array.Resize(ref _joined, Math.Max(_joined.Length * 2, total + length));
@@ -102,7 +116,6 @@ internal sealed class PacketStream : IDisposable
             {
                 return _joined.AsMemory(0, total);
             }
-            length = await ReadPacketAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -144,34 +157,12 @@ internal sealed class PacketStream : IDisposable
         header[3] = Sequence++;
     }
 
-    /// <summary>Reads one packet; returns its length; its payload ends at <see cref="_start"/>.</summary>
-    private async ValueTask<int> ReadPacketAsync(CancellationToken cancellationToken)
-    {
-        await FillAsync(4, cancellationToken).ConfigureAwait(false);
-        var length = _buffer[_start] | (_buffer[_start + 1] << 8) | (_buffer[_start + 2] << 16);
-        var sequence = _buffer[_start + 3];
-        if (sequence != Sequence)
-        {
-            throw new MySqlProtocolException($"packet out of order: sequence {sequence}, expected {Sequence}");
-        }
-        if (length > MaxPayload)
-        {
-            throw new MySqlProtocolException($"packet of {length} bytes is larger than the {MaxPayload} bytes allowed (max_allowed_packet)");
-        }
-        Sequence++;
-        _start += 4;
-        await FillAsync(length, cancellationToken).ConfigureAwait(false);
-        _start += length;
-        return length;
-    }
-
     /// <summary>Ensures <paramref name="count"/> bytes are buffered from <see cref="_start"/>.</summary>
-    private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
+    private ValueTask FillAsync(int count, CancellationToken cancellationToken) =>
+        _end - _start >= count ? ValueTask.CompletedTask : FillSlowAsync(count, cancellationToken);
+
+    private async ValueTask FillSlowAsync(int count, CancellationToken cancellationToken)
     {
-        if (_end - _start >= count)
-        {
-            return;
-        }
         if (_buffer.Length - _start < count)
         {
             // Compact, or grow when the packet is larger than the buffer.
