@@ -190,6 +190,35 @@ public class MisbehavingServerTests
     }
 
     [Fact]
+    public async Task CachingSha2_FullAuthOverTls_SendsThePasswordOnlyInsideTls()
+    {
+        using var key = RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=fake", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        string? received = null;
+        int sslRequestLength = 0;
+        await using var server = new FakeMySqlServer(async (c, _) =>
+        {
+            await c.SendAsync(FakeConnection.Handshake("caching_sha2_password", capabilities: 0xFFFF_FFFF));
+            sslRequestLength = (await c.ReadAsync()).Length;
+            var tls = new System.Net.Security.SslStream(c.Stream);
+            await tls.AuthenticateAsServerAsync(certificate);
+            c.Stream = tls;
+            await c.ReadAsync();
+            await c.SendAsync([0x01, 0x04]);
+            received = Encoding.UTF8.GetString(await c.ReadAsync());
+            await c.SendAsync(FakeConnection.Ok);
+            await c.ReadAsync();
+        });
+
+        await using var connection = await Open(server, "SslMode=Required");
+
+        Assert.True(connection.IsEncrypted);
+        Assert.Equal(32, sslRequestLength);
+        Assert.Equal("secret\0", received);
+    }
+
+    [Fact]
     public async Task Pool_AfterAConnectionDiedDuringHandshake_OpensTheNextOneFine()
     {
         await using var server = new FakeMySqlServer(async (c, number) =>
