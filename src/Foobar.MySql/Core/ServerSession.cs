@@ -22,6 +22,9 @@ internal sealed class ServerSession : IAsyncDisposable
 
     private const int MaxAllowedPacket = 1 << 30;
 
+    /// <summary>Adds last_gtid to the tracked session variables, so every commit's OK carries its GTID.</summary>
+    private const string TrackGtidStatement = "SET session_track_system_variables = CONCAT(@@session_track_system_variables, ',last_gtid')";
+
     private const CapabilityFlags ClientCapabilities =
         CapabilityFlags.LongPassword | CapabilityFlags.FoundRows | CapabilityFlags.LongFlag | CapabilityFlags.Protocol41
         | CapabilityFlags.Transactions | CapabilityFlags.SecureConnection | CapabilityFlags.MultiStatements
@@ -115,7 +118,7 @@ internal sealed class ServerSession : IAsyncDisposable
             await HandshakeAsync(cancellationToken).ConfigureAwait(false);
             if (_settings.TrackGtid)
             {
-                await ExecuteSimpleAsync("SET session_track_system_variables = CONCAT(@@session_track_system_variables, ',last_gtid')", cancellationToken).ConfigureAwait(false);
+                await ExecuteSimpleAsync(TrackGtidStatement, cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -448,9 +451,15 @@ internal sealed class ServerSession : IAsyncDisposable
     }
 
     /// <summary>Runs a statement that returns no rows; throws its error.</summary>
-    public async Task<OkPayload> ExecuteSimpleAsync(string sql, CancellationToken cancellationToken)
+    public Task<OkPayload> ExecuteSimpleAsync(string sql, CancellationToken cancellationToken) =>
+        SendForOkAsync(CommandKind.Query, sql, cancellationToken);
+
+    public Task PingAsync(CancellationToken cancellationToken) => SendForOkAsync(CommandKind.Ping, "", cancellationToken);
+
+    /// <summary>Sends a command whose only answer is OK or ERR; throws the error.</summary>
+    private async Task<OkPayload> SendForOkAsync(byte command, string text, CancellationToken cancellationToken)
     {
-        await SendCommandAsync(CommandKind.Query, sql, cancellationToken).ConfigureAwait(false);
+        await SendCommandAsync(command, text, cancellationToken).ConfigureAwait(false);
         var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
         if (payload.Span[0] == ErrorPayload.Header)
         {
@@ -458,37 +467,20 @@ internal sealed class ServerSession : IAsyncDisposable
         }
         if (!OkPayload.IsOk(payload.Span, Capabilities))
         {
-            throw new MySqlProtocolException($"'{sql}' returned a result set where none was expected");
+            throw new MySqlProtocolException($"command 0x{command:X2} ('{text}') returned a result set where none was expected");
         }
         return ReadOk(payload.Span);
-    }
-
-    public async Task PingAsync(CancellationToken cancellationToken)
-    {
-        await SendCommandAsync(CommandKind.Ping, "", cancellationToken).ConfigureAwait(false);
-        var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
-        if (payload.Span[0] == ErrorPayload.Header)
-        {
-            throw ErrorPayload.Parse(payload.Span).ToException();
-        }
-        ReadOk(payload.Span);
     }
 
     /// <summary>COM_RESET_CONNECTION: session variables, temporary tables and user locks go back to a fresh connection's.</summary>
     public async Task ResetAsync(CancellationToken cancellationToken)
     {
-        await SendCommandAsync(CommandKind.ResetConnection, "", cancellationToken).ConfigureAwait(false);
-        var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
-        if (payload.Span[0] == ErrorPayload.Header)
-        {
-            throw ErrorPayload.Parse(payload.Span).ToException();
-        }
-        ReadOk(payload.Span);
+        await SendForOkAsync(CommandKind.ResetConnection, "", cancellationToken).ConfigureAwait(false);
         LastGtid = null;
         Database = _settings.Database.Length > 0 ? _settings.Database : null;
         if (_settings.TrackGtid)
         {
-            await ExecuteSimpleAsync("SET session_track_system_variables = CONCAT(@@session_track_system_variables, ',last_gtid')", cancellationToken).ConfigureAwait(false);
+            await ExecuteSimpleAsync(TrackGtidStatement, cancellationToken).ConfigureAwait(false);
         }
     }
 
