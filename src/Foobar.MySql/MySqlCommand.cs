@@ -179,6 +179,9 @@ public sealed class MySqlCommand : DbCommand
             ? cancellation.Translate(error)
             : error;
 
+    /// <summary>A token given to a reader call was cancelled: stop the statement as for the command's own token.</summary>
+    internal void CancelFrom(CancellationToken token) => _cancellation?.CancelFrom(token);
+
     internal async ValueTask OnReaderClosedAsync(MySqlDataReader reader) => await FinishAsync().ConfigureAwait(false);
 
     private async ValueTask FinishAsync()

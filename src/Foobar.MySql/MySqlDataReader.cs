@@ -130,8 +130,20 @@ public sealed class MySqlDataReader : DbDataReader
         return ReadRowAsync(cancellationToken).AsTask();
     }
 
-    private async ValueTask<bool> ReadRowAsync(CancellationToken cancellationToken) =>
-        AcceptRow(await _session.ReadAsync(cancellationToken).ConfigureAwait(false));
+    private async ValueTask<bool> ReadRowAsync(CancellationToken cancellationToken)
+    {
+        using var registration = Watch(cancellationToken);
+        return AcceptRow(await _session.ReadAsync(CancellationToken.None).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Cancelling a reader call's token stops the statement on the server (as the command's own token
+    /// does): the I/O itself is never abandoned, so the connection stays in a known state.
+    /// </summary>
+    private CancellationTokenRegistration Watch(CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((MySqlCommand)state!).CancelFrom(token), _command)
+            : default;
 
     /// <summary>Takes one packet of the result: a row (true), or the end of the result set (false).</summary>
     private bool AcceptRow(ReadOnlyMemory<byte> payload)
@@ -183,7 +195,8 @@ public sealed class MySqlDataReader : DbDataReader
     /// <inheritdoc />
     public override async Task<bool> NextResultAsync(CancellationToken cancellationToken)
     {
-        while (await ReadAsync(cancellationToken).ConfigureAwait(false))
+        using var registration = Watch(cancellationToken);
+        while (await ReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
         }
         if (!_moreResults)
@@ -192,7 +205,7 @@ public sealed class MySqlDataReader : DbDataReader
             return false;
         }
         _moreResults = false;
-        return await ReadResultHeaderAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadResultHeaderAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

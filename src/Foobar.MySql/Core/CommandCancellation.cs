@@ -52,6 +52,19 @@ internal sealed class CommandCancellation
         }
     }
 
+    /// <summary>Cancels because <paramref name="token"/> (given to a reader call) was cancelled; the error will name it.</summary>
+    public void CancelFrom(CancellationToken token)
+    {
+        lock (_lock)
+        {
+            if (!_callerToken.IsCancellationRequested)
+            {
+                _callerToken = token;
+            }
+        }
+        Cancel();
+    }
+
     public void Cancel()
     {
         lock (_lock)

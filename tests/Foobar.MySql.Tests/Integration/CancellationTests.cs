@@ -20,6 +20,25 @@ public class CancellationTests(MariaDbFixture db) : IClassFixture<MariaDbFixture
     }
 
     [Fact]
+    public async Task Cancel_TokenGivenToNextResult_StopsTheSlowStatement()
+    {
+        await using var connection = await db.OpenAsync();
+        await using var command = new MySqlCommand("SELECT 1; SELECT SLEEP(30)", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reader.NextResultAsync(cancel.Token));
+
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        await reader.DisposeAsync();
+        await using var next = new MySqlCommand("SELECT 'usable'", connection);
+        Assert.Equal("usable", await next.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task CommandTimeout_StopsTheQueryWithATimeoutError()
     {
         await using var connection = await db.OpenAsync();
