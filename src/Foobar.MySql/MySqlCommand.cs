@@ -152,8 +152,10 @@ public sealed class MySqlCommand : DbCommand
         }
         catch (Exception e)
         {
+            // Translate while the cancellation still knows whether it fired.
+            var error = TranslateError(e);
             await FinishAsync().ConfigureAwait(false);
-            throw TranslateError(e);
+            throw error;
         }
     }
 
@@ -175,7 +177,7 @@ public sealed class MySqlCommand : DbCommand
 
     /// <summary>A query interrupted by our own KILL QUERY becomes a cancellation or a timeout.</summary>
     internal Exception TranslateError(Exception error) =>
-        _cancellation is { } cancellation && error is MySqlException { Number: MySqlErrorCode.QueryInterrupted } or OperationCanceledException
+        _cancellation is { } cancellation && error is MySqlException { Number: MySqlErrorCode.QueryInterrupted or MySqlErrorCode.ConnectionLost } or OperationCanceledException
             ? cancellation.Translate(error)
             : error;
 

@@ -21,6 +21,7 @@ internal sealed class CommandCancellation
     private CancellationToken _callerToken;
     private int _timeoutSeconds;
     private Task? _kill;
+    private TaskCompletionSource? _finished;
     private bool _timedOut;
 
     public CommandCancellation(ServerSession session)
@@ -35,6 +36,7 @@ internal sealed class CommandCancellation
         _callerToken = callerToken;
         _timeoutSeconds = timeoutSeconds;
         _kill = null;
+        _finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _timedOut = false;
         if (timeoutSeconds > 0)
         {
@@ -69,10 +71,24 @@ internal sealed class CommandCancellation
     {
         lock (_lock)
         {
-            if (_connection is { } connection)
+            if (_connection is { } connection && _finished is { } finished)
             {
-                _kill ??= connection.KillQueryAsync(_session.ConnectionId);
+                _kill ??= KillAsync(connection, finished.Task);
             }
+        }
+    }
+
+    /// <summary>
+    /// KILL QUERY, then one connect timeout for the server to answer the command; past that (a
+    /// partition, a hung server) the connection is cut so nothing waits forever.
+    /// </summary>
+    private async Task KillAsync(MySqlConnection connection, Task finished)
+    {
+        await connection.KillQueryAsync(_session.ConnectionId).ConfigureAwait(false);
+        var grace = Task.Delay(TimeSpan.FromSeconds(connection.Settings.ConnectionTimeout));
+        if (await Task.WhenAny(finished, grace).ConfigureAwait(false) != finished)
+        {
+            _session.Abort();
         }
     }
 
@@ -84,7 +100,12 @@ internal sealed class CommandCancellation
                 $"the command did not finish within its timeout of {_timeoutSeconds} s and was stopped on the server; raise CommandTimeout if it needs longer",
                 isTransient: false, new TimeoutException("command timeout", error));
         }
-        return _callerToken.IsCancellationRequested ? new OperationCanceledException("the command was cancelled and stopped on the server", error, _callerToken) : error;
+        if (!_callerToken.IsCancellationRequested)
+        {
+            return error;
+        }
+        var how = error is MySqlException { Number: MySqlErrorCode.QueryInterrupted } ? "stopped on the server" : "its connection was closed because the server did not answer";
+        return new OperationCanceledException($"the command was cancelled and {how}", error, _callerToken);
     }
 
     /// <summary>Disarms; if a kill was sent, waits for it and absorbs it so it cannot hit the next statement.</summary>
@@ -97,6 +118,8 @@ internal sealed class CommandCancellation
         Task? kill;
         lock (_lock)
         {
+            _finished?.TrySetResult();
+            _finished = null;
             kill = _kill;
             _kill = null;
             _connection = null;

@@ -484,6 +484,17 @@ internal sealed class ServerSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Cuts the connection at once: the pending read fails and the session is broken from now on.
+    /// Only the transport is closed; the receive buffer is released by <see cref="DisposeAsync"/>,
+    /// once no read can still be writing into it.
+    /// </summary>
+    public void Abort()
+    {
+        IsBroken = true;
+        _packets?.Stream.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_packets is not null && !IsBroken)

@@ -219,6 +219,38 @@ public class MisbehavingServerTests
     }
 
     [Fact]
+    public async Task Cancel_ServerThatNeverAnswersEvenTheKill_CutsTheConnectionInsteadOfHanging()
+    {
+        var killed = false;
+        await using var server = new FakeMySqlServer(async (c, number) =>
+        {
+            await c.SendAsync(FakeConnection.Handshake());
+            await c.ReadAsync();
+            await c.SendAsync(FakeConnection.Ok);
+            var command = await c.ReadAsync();
+            if (Encoding.UTF8.GetString(command.AsSpan(1)).StartsWith("KILL QUERY", StringComparison.Ordinal))
+            {
+                killed = true;
+                await c.SendAsync(FakeConnection.Ok, sequence: 1);
+                await c.ReadAsync();
+                return;
+            }
+            // The first connection's query: swallowed, never answered, as over a partition.
+            await Task.Delay(TimeSpan.FromSeconds(30));
+        });
+        await using var connection = await Open(server, "Connect Timeout=1");
+        await using var command = new MySqlCommand("SELECT 1", connection);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var clock = Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => command.ExecuteScalarAsync(cancel.Token));
+
+        Assert.True(killed);
+        Assert.Contains("did not answer", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task Pool_AfterAConnectionDiedDuringHandshake_OpensTheNextOneFine()
     {
         await using var server = new FakeMySqlServer(async (c, number) =>
