@@ -23,13 +23,15 @@ public class StateDirectoryTests
     [Fact]
     public void Create_MakesTheDirectoriesOwnerOnly()
     {
-        var state = new StateDirectory(Path.Combine(Directory.CreateTempSubdirectory("foobar-state-").FullName, "s"));
+        var dir = Directory.CreateTempSubdirectory("foobar-state-").FullName;
+        var state = new StateDirectory(Path.Combine(dir, "s"));
 
         state.Create();
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(state.Root));
         Assert.True(Directory.Exists(state.PidDirectory));
         Assert.True(Directory.Exists(state.LogDirectory));
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -47,5 +49,6 @@ public class StateDirectoryTests
 
         var topology = TopologySnapshot.Load(state);
         Assert.Equal(Path.Combine(dir, "site"), topology.WebRootPath);
+        Directory.Delete(dir, recursive: true);
     }
 }

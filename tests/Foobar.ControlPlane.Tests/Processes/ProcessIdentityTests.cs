@@ -42,22 +42,26 @@ public class ProcessIdentityTests
     [Fact]
     public void PidFile_RoundTrips()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("foobar-pid-").FullName, "x.pid");
+        var dir = Directory.CreateTempSubdirectory("foobar-pid-").FullName;
+        var path = Path.Combine(dir, "x.pid");
         var identity = new ProcessIdentity(42, 12345);
 
         PidFile.Write(path, identity);
 
         Assert.Equal(identity, PidFile.Read(path));
         Assert.Equal("42 12345\n", File.ReadAllText(path));
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
     public void PidFile_Garbage_ReadsAsNull()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("foobar-pid-").FullName, "x.pid");
+        var dir = Directory.CreateTempSubdirectory("foobar-pid-").FullName;
+        var path = Path.Combine(dir, "x.pid");
         File.WriteAllText(path, "\u0000\u0001garbage");
 
         Assert.Null(PidFile.Read(path));
         Assert.Null(PidFile.Read(path + ".missing"));
+        Directory.Delete(dir, recursive: true);
     }
 }
