@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Foobar.Db;
 
 namespace Foobar.Testing;
 
 /// <summary>
-/// A real MariaDB server for tests: <c>mariadb-install-db</c> then <c>mariadbd --no-defaults</c> as
-/// a child process on a loopback address of its own, with TLS (a CA made here) and test users:
+/// A real MariaDB server for tests (a <see cref="MariaDbInstance"/>, as the db role runs them) on a
+/// loopback address of its own, with TLS (a CA made here) and test users:
 /// <c>app</c> (mysql_native_password) and <c>ed</c> (ed25519). No system service is involved.
 /// </summary>
 public sealed class MariaDbServer : IAsyncDisposable
@@ -19,26 +20,24 @@ public sealed class MariaDbServer : IAsyncDisposable
     public const string Database = "foobar_test";
 
     private static int _instances;
-    private readonly Process _process;
+    private readonly MariaDbInstance _instance;
 
-    private MariaDbServer(string directory, IPAddress address, Process process, string caFile)
+    private MariaDbServer(MariaDbInstance instance, string caFile)
     {
-        Directory = directory;
-        Address = address;
-        _process = process;
+        _instance = instance;
         CaFile = caFile;
     }
 
-    public string Directory { get; }
+    public string Directory => _instance.Options.Directory;
 
-    public IPAddress Address { get; }
+    public IPAddress Address => _instance.Options.Address;
 
-    public int Port => 3306;
+    public int Port => _instance.Options.Port;
 
     /// <summary>PEM of the CA that signed the server's certificate (issued for 'localhost' and the address).</summary>
     public string CaFile { get; }
 
-    public int Pid => _process.Id;
+    public int Pid => _instance.Pid;
 
     public string ConnectionString(string user = AppUser, string password = AppPassword, string extra = "")
     {
@@ -57,31 +56,24 @@ public sealed class MariaDbServer : IAsyncDisposable
         var n = Interlocked.Increment(ref _instances);
         var address = IPAddress.Parse($"127.{50 + Environment.ProcessId % 50}.250.{n}");
         var dir = System.IO.Directory.CreateTempSubdirectory($"foobar-mariadb-{n}-").FullName;
-        System.IO.Directory.CreateDirectory(Path.Combine(dir, "tmp"));
-        Process? process = null;
+        MariaDbInstance? instance = null;
         try
         {
             var ca = WriteCertificates(dir, address);
-            await RunAsync("mariadb-install-db", "--no-defaults", "--user=root", $"--datadir={dir}/data", "--auth-root-authentication-method=socket",
-                "--skip-test-db", "--skip-name-resolve", $"--tmpdir={dir}/tmp");
-            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add("exec mariadbd \"$@\" </dev/null >>\"$0\" 2>&1");
-            start.ArgumentList.Add(Path.Combine(dir, "stdout.log"));
-            foreach (var arg in new[]
+            var options = new MariaDbOptions
             {
-                "--no-defaults", "--user=root", $"--datadir={dir}/data", $"--socket={dir}/mysqld.sock", $"--pid-file={dir}/mysqld.pid",
-                $"--log-error={dir}/error.log", $"--tmpdir={dir}/tmp", $"--bind-address={address}", "--port=3306", "--server-id=1",
-                "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--skip-name-resolve",
-                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--max-allowed-packet=64M",
-                $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
-            })
-            {
-                start.ArgumentList.Add(arg);
-            }
-            process = Process.Start(start)!;
-            var server = new MariaDbServer(dir, address, process, ca);
-            await server.WaitUntilUpAsync();
+                Directory = dir,
+                Address = address,
+                ServerId = 1,
+                ExtraArguments =
+                [
+                    "--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--max-allowed-packet=64M",
+                    $"--ssl-ca={dir}/ca.pem", $"--ssl-cert={dir}/server.pem", $"--ssl-key={dir}/server-key.pem",
+                ],
+            };
+            await MariaDbInstance.InitializeAsync(options);
+            instance = await MariaDbInstance.StartAsync(options);
+            var server = new MariaDbServer(instance, ca);
             await server.RootSqlAsync($"""
                 CREATE DATABASE {Database};
                 CREATE USER '{AppUser}'@'%' IDENTIFIED BY '{AppPassword.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}';
@@ -95,12 +87,10 @@ public sealed class MariaDbServer : IAsyncDisposable
         catch
         {
             // A failed start leaves nothing behind: no mariadbd, no directory.
-            if (process is { HasExited: false })
+            if (instance is not null)
             {
-                process.Kill();
-                await process.WaitForExitAsync();
+                await instance.DisposeAsync();
             }
-            process?.Dispose();
             System.IO.Directory.Delete(dir, recursive: true);
             throw;
         }
@@ -108,49 +98,12 @@ public sealed class MariaDbServer : IAsyncDisposable
 
     /// <summary>Runs SQL as root through the Unix socket with the mariadb command-line client.</summary>
     public Task<string> RootSqlAsync(string sql) =>
-        RunAsync("mariadb", "--no-defaults", "-uroot", $"-S{Directory}/mysqld.sock", "-N", "-B", "-e", sql);
+        RunAsync("mariadb", "--no-defaults", "-uroot", $"-S{_instance.Options.SocketPath}", "-N", "-B", "-e", sql);
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await term!.WaitForExitAsync();
-            }
-            try
-            {
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-            catch (TimeoutException)
-            {
-                _process.Kill();
-            }
-        }
-        _process.Dispose();
+        await _instance.DisposeAsync();
         System.IO.Directory.Delete(Directory, recursive: true);
-    }
-
-    private async Task WaitUntilUpAsync()
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"mariadbd exited with {_process.ExitCode}:\n{Tail(Path.Combine(Directory, "error.log"))}");
-            }
-            try
-            {
-                await RootSqlAsync("SELECT 1");
-                return;
-            }
-            catch (InvalidOperationException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException($"mariadbd did not answer within 60 s:\n{Tail(Path.Combine(Directory, "error.log"))}");
     }
 
     private static async Task<string> RunAsync(string program, params string[] args)
@@ -170,8 +123,6 @@ public sealed class MariaDbServer : IAsyncDisposable
         }
         return await stdout;
     }
-
-    private static string Tail(string file) => File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(20)) : "(no log)";
 
     /// <summary>A CA and a server certificate it signed, for 'localhost' and <paramref name="address"/>.</summary>
     private static string WriteCertificates(string dir, IPAddress address)

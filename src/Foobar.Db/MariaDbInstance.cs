@@ -1,0 +1,208 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Foobar.Db;
+
+/// <summary>
+/// One mariadbd running as a child process with <c>--no-defaults</c> (nothing from /etc/mysql),
+/// everything under its own directory, bound to one address.
+/// </summary>
+public sealed class MariaDbInstance : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private MariaDbInstance(MariaDbOptions options, Process process)
+    {
+        Options = options;
+        _process = process;
+        Exited = process.WaitForExitAsync();
+    }
+
+    public MariaDbOptions Options { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>Completes when mariadbd has exited.</summary>
+    public Task Exited { get; }
+
+    /// <summary>
+    /// Creates the data directory with <c>mariadb-install-db</c> unless it already holds one; refuses
+    /// a directory that holds something else rather than overwrite it.
+    /// </summary>
+    /// <returns>Whether it initialized a new data directory.</returns>
+    public static async Task<bool> InitializeAsync(MariaDbOptions options, CancellationToken cancellationToken = default)
+    {
+        var data = options.DataDirectory;
+        if (Directory.Exists(Path.Combine(data, "mysql")))
+        {
+            return false;
+        }
+        if (Directory.Exists(data) && Directory.EnumerateFileSystemEntries(data).Any())
+        {
+            throw new MariaDbException($"{data} is not empty but is not a MariaDB data directory (no mysql/ schema); move its contents away or point the server at another directory");
+        }
+        Directory.CreateDirectory(options.TempDirectory);
+        var log = Path.Combine(options.Directory, "install.log");
+        // Each instance gets its own --tmpdir: parallel installs sharing /tmp fail now and then.
+        var exit = await RunAsync(options.InstallProgram, [
+            "--no-defaults", "--user=root", $"--datadir={data}", "--auth-root-authentication-method=socket",
+            "--skip-test-db", "--skip-name-resolve", $"--tmpdir={options.TempDirectory}"], log, cancellationToken).ConfigureAwait(false);
+        if (exit != 0)
+        {
+            throw new MariaDbException($"{options.InstallProgram} failed with exit code {exit}; last lines of {log}:\n{Tail(log)}");
+        }
+        return true;
+    }
+
+    /// <summary>Starts mariadbd and waits until it accepts connections; on failure the error log explains.</summary>
+    public static async Task<MariaDbInstance> StartAsync(MariaDbOptions options, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(options.TempDirectory);
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$@\" </dev/null >>\"$0\" 2>&1");
+        start.ArgumentList.Add(Path.Combine(options.Directory, "mariadbd.out"));
+        start.ArgumentList.Add(Resolve(options.ServerProgram));
+        foreach (var argument in (string[])[
+            "--no-defaults", "--user=root", $"--datadir={options.DataDirectory}", $"--socket={options.SocketPath}",
+            $"--pid-file={Path.Combine(options.Directory, "mariadbd.pid")}", $"--log-error={options.ErrorLog}",
+            $"--tmpdir={options.TempDirectory}", $"--bind-address={options.Address}", $"--port={options.Port}",
+            $"--server-id={options.ServerId}", "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", .. options.ExtraArguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var instance = new MariaDbInstance(options, Process.Start(start)!);
+        try
+        {
+            await instance.WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
+            return instance;
+        }
+        catch
+        {
+            await instance.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>SIGTERM (mariadbd shuts down cleanly), SIGKILL after <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term!.WaitForExitAsync().ConfigureAwait(false);
+        }
+        try
+        {
+            await Exited.WaitAsync(grace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill();
+            await Exited.ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    /// <summary>The last lines of the error log, for messages.</summary>
+    public string ErrorLogTail(int lines = 15) => Tail(Options.ErrorLog, lines);
+
+    /// <summary>
+    /// Ready means the server answers a new TCP connection with a packet: its handshake (0x0A), or
+    /// ERR 1130 (0xFF) when no account matches the prober's host yet, as on a fresh data directory.
+    /// </summary>
+    private async Task WaitUntilAcceptingAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var endPoint = new IPEndPoint(Options.Address, Options.Port);
+        while (clock.Elapsed < Options.StartTimeout)
+        {
+            if (Exited.IsCompleted)
+            {
+                throw new MariaDbException($"mariadbd exited with code {_process.ExitCode} while starting; last lines of {Options.ErrorLog}:\n{ErrorLogTail()}");
+            }
+            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            // Each probe is bounded: whatever else listens on the port (an old server, a squatter) may never answer.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                await socket.ConnectAsync(endPoint, attempt.Token).ConfigureAwait(false);
+                var first = new byte[5];
+                if (await socket.ReceiveAsync(first, attempt.Token).ConfigureAwait(false) == 5 && first[4] is 0x0A or 0xFF)
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        throw new MariaDbException($"mariadbd did not accept connections on {endPoint} within {Options.StartTimeout.TotalSeconds:0} s; last lines of {Options.ErrorLog}:\n{ErrorLogTail()}");
+    }
+
+    private static async Task<int> RunAsync(string program, IEnumerable<string> arguments, string log, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$@\" </dev/null >>\"$0\" 2>&1");
+        start.ArgumentList.Add(log);
+        start.ArgumentList.Add(Resolve(program));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return process.ExitCode;
+    }
+
+    /// <summary>The program's path, or a clear error naming the package that provides it.</summary>
+    private static string Resolve(string program)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(program) ? program : throw Missing(program);
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin"))
+        {
+            var candidate = Path.Combine(dir, program);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw Missing(program);
+    }
+
+    private static MariaDbException Missing(string program) =>
+        new($"{program} was not found; install Debian's mariadb-server package (apt-get install mariadb-server)", new Win32Exception(2));
+
+    private static string Tail(string file, int lines = 15)
+    {
+        try
+        {
+            var all = File.ReadAllLines(file);
+            return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+}
