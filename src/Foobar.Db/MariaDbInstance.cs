@@ -60,21 +60,14 @@ public sealed class MariaDbInstance : IAsyncDisposable
     public static async Task<MariaDbInstance> StartAsync(MariaDbOptions options, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.TempDirectory);
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$@\" </dev/null >>\"$0\" 2>&1");
-        start.ArgumentList.Add(Path.Combine(options.Directory, "mariadbd.out"));
-        start.ArgumentList.Add(Resolve(options.ServerProgram));
-        foreach (var argument in (string[])[
+        var process = StartLogged(options.ServerProgram, [
             "--no-defaults", "--user=root", $"--datadir={options.DataDirectory}", $"--socket={options.SocketPath}",
             $"--pid-file={Path.Combine(options.Directory, "mariadbd.pid")}", $"--log-error={options.ErrorLog}",
             $"--tmpdir={options.TempDirectory}", $"--bind-address={options.Address}", $"--port={options.Port}",
             $"--server-id={options.ServerId}", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", .. options.ExtraArguments])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var instance = new MariaDbInstance(options, Process.Start(start)!);
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", .. options.ExtraArguments],
+            Path.Combine(options.Directory, "mariadbd.out"));
+        var instance = new MariaDbInstance(options, process);
         try
         {
             await instance.WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
@@ -158,6 +151,14 @@ public sealed class MariaDbInstance : IAsyncDisposable
 
     private static async Task<int> RunAsync(string program, IEnumerable<string> arguments, string log, CancellationToken cancellationToken)
     {
+        using var process = StartLogged(program, arguments, log);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return process.ExitCode;
+    }
+
+    /// <summary>Starts <paramref name="program"/> with stdin from /dev/null and its output appended to <paramref name="log"/>.</summary>
+    private static Process StartLogged(string program, IEnumerable<string> arguments, string log)
+    {
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("exec \"$@\" </dev/null >>\"$0\" 2>&1");
@@ -167,9 +168,7 @@ public sealed class MariaDbInstance : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        using var process = Process.Start(start)!;
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        return process.ExitCode;
+        return Process.Start(start)!;
     }
 
     /// <summary>The program's path, or a clear error naming the package that provides it.</summary>

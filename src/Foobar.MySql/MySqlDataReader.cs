@@ -27,6 +27,7 @@ public sealed class MySqlDataReader : DbDataReader
     private bool _resultDone = true;
     private bool _hasRows;
     private bool _closed;
+    private bool _moreResults;
     private int _recordsAffected = -1;
 
     private MySqlDataReader(MySqlCommand command, ServerSession session, CommandBehavior behavior)
@@ -186,8 +187,6 @@ public sealed class MySqlDataReader : DbDataReader
         _row = payload;
         return true;
     }
-
-    private bool _moreResults;
 
     /// <inheritdoc />
     public override bool NextResult() => NextResultAsync(CancellationToken.None).GetAwaiter().GetResult();

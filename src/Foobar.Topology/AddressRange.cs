@@ -23,9 +23,6 @@ public sealed record AddressRange
     /// <summary>Number of usable host addresses (network and broadcast excluded).</summary>
     public long HostCount => Math.Max(0, (1L << (32 - PrefixLength)) - 2);
 
-    /// <summary>Whether every address of the block is loopback (127.0.0.0/8): bindable without configuration.</summary>
-    public bool IsLoopback => (Network >> 24) == 127 && PrefixLength >= 8;
-
     /// <summary>Parses <c>a.b.c.d/n</c>; the address part must be the block's first address.</summary>
     public static bool TryParse(string text, [NotNullWhen(true)] out AddressRange? range, out string error)
     {

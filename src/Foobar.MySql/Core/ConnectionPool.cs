@@ -35,16 +35,13 @@ internal sealed class ConnectionPool : IAsyncDisposable
         _timeProvider = timeProvider;
         _slots = new SemaphoreSlim(settings.MaximumPoolSize, settings.MaximumPoolSize);
         PoolTag = new KeyValuePair<string, object?>("db.client.connection.pool.name", $"{settings.Server}:{settings.Port}/{settings.UserID}");
+        // Idle connections are checked every half idle timeout, between 1 and 30 s.
         var period = TimeSpan.FromSeconds(Math.Clamp(settings.ConnectionIdleTimeout / 2, 1, 30));
         _reaper = timeProvider.CreateTimer(_ => _ = MaintainAsync(), null, period, period);
-        MaintenancePeriod = period;
         Live[this] = true;
     }
 
     public MySqlConnectionStringBuilder Settings { get; }
-
-    /// <summary>How often idle connections are checked: half the idle timeout, between 1 and 30 s.</summary>
-    public TimeSpan MaintenancePeriod { get; }
 
     public int IdleCount
     {

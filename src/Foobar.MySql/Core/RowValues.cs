@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text;
 using Foobar.MySql.Protocol;
 using Foobar.MySql.Protocol.Payloads;
@@ -230,6 +229,4 @@ internal static class RowValues
 
     private static InvalidCastException Invalid(ReadOnlySpan<byte> text, ColumnDefinition column, string what) =>
         new($"column '{column.Name}' ({TypeName(column)}) value '{Encoding.UTF8.GetString(text[..Math.Min(text.Length, 64)])}' is not {what}");
-
-    internal static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
 }
