@@ -86,7 +86,11 @@ public sealed partial class PublicAddressClaim(
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(EndPoint));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(EndPoint);
+        });
         var listener = builder.Build();
         configure(listener);
         try

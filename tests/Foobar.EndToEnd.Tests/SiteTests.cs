@@ -13,6 +13,7 @@ public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("www.foobar.com", await response.Content.ReadAsStringAsync());
+        Assert.Empty(response.Headers.Server);
         var path = await topology.PathOfAsync("/");
         Assert.Equal(3, path.Length);
         Assert.Matches("^lb[12]$", path[0]);
