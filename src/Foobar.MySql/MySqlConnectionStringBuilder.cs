@@ -25,6 +25,7 @@ public sealed class MySqlConnectionStringBuilder : DbConnectionStringBuilder
         ["ConnectionReset"] = "Connection Reset",
         ["AllowPublicKeyRetrieval"] = "Allow Public Key Retrieval",
         ["TrackGtid"] = "Track Gtid",
+        ["LocalAddress"] = "Local Address", ["Source Address"] = "Local Address",
     };
 
     /// <summary>An empty builder.</summary>
@@ -92,6 +93,13 @@ public sealed class MySqlConnectionStringBuilder : DbConnectionStringBuilder
     /// <summary>Whether the server reports the GTID of each write (<see cref="MySqlConnection.LastGtid"/>). Default true.</summary>
     public bool TrackGtid { get => GetBool("Track Gtid", true); set => this["Track Gtid"] = value; }
 
+    /// <summary>
+    /// Local address the connection is made from (bind before connect); empty lets the kernel choose.
+    /// Accounts restricted to a host (<c>'app'@'127.10.0.7'</c>) need it on a machine where every
+    /// server shares the loopback interface.
+    /// </summary>
+    public string LocalAddress { get => Get("Local Address", ""); set => this["Local Address"] = value; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.AllowNull]
     public override object this[string keyword]
@@ -120,6 +128,10 @@ public sealed class MySqlConnectionStringBuilder : DbConnectionStringBuilder
         if (Port > 65535)
         {
             throw new ArgumentException($"connection string: Port={Port} is not a TCP port; use 1 to 65535");
+        }
+        if (LocalAddress.Length > 0 && !System.Net.IPAddress.TryParse(LocalAddress, out _))
+        {
+            throw new ArgumentException($"connection string: Local Address={LocalAddress} is not an IP address; write one of this host's addresses, like 127.10.0.7");
         }
         if (MinimumPoolSize > MaximumPoolSize)
         {

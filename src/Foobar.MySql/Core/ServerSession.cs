@@ -133,12 +133,17 @@ internal sealed class ServerSession : IAsyncDisposable
         var addresses = IPAddress.TryParse(_settings.Server, out var literal)
             ? [literal]
             : await Dns.GetHostAddressesAsync(_settings.Server, cancellationToken).ConfigureAwait(false);
+        var local = _settings.LocalAddress.Length > 0 ? IPAddress.Parse(_settings.LocalAddress) : null;
         SocketException? last = null;
         foreach (var address in addresses)
         {
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                if (local is not null)
+                {
+                    socket.Bind(new IPEndPoint(local, 0));
+                }
                 await socket.ConnectAsync(new IPEndPoint(address, _settings.Port), cancellationToken).ConfigureAwait(false);
                 return socket;
             }

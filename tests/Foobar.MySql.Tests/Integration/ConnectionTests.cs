@@ -41,6 +41,34 @@ public class ConnectionTests(MariaDbFixture db) : IClassFixture<MariaDbFixture>
         Assert.Equal(ConnectionState.Closed, connection.State);
     }
 
+    [Fact]
+    public async Task Open_LocalAddress_ConnectsFromThatAddressSoHostBoundAccountsWork()
+    {
+        // The account exists only for connections from .200 of the server's block.
+        var bytes = db.Server.Address.GetAddressBytes();
+        bytes[3] = 200;
+        var local = new System.Net.IPAddress(bytes).ToString();
+        await db.Server.RootSqlAsync($"CREATE USER IF NOT EXISTS 'bound'@'{local}' IDENTIFIED BY 'bound-pw'; GRANT SELECT ON {Foobar.Testing.MariaDbServer.Database}.* TO 'bound'@'{local}'");
+        var connectionString = db.Server.ConnectionString("bound", "bound-pw", "SslMode=None");
+
+        await using var bound = new MySqlConnection(connectionString + $";Local Address={local}");
+        await bound.OpenAsync();
+        await using var command = new MySqlCommand("SELECT CURRENT_USER()", bound);
+        Assert.Equal($"bound@{local}", await command.ExecuteScalarAsync());
+
+        await using var unbound = new MySqlConnection(connectionString);
+        var e = await Assert.ThrowsAsync<MySqlException>(() => unbound.OpenAsync());
+        Assert.Equal(MySqlErrorCode.AccessDenied, e.Number);
+    }
+
+    [Fact]
+    public void ConnectionString_LocalAddressThatIsNotAnAddress_NamesTheKey()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new MySqlConnection("Server=127.0.0.1;Local Address=app1"));
+
+        Assert.Contains("Local Address=app1 is not an IP address", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Preferred")]
     [InlineData("Required")]
