@@ -59,6 +59,20 @@ public sealed record DbSettings
 {
     /// <summary>MariaDB port. Default 3306, MySQL's.</summary>
     public int Port { get; init; } = 3306;
+
+    /// <summary>
+    /// How long the primary waits for a replica to acknowledge a commit (semi-synchronous
+    /// replication) before it acknowledges the commit anyway. Default 5 s. While the primary runs
+    /// without acknowledgements the orchestrator will not fail over automatically: a replica could
+    /// miss acknowledged writes.
+    /// </summary>
+    public TimeSpan SemiSyncTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Replicas further behind than this serve no reads. Default 5 s.</summary>
+    public TimeSpan MaxReplicaLag { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>After an automatic failover, how long another one is refused (an alert instead). Default 1 min.</summary>
+    public TimeSpan FailoverBlock { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Settings of the <see cref="Role.Dns"/> tier.</summary>

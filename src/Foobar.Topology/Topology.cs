@@ -68,6 +68,9 @@ public sealed record Topology
         _ => throw new ArgumentOutOfRangeException(nameof(role)),
     };
 
+    /// <summary>The address the control plane connects from (the range's last host).</summary>
+    public IPAddress ControlAddress => AddressPlan.ControlAddress(Range);
+
     /// <summary>The admin endpoint of <paramref name="server"/>.</summary>
     public IPEndPoint AdminEndPoint(ServerSpec server) => new(server.Address, Admin.Port);
 

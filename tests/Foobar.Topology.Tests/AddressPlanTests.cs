@@ -39,11 +39,21 @@ public class AddressPlanTests
     [Fact]
     public void Assign_RangeExhausted_LeavesTheRestUnassigned()
     {
-        var small = AddressRange.Parse("127.20.0.0/30");
-        var plan = AddressPlan.Assign(small, IPAddress.Parse("127.20.0.1"), [null, null]);
+        // 6 hosts: .1 public, .6 control plane, .2 to .5 for servers.
+        var small = AddressRange.Parse("127.20.0.0/29");
+        var plan = AddressPlan.Assign(small, IPAddress.Parse("127.20.0.1"), [null, null, null, null, null]);
 
-        Assert.Equal(IPAddress.Parse("127.20.0.2"), plan[0]);
-        Assert.Null(plan[1]);
+        Assert.Equal(["127.20.0.2", "127.20.0.3", "127.20.0.4", "127.20.0.5"], plan.Take(4).Select(a => a!.ToString()));
+        Assert.Null(plan[4]);
+    }
+
+    [Fact]
+    public void ControlAddress_IsTheLastHostAndNeverGivenToAServer()
+    {
+        var topology = TopologyText.Parse(TopologyText.Valid);
+
+        Assert.Equal(IPAddress.Parse("127.10.0.254"), topology.ControlAddress);
+        Assert.DoesNotContain(topology.Servers, s => s.Address.Equals(topology.ControlAddress));
     }
 
     [Fact]
@@ -60,9 +70,19 @@ public class AddressPlanTests
     {
         var e = Assert.Throws<Foobar.Topology.Loading.TopologyException>(() => TopologyText.Parse(TopologyText.Valid.Replace("127.10.0.0/24", "127.10.0.0/30")));
 
-        Assert.Equal(["servers.web1", "servers.app1"], e.Problems.Select(p => p.Key));
+        // A /30 has two hosts: the public address and the control plane's.
+        Assert.Equal(["servers.lb1", "servers.web1", "servers.app1"], e.Problems.Select(p => p.Key));
         Assert.All(e.Problems, p => Assert.Contains("no address left", p.Message));
         Assert.All(e.Problems, p => Assert.Contains("network.range", p.Fix));
+    }
+
+    [Fact]
+    public void Parse_ServerOnTheControlAddress_IsADuplicate()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("app1: { roles: [app] }", "app1: { roles: [app], address: 127.10.0.254 }"));
+
+        Assert.Equal("servers.app1.address", problem.Key);
+        Assert.Contains("already used by the control plane", problem.Message);
     }
 
     [Theory]

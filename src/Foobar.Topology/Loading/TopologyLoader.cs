@@ -133,7 +133,7 @@ public static class TopologyLoader
         var lb = ReadLb(root.Section("lb"));
         var web = ReadWeb(root.Section("web"));
         var app = new AppSettings { Port = PortOnly(root.Section("app")) ?? new AppSettings().Port };
-        var db = new DbSettings { Port = PortOnly(root.Section("db")) ?? new DbSettings().Port };
+        var db = ReadDb(root.Section("db"));
         var dns = new DnsSettings { Port = PortOnly(root.Section("dns")) ?? new DnsSettings().Port };
         var admin = new AdminSettings { Port = PortOnly(root.Section("admin")) ?? new AdminSettings().Port };
 
@@ -195,6 +195,24 @@ public static class TopologyLoader
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
         };
         section.RejectUnknownKeys("port", "mode", "check_path", "check_interval");
+        return result;
+    }
+
+    private static DbSettings ReadDb(YamlSection? section)
+    {
+        var defaults = new DbSettings();
+        if (section is null)
+        {
+            return defaults;
+        }
+        var result = new DbSettings
+        {
+            Port = section.Port("port") ?? defaults.Port,
+            SemiSyncTimeout = section.Duration("semi_sync_timeout") ?? defaults.SemiSyncTimeout,
+            MaxReplicaLag = section.Duration("max_replica_lag") ?? defaults.MaxReplicaLag,
+            FailoverBlock = section.Duration("failover_block") ?? defaults.FailoverBlock,
+        };
+        section.RejectUnknownKeys("port", "semi_sync_timeout", "max_replica_lag", "failover_block");
         return result;
     }
 

@@ -37,6 +37,7 @@ public static class TopologyValidator
                 "pick an address inside the range, or remove the key to use the range's first address"));
         }
         var owners = new Dictionary<IPAddress, string> { [topology.Public.Address] = "the public address" };
+        owners.TryAdd(topology.ControlAddress, "the control plane (the range's last address)");
         foreach (var server in topology.Servers)
         {
             var key = $"servers.{server.Name}.address";
