@@ -1,5 +1,5 @@
-using System.ComponentModel;
 using System.Diagnostics;
+using Foobar.Db.Processes;
 using System.Net;
 using System.Net.Sockets;
 
@@ -7,7 +7,9 @@ namespace Foobar.Db;
 
 /// <summary>
 /// One mariadbd running as a child process with <c>--no-defaults</c> (nothing from /etc/mysql),
-/// everything under its own directory, bound to one address.
+/// everything under its own directory, bound to one address. It dies with the process that
+/// started it (parent-death signal), and a mariadbd left on the same data directory by an earlier
+/// run is stopped before a new one starts.
 /// </summary>
 public sealed class MariaDbInstance : IAsyncDisposable
 {
@@ -60,9 +62,10 @@ public sealed class MariaDbInstance : IAsyncDisposable
     public static async Task<MariaDbInstance> StartAsync(MariaDbOptions options, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.TempDirectory);
-        var process = StartLogged(options.ServerProgram, [
+        await StaleServer.StopAsync(options.PidFile, options.DataDirectory, cancellationToken).ConfigureAwait(false);
+        var process = await LoggedProcess.StartAsync(options.ServerProgram, [
             "--no-defaults", "--user=root", $"--datadir={options.DataDirectory}", $"--socket={options.SocketPath}",
-            $"--pid-file={Path.Combine(options.Directory, "mariadbd.pid")}", $"--log-error={options.ErrorLog}",
+            $"--pid-file={options.PidFile}", $"--log-error={options.ErrorLog}",
             $"--tmpdir={options.TempDirectory}", $"--bind-address={options.Address}", $"--port={options.Port}",
             $"--server-id={options.ServerId}", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", .. options.ExtraArguments],
@@ -151,46 +154,10 @@ public sealed class MariaDbInstance : IAsyncDisposable
 
     private static async Task<int> RunAsync(string program, IEnumerable<string> arguments, string log, CancellationToken cancellationToken)
     {
-        using var process = StartLogged(program, arguments, log);
+        using var process = await LoggedProcess.StartAsync(program, arguments, log).ConfigureAwait(false);
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         return process.ExitCode;
     }
-
-    /// <summary>Starts <paramref name="program"/> with stdin from /dev/null and its output appended to <paramref name="log"/>.</summary>
-    private static Process StartLogged(string program, IEnumerable<string> arguments, string log)
-    {
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$@\" </dev/null >>\"$0\" 2>&1");
-        start.ArgumentList.Add(log);
-        start.ArgumentList.Add(Resolve(program));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        return Process.Start(start)!;
-    }
-
-    /// <summary>The program's path, or a clear error naming the package that provides it.</summary>
-    private static string Resolve(string program)
-    {
-        if (program.Contains('/', StringComparison.Ordinal))
-        {
-            return File.Exists(program) ? program : throw Missing(program);
-        }
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin"))
-        {
-            var candidate = Path.Combine(dir, program);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw Missing(program);
-    }
-
-    private static MariaDbException Missing(string program) =>
-        new($"{program} was not found; install Debian's mariadb-server package (apt-get install mariadb-server)", new Win32Exception(2));
 
     private static string Tail(string file, int lines = 15)
     {

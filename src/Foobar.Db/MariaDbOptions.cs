@@ -36,4 +36,6 @@ public sealed record MariaDbOptions
     public string SocketPath => Path.Combine(Directory, "mysqld.sock");
 
     public string ErrorLog => Path.Combine(Directory, "error.log");
+
+    public string PidFile => Path.Combine(Directory, "mariadbd.pid");
 }

@@ -60,6 +60,19 @@ public sealed class MariaDbInstanceTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WhileAnEarlierMariadbdStillRunsOnTheDirectory_StopsItFirst()
+    {
+        await MariaDbInstance.InitializeAsync(_options);
+        await using var stale = await MariaDbInstance.StartAsync(_options);
+
+        await using var fresh = await MariaDbInstance.StartAsync(_options);
+
+        await stale.Exited.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(fresh.Exited.IsCompleted);
+        Assert.Equal("7", (await RootSql("SELECT @@server_id")).Trim());
+    }
+
+    [Fact]
     public async Task Initialize_ForeignDirectory_IsRefusedAndLeftUntouched()
     {
         Directory.CreateDirectory(_options.DataDirectory);
