@@ -21,7 +21,8 @@ public static class ServerHost
 {
     /// <summary>Serves until SIGTERM/SIGINT or <paramref name="cancellationToken"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="serverName"/> is not in the topology.</exception>
-    public static async Task RunAsync(Topology.Topology topology, string serverName, CancellationToken cancellationToken)
+    /// <exception cref="RoleFailedException">A role's background work failed (mariadbd would not start, or died).</exception>
+    public static async Task RunAsync(Topology.Topology topology, string serverName, ServerPaths paths, CancellationToken cancellationToken)
     {
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
@@ -49,7 +50,7 @@ public static class ServerHost
         });
 
         var app = builder.Build();
-        var roles = CreateRoles(topology, server, app.Services);
+        var roles = CreateRoles(topology, server, paths, app.Services);
         var startedAt = DateTimeOffset.UtcNow;
         app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminHealth(c, server, roles, startedAt)));
         foreach (var role in roles.Where(r => r.HttpPort is not null))
@@ -61,16 +62,43 @@ public static class ServerHost
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var background = Task.WhenAll(roles.Select(r => r.RunAsync(stopping.Token)));
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
+        var failures = new List<Exception>();
+        var background = Task.WhenAll(roles.Select(r => RunRoleAsync(r, failures, lifetime, logger, stopping.Token)));
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await stopping.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
+        if (failures.Count > 0)
+        {
+            throw new RoleFailedException(server.Name, failures);
+        }
+    }
+
+    /// <summary>A role whose background work fails takes the whole server down, so its supervisor restarts it.</summary>
+    private static async Task RunRoleAsync(IRoleHost role, List<Exception> failures, IHostApplicationLifetime lifetime, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await role.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError("{Role} failed: {Message}", role.Role.Name(), e.Message);
+            lock (failures)
+            {
+                failures.Add(e);
+            }
+            lifetime.StopApplication();
+        }
     }
 
     private static bool IsHttp(Role role) => role is Role.Lb or Role.Web or Role.App;
 
-    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, IServiceProvider services)
+    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, IServiceProvider services)
     {
         var forwarder = services.GetRequiredService<HttpForwarder>();
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
@@ -80,7 +108,7 @@ public static class ServerHost
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, forwarder, checks, logger),
             Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server),
-            Role.Db => new PlaceholderRoleHost(Role.Db, "placeholder: MariaDB is not started yet (database tier, issue 4)"),
+            Role.Db => new DbRoleHost(topology, server, paths, logger),
             Role.Dns => new PlaceholderRoleHost(Role.Dns, $"placeholder: no DNS answers yet; use curl --resolve {topology.SiteHost}:{topology.Public.HttpPort}:{topology.Public.Address}"),
             _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),
         }).ToList();

@@ -136,7 +136,10 @@ public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology
         Assert.Equal($"http://{topology.PublicAddress}/", status.Public.DirectUrl);
         Assert.Contains($"--resolve www.foobar.com:80:{topology.PublicAddress}", status.Public.Curl);
         Assert.All(status.Servers, s => Assert.True(s.Pid > 0));
-        Assert.Equal("placeholder", status.Servers.Single(s => s.Name == "db1").RoleHealth.Single().State);
+        var db1 = status.Servers.Single(s => s.Name == "db1").RoleHealth.Single();
+        Assert.Equal("ready", db1.State);
+        Assert.StartsWith("mariadbd pid ", db1.Detail);
+        Assert.Equal("placeholder", status.Servers.Single(s => s.Name == "dns1").RoleHealth.Single().State);
     }
 
     [Fact]

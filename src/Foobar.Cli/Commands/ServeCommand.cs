@@ -18,9 +18,15 @@ internal static class ServeCommand
         {
             try
             {
-                var loaded = LoadTopology(result.GetValue(topology), CommonOptions.StateOf(result));
-                await ServerHost.RunAsync(loaded, result.GetValue(name)!, cancellationToken);
+                var state = CommonOptions.StateOf(result);
+                var loaded = LoadTopology(result.GetValue(topology), state);
+                await ServerHost.RunAsync(loaded, result.GetValue(name)!, new ServerPaths(state.Root), cancellationToken);
                 return 0;
+            }
+            catch (RoleFailedException e)
+            {
+                Terminal.Error(e.Message);
+                return 1;
             }
             catch (TopologyException e)
             {

@@ -23,6 +23,9 @@ public static class RoleStates
     /// <summary>A load balancer serving its own address, waiting to take the public address.</summary>
     public const string Standby = "standby";
 
+    /// <summary>Getting ready (a database initializing or recovering).</summary>
+    public const string Starting = "starting";
+
     /// <summary>Not implemented yet: the process runs, the role does nothing. Never shown as ready work.</summary>
     public const string Placeholder = "placeholder";
 }

@@ -1,0 +1,97 @@
+using System.Net;
+using Foobar.Db;
+using Foobar.Db.Accounts;
+using Foobar.Db.Schema;
+using Foobar.Server.Admin;
+using Foobar.Topology;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace Foobar.Server.Roles;
+
+/// <summary>
+/// The db role: initializes the data directory on first start, writes the account script, runs
+/// mariadbd as this server's child on its address, and stops it with the server. mariadbd always
+/// starts read-only; the control plane's orchestrator decides which server is the primary.
+/// </summary>
+internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, ILogger logger) : IRoleHost
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
+
+    private volatile RoleHealth _health = new("db", RoleStates.Starting, "initializing");
+
+    public Role Role => Role.Db;
+
+    public int? HttpPort => null;
+
+    public void Configure(IApplicationBuilder app)
+    {
+    }
+
+    public RoleHealth Health() => _health;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var options = Options();
+        var credentials = DbCredentials.LoadOrCreate(paths.DbCredentialsFile);
+        Directory.CreateDirectory(options.Directory);
+        WriteOwnerOnly(InitFile(options), AccountScript.For(AccountPlanOf(topology), credentials));
+        if (await MariaDbInstance.InitializeAsync(options, cancellationToken).ConfigureAwait(false))
+        {
+            logger.LogInformation("initialized {DataDirectory}", options.DataDirectory);
+        }
+        _health = new("db", RoleStates.Starting, "mariadbd starting");
+        await using var instance = await MariaDbInstance.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("mariadbd pid {Pid} serving {Address}:{Port}", instance.Pid, options.Address, options.Port);
+        _health = new("db", RoleStates.Ready, $"mariadbd pid {instance.Pid} on {options.Address}:{options.Port}");
+        await Task.WhenAny(instance.Exited, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MariaDbException($"mariadbd exited on its own; last lines of {options.ErrorLog}:\n{instance.ErrorLogTail()}");
+        }
+        _health = new("db", RoleStates.Starting, "mariadbd stopping");
+        await instance.StopAsync(StopGrace).ConfigureAwait(false);
+    }
+
+    private MariaDbOptions Options()
+    {
+        var directory = paths.DbDirectory(server.Name);
+        return new MariaDbOptions
+        {
+            Directory = directory,
+            Address = server.Address,
+            Port = topology.Db.Port,
+            ServerId = ServerIdOf(server.Address),
+            ExtraArguments = ReplicationArguments.For(server.Address, topology.Db.SemiSyncTimeout, Path.Combine(directory, "init.sql")),
+        };
+    }
+
+    private static string InitFile(MariaDbOptions options) => Path.Combine(options.Directory, "init.sql");
+
+    /// <summary>The account plan of <paramref name="topology"/>: app servers, db servers, the control plane.</summary>
+    public static AccountPlan AccountPlanOf(Topology.Topology topology) => new(
+        DbSchema.Name,
+        topology.ServersWith(Role.App).Select(s => s.Address).ToList(),
+        topology.ServersWith(Role.Db).Select(s => s.Address).ToList(),
+        topology.ControlAddress);
+
+    /// <summary>The server's IPv4 address as a number: unique in the topology and stable across restarts.</summary>
+    private static int ServerIdOf(IPAddress address)
+    {
+        var bytes = address.GetAddressBytes();
+        // server_id is unsigned 32-bit; keep it positive and non-zero with the low 31 bits.
+        return (int)((uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]) & 0x7FFF_FFFF);
+    }
+
+    private static void WriteOwnerOnly(string file, string text)
+    {
+        using var stream = new FileStream(file, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        using var writer = new StreamWriter(stream);
+        writer.Write(text);
+    }
+}

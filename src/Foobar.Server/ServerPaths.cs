@@ -1,0 +1,12 @@
+namespace Foobar.Server;
+
+/// <summary>Where a server keeps what it owns on disk, under the infrastructure's state directory.</summary>
+/// <param name="StateRoot">The state directory (absolute).</param>
+public sealed record ServerPaths(string StateRoot)
+{
+    /// <summary>The generated database passwords (mode 0600), shared by the db servers, the app servers and the control plane.</summary>
+    public string DbCredentialsFile => Path.Combine(StateRoot, "secrets", "db.json");
+
+    /// <summary>Everything of db server <paramref name="name"/>: data, logs, socket, its account script.</summary>
+    public string DbDirectory(string name) => Path.Combine(StateRoot, "db", name);
+}
