@@ -105,6 +105,16 @@ public sealed class MariaDbInstance : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL, as a crash would: no clean shutdown, InnoDB recovers at the next start.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+        await Exited.ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);

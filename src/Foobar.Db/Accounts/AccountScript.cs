@@ -31,7 +31,7 @@ public static class AccountScript
             // Replica lag and position, to choose where to read.
             sql.AppendLine($"GRANT SLAVE MONITOR ON *.* TO '{DbCredentials.AppUser}'@'{host}';");
         }
-        foreach (var host in plan.DbHosts)
+        foreach (var host in ReplicationHosts(plan))
         {
             Account(sql, DbCredentials.ReplicationUser, host, credentials.ReplicationPassword);
             sql.AppendLine($"GRANT REPLICATION SLAVE ON *.* TO '{DbCredentials.ReplicationUser}'@'{host}';");
@@ -40,6 +40,14 @@ public static class AccountScript
         sql.AppendLine($"GRANT ALL PRIVILEGES ON *.* TO '{DbCredentials.AdminUser}'@'{plan.ControlHost}' WITH GRANT OPTION;");
         return sql.ToString();
     }
+
+    /// <summary>
+    /// The db servers' addresses, plus 127.0.0.1 when they are loopback addresses: MariaDB cannot
+    /// bind a replica's connection to its own address (it lacks MySQL's MASTER_BIND), so on one
+    /// machine replication connections come from the kernel's default loopback source.
+    /// </summary>
+    public static IEnumerable<IPAddress> ReplicationHosts(AccountPlan plan) =>
+        plan.DbHosts.Any(IPAddress.IsLoopback) ? plan.DbHosts.Append(IPAddress.Loopback).Distinct() : plan.DbHosts;
 
     private static void Account(StringBuilder sql, string user, IPAddress host, string password)
     {

@@ -1,0 +1,350 @@
+using System.Diagnostics;
+using Foobar.Db.Cluster;
+using Foobar.Db.Replication;
+
+namespace Foobar.Db.Orchestration;
+
+/// <summary>
+/// Keeps the cluster in one shape: one writable primary, every other server a read-only replica of
+/// it. Probes every server each <see cref="OrchestratorOptions.ProbeInterval"/>; fails over when
+/// the primary stops answering <em>and</em> the replicas have lost it too; brings returning
+/// servers back as replicas, or keeps them out when they hold transactions the primary lacks.
+/// </summary>
+/// <remarks>
+/// Why the replicas must confirm: the control plane alone cannot tell a dead primary from its own
+/// network trouble. A replica's replication connection breaks at once when the primary's process
+/// dies (the kernel resets it) and within <see cref="ReplicationArguments.ReplicaNetTimeoutSeconds"/>
+/// when it hangs; while any replica still streams from the primary, there is no failover.
+/// </remarks>
+public sealed class Orchestrator
+{
+    private readonly IReadOnlyList<DbNode> _nodes;
+    private readonly ClusterAdmin _admin;
+    private readonly OrchestratorOptions _options;
+    private readonly string _stateFile;
+    private readonly TimeProvider _time;
+    private readonly Action<string> _record;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, string> _alerts = [];
+    private Dictionary<string, NodeStatus> _statuses = [];
+    private NodeStatus? _lastGoodPrimary;
+    private int _primaryFailures;
+
+    /// <param name="nodes">Every db server, in topology order (ties in promotion go to the first).</param>
+    /// <param name="initialPrimary">The primary when no state file exists yet (the topology's).</param>
+    /// <param name="admin">Connections to the servers.</param>
+    /// <param name="options">Timing.</param>
+    /// <param name="stateFile">Where decisions are kept (<see cref="ClusterState"/>).</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="record">Receives one line per decision, for the event log.</param>
+    public Orchestrator(IReadOnlyList<DbNode> nodes, string initialPrimary, ClusterAdmin admin, OrchestratorOptions options,
+        string stateFile, TimeProvider time, Action<string> record)
+    {
+        _nodes = nodes;
+        _admin = admin;
+        _options = options;
+        _stateFile = stateFile;
+        _time = time;
+        _record = record;
+        State = ClusterState.Load(stateFile) ?? new ClusterState { Primary = initialPrimary };
+        if (Node(State.Primary) is null)
+        {
+            throw new InvalidDataException($"{stateFile} names {State.Primary} as the primary, but the topology has no such db server; fix the file or the topology");
+        }
+    }
+
+    /// <summary>The decisions in force.</summary>
+    public ClusterState State { get; private set; }
+
+    /// <summary>The last probe of every server.</summary>
+    public IReadOnlyDictionary<string, NodeStatus> Statuses => _statuses;
+
+    /// <summary>Problems that need a person: a server kept out, a refused failover. Keyed by server.</summary>
+    public IReadOnlyDictionary<string, string> Alerts
+    {
+        get
+        {
+            lock (_alerts)
+            {
+                return new Dictionary<string, string>(_alerts);
+            }
+        }
+    }
+
+    /// <summary>Probes and reconciles until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.ProbeInterval, _time);
+        do
+        {
+            try
+            {
+                await TickAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // A change that failed half-way is retried on the next tick, from a fresh probe.
+                _record($"orchestrator: {e.Message}");
+            }
+        }
+        while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One probe of every server and whatever change it calls for.</summary>
+    public async Task TickAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ProbeAllAsync(cancellationToken).ConfigureAwait(false);
+            var primary = _statuses[State.Primary];
+            if (primary.Reachable)
+            {
+                _primaryFailures = 0;
+                await KeepPrimaryAsync(primary, cancellationToken).ConfigureAwait(false);
+                await KeepReplicasAsync(primary, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await PrimaryUnreachableAsync(primary, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A planned change of primary with nothing lost: the old primary stops taking writes, the
+    /// target applies everything it had, then roles swap. Writes refused in between fail with a
+    /// read-only error that clients retry on the new primary.
+    /// </summary>
+    /// <returns>What was done, for the operator.</returns>
+    /// <exception cref="InvalidOperationException">The switchover cannot be done; nothing changed.</exception>
+    public async Task<string> SwitchoverAsync(string? target, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await ProbeAllAsync(cancellationToken).ConfigureAwait(false);
+            var old = Node(State.Primary)!;
+            if (!_statuses[old.Name].Reachable)
+            {
+                throw new InvalidOperationException($"the primary {old.Name} is unreachable; a failover, not a switchover, is needed");
+            }
+            var candidates = _nodes.Where(n => n != old && _statuses[n.Name] is { Reachable: true, ReplicaConnected: true } s && s.ReplicaOf == old.Address.ToString()).ToList();
+            var next = target is null
+                ? candidates.OrderBy(n => _statuses[n.Name].SecondsBehind ?? long.MaxValue).FirstOrDefault()
+                : Node(target) ?? throw new InvalidOperationException($"no db server '{target}'; db servers: {string.Join(", ", _nodes.Select(n => n.Name))}");
+            if (next is null || next == old)
+            {
+                throw new InvalidOperationException(next == old ? $"{old.Name} is the primary already" : "no replica is connected to the primary; nothing to switch to");
+            }
+            if (!candidates.Contains(next))
+            {
+                throw new InvalidOperationException($"{next.Name} is not a connected replica of {old.Name} ({Describe(_statuses[next.Name])}); pick another or wait until it catches up");
+            }
+            await _admin.SetReadOnlyAsync(old, cancellationToken).ConfigureAwait(false);
+            var position = (await _admin.ProbeAsync(old, _time, cancellationToken).ConfigureAwait(false)).GtidCurrentPos;
+            if (!await _admin.WaitForPositionAsync(next, position, _options.ApplyTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                await _admin.MakePrimaryAsync(old, cancellationToken).ConfigureAwait(false);
+                throw new InvalidOperationException($"{next.Name} did not apply {position} within {_options.ApplyTimeout.TotalSeconds:0} s; {old.Name} stays the primary");
+            }
+            await PromoteAsync(next, cancellationToken).ConfigureAwait(false);
+            State = State with { Primary = next.Name, Epoch = State.Epoch + 1, FormerPrimary = null, PromotedAtPosition = position };
+            State.Save(_stateFile);
+            await _admin.ReplicateFromAsync(old, next, cancellationToken).ConfigureAwait(false);
+            var message = $"switchover: {next.Name} is the primary (was {old.Name}) at {position}, in {clock.ElapsedMilliseconds} ms";
+            _record(message);
+            return message;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task ProbeAllAsync(CancellationToken cancellationToken)
+    {
+        var probes = await Task.WhenAll(_nodes.Select(n => _admin.ProbeAsync(n, _time, cancellationToken))).ConfigureAwait(false);
+        _statuses = probes.ToDictionary(s => s.Name);
+    }
+
+    private async Task KeepPrimaryAsync(NodeStatus primary, CancellationToken cancellationToken)
+    {
+        _lastGoodPrimary = primary;
+        if (primary.ReadOnly || primary.ReplicaOf is not null)
+        {
+            // First start, or the primary restarted before anyone took over: it is still the primary.
+            await _admin.MakePrimaryAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
+            _record($"{primary.Name} is the primary (writable, semi-sync on) at {Show(primary.GtidCurrentPos)}");
+        }
+    }
+
+    private async Task KeepReplicasAsync(NodeStatus primary, CancellationToken cancellationToken)
+    {
+        var primaryNode = Node(primary.Name)!;
+        foreach (var node in _nodes.Where(n => n != primaryNode))
+        {
+            var status = _statuses[node.Name];
+            if (!status.Reachable)
+            {
+                continue;
+            }
+            if (node.Name == State.FormerPrimary && !GtidPosition.Parse(State.PromotedAtPosition).Contains(status.Current))
+            {
+                if (!status.ReadOnly)
+                {
+                    await _admin.SetReadOnlyAsync(node, cancellationToken).ConfigureAwait(false);
+                }
+                Alert(node.Name, $"{node.Name} is kept out: it has transactions {primary.Name} never received (it has {Show(status.GtidCurrentPos)}, {primary.Name} was promoted at {Show(State.PromotedAtPosition)}); " +
+                    "compare them, then rebuild it from a backup of the primary");
+                continue;
+            }
+            if (status.ReplicaOf != primaryNode.Address.ToString() || !status.ReadOnly)
+            {
+                await _admin.ReplicateFromAsync(node, primaryNode, cancellationToken).ConfigureAwait(false);
+                _record($"{node.Name} replicates from {primary.Name} (from {Show(status.GtidCurrentPos)})");
+                if (node.Name == State.FormerPrimary)
+                {
+                    State = State with { FormerPrimary = null };
+                    State.Save(_stateFile);
+                }
+                continue;
+            }
+            if (status.IoRunning != "Yes" && status.LastIoError is { } io)
+            {
+                Alert(node.Name, $"{node.Name} cannot replicate from {primary.Name}: {io}");
+            }
+            else if (status.SqlRunning != "Yes" && status.LastSqlError is { } sql)
+            {
+                Alert(node.Name, $"{node.Name} stopped applying changes from {primary.Name}: {sql}");
+            }
+            else
+            {
+                ClearAlert(node.Name);
+            }
+        }
+    }
+
+    private async Task PrimaryUnreachableAsync(NodeStatus primary, CancellationToken cancellationToken)
+    {
+        _primaryFailures++;
+        if (_primaryFailures < _options.FailedProbesBeforeFailover)
+        {
+            return;
+        }
+        var primaryNode = Node(primary.Name)!;
+        var replicas = _nodes.Where(n => n != primaryNode && _statuses[n.Name] is { Reachable: true } s && s.ReplicaOf == primaryNode.Address.ToString()).ToList();
+        if (replicas.Count == 0)
+        {
+            Alert(primary.Name, $"the primary {primary.Name} is unreachable ({primary.Error}) and no replica is reachable to take over");
+            return;
+        }
+        if (replicas.Where(n => _statuses[n.Name].ReplicaConnected).ToList() is { Count: > 0 } witnesses)
+        {
+            // The replicas still stream from it: the trouble is between the control plane and the primary.
+            Alert(primary.Name, $"the control plane cannot reach the primary {primary.Name} ({primary.Error}), but {string.Join(", ", witnesses.Select(w => w.Name))} still replicate from it; no failover");
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (State.LastFailoverAt is { } last && now - last < _options.FailoverBlock)
+        {
+            Alert(primary.Name, $"the primary {primary.Name} is down, but the last failover was {(now - last).TotalSeconds:0} s ago (failover_block {_options.FailoverBlock.TotalSeconds:0} s); promote by hand with 'foobar db switchover' once it is safe");
+            return;
+        }
+        if (_lastGoodPrimary is { SemiSyncActive: false })
+        {
+            Alert(primary.Name, $"the primary {primary.Name} is down and was committing without a replica's acknowledgement (semi-sync timed out): a replica may lack acknowledged writes, so there is no automatic failover; bring {primary.Name} back, or promote with 'foobar db switchover' accepting the loss");
+            return;
+        }
+        await FailoverAsync(primaryNode, replicas, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task FailoverAsync(DbNode dead, List<DbNode> replicas, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        // Freeze what every replica has received, then take the one that received the most.
+        await Task.WhenAll(replicas.Select(r => _admin.StopReceivingAsync(r, cancellationToken))).ConfigureAwait(false);
+        var frozen = await Task.WhenAll(replicas.Select(r => _admin.ProbeAsync(r, _time, cancellationToken))).ConfigureAwait(false);
+        var reachable = frozen.Where(s => s.Reachable).ToList();
+        if (reachable.Count == 0)
+        {
+            return;
+        }
+        var best = reachable.Aggregate((a, b) => GtidPosition.CompareProgress(b.Received, a.Received) > 0 ? b : a);
+        var winner = Node(best.Name)!;
+        var received = best.Received.ToString();
+        if (!await _admin.WaitForPositionAsync(winner, received, _options.ApplyTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            Alert(dead.Name, $"failover stalled: {winner.Name} did not apply what it received ({received}) within {_options.ApplyTimeout.TotalSeconds:0} s; retrying");
+            return;
+        }
+        await PromoteAsync(winner, cancellationToken).ConfigureAwait(false);
+        State = State with { Primary = winner.Name, Epoch = State.Epoch + 1, LastFailoverAt = _time.GetUtcNow(), FormerPrimary = dead.Name, PromotedAtPosition = received };
+        State.Save(_stateFile);
+        foreach (var other in reachable.Where(s => s.Name != winner.Name))
+        {
+            await _admin.ReplicateFromAsync(Node(other.Name)!, winner, cancellationToken).ConfigureAwait(false);
+        }
+        ClearAlert(dead.Name);
+        _primaryFailures = 0;
+        _record($"failover: {dead.Name} is down; {winner.Name} is the primary at {Show(received)} ({clock.ElapsedMilliseconds} ms)");
+    }
+
+    private async Task PromoteAsync(DbNode node, CancellationToken cancellationToken)
+    {
+        await _admin.MakePrimaryAsync(node, cancellationToken).ConfigureAwait(false);
+        _lastGoodPrimary = null;
+        ClearAlert(node.Name);
+    }
+
+    private DbNode? Node(string name) => _nodes.FirstOrDefault(n => n.Name == name);
+
+    private void Alert(string server, string message)
+    {
+        lock (_alerts)
+        {
+            if (_alerts.TryGetValue(server, out var current) && current == message)
+            {
+                return;
+            }
+            _alerts[server] = message;
+        }
+        _record("ALERT " + message);
+    }
+
+    private void ClearAlert(string server)
+    {
+        lock (_alerts)
+        {
+            _alerts.Remove(server);
+        }
+    }
+
+    private static string Describe(NodeStatus status) =>
+        !status.Reachable ? $"unreachable: {status.Error}"
+        : status.ReplicaOf is null ? "not a replica"
+        : $"replica of {status.ReplicaOf}, IO {status.IoRunning}, SQL {status.SqlRunning}";
+
+    private static string Show(string position) => position.Length == 0 ? "(empty)" : position;
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace Foobar.Db.Orchestration;
+
+/// <summary>How the orchestrator watches the cluster and when it acts.</summary>
+public sealed record OrchestratorOptions
+{
+    /// <summary>Time between probes of every db server. Default 250 ms.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Consecutive failed probes of the primary before it may be declared dead. Default 2.</summary>
+    public int FailedProbesBeforeFailover { get; init; } = 2;
+
+    /// <summary>No second automatic failover within this time after one. Default 1 min.</summary>
+    public TimeSpan FailoverBlock { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a promoted replica may take to apply what it received. Default 10 s.</summary>
+    public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,191 @@
+using Foobar.MySql;
+
+namespace Foobar.Db.Tests;
+
+/// <summary>The orchestrator against real MariaDB servers: bootstrap, failover, rejoin, switchover, refusals.</summary>
+public sealed class OrchestratorTests
+{
+    [Fact]
+    public async Task Bootstrap_MakesDb1ThePrimaryAndReplicatesItsWrites()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar; CREATE TABLE foobar.t (v INT PRIMARY KEY); INSERT INTO foobar.t VALUES (1); " +
+            "CREATE USER ordinary@'%' IDENTIFIED BY 'pw'; GRANT INSERT ON foobar.* TO ordinary@'%'");
+        await cluster.TickUntilAsync(_ => true, "tick");
+
+        var db2 = cluster.Orchestrator.Statuses["db2"];
+        Assert.True(db2.ReadOnly);
+        Assert.Equal(cluster["db1"].Address.ToString(), db2.ReplicaOf);
+        Assert.True(cluster.Orchestrator.Statuses["db1"].SemiSyncActive);
+        // Semi-sync: the commit returned only after db2 had it, so it is readable there (once applied).
+        await cluster.TickUntilAsync(_ => true, "tick");
+        Assert.Equal(1L, Convert.ToInt64(await WaitForRowsAsync(cluster, "db2", 1)));
+        var e = await Assert.ThrowsAsync<MySqlException>(() => ExecuteAsUserAsync(cluster, "db2"));
+        Assert.Contains("read-only", e.Message);
+    }
+
+    [Fact]
+    public async Task PrimaryKilledUnderWrites_ReplicaTakesOverWithEveryAcknowledgedWrite_AndTheOldPrimaryRejoins()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar; CREATE TABLE foobar.t (v INT PRIMARY KEY)");
+        var acknowledged = new List<int>();
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 1; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await cluster.ExecuteAsync("db1", $"INSERT INTO foobar.t VALUES ({i})");
+                    acknowledged.Add(i);
+                }
+                catch (MySqlException)
+                {
+                    return;
+                }
+            }
+        });
+        await Foobar.Testing.Eventually.TrueAsync(() => acknowledged.Count >= 50, "50 acknowledged writes");
+
+        await cluster.KillAsync("db1");
+        await writer;
+        await cluster.TickUntilAsync(o => o.State.Primary == "db2", "failover to db2");
+
+        Assert.Equal(0L, Convert.ToInt64(await cluster.ScalarAsync("db2", "SELECT @@read_only")));
+        var rows = Convert.ToInt64(await cluster.ScalarAsync("db2", "SELECT COUNT(*) FROM foobar.t WHERE v <= " + acknowledged[^1]));
+        Assert.Equal(acknowledged.Count, rows);
+        Assert.Contains(cluster.Events, e => e.StartsWith("failover: db1 is down; db2 is the primary", StringComparison.Ordinal));
+        await cluster.ExecuteAsync("db2", "INSERT INTO foobar.t VALUES (-1)");
+
+        await cluster.StartNodeAsync("db1");
+        await cluster.TickUntilAsync(o => o.Statuses["db1"] is { ReplicaConnected: true, ReadOnly: true }, "db1 rejoins as a replica");
+        Assert.Equal(1L, Convert.ToInt64(await WaitForScalarAsync(cluster, "db1", "SELECT COUNT(*) FROM foobar.t WHERE v = -1", 1L)));
+        Assert.Null(cluster.Orchestrator.State.FormerPrimary);
+    }
+
+    [Fact]
+    public async Task PrimaryUnreachableFromTheControlPlaneOnly_NoFailover()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+
+        // The control plane can no longer log in to db1; db2 still streams from it.
+        await using (var sabotage = new MySqlConnection($"Server={cluster["db1"].Address};User ID=foobar_admin;Password={cluster.Credentials.AdminPassword};Local Address={cluster.ControlAddress};SslMode=None;Pooling=false"))
+        {
+            await sabotage.OpenAsync();
+            await using var command = new MySqlCommand(
+                $"SET sql_log_bin = 0; ALTER USER 'foobar_admin'@'{cluster.ControlAddress}' IDENTIFIED BY 'locked-out'; " +
+                "SELECT GROUP_CONCAT(id) FROM information_schema.processlist WHERE user = 'foobar_admin' AND id <> CONNECTION_ID()", sabotage);
+            var others = await command.ExecuteScalarAsync() as string ?? "";
+            foreach (var id in others.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await using var kill = new MySqlCommand($"KILL CONNECTION {id}", sabotage);
+                await kill.ExecuteNonQueryAsync();
+            }
+        }
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey("db1"), "alert about db1");
+
+        for (var i = 0; i < 5; i++)
+        {
+            await cluster.Orchestrator.TickAsync(CancellationToken.None);
+        }
+        Assert.Equal("db1", cluster.Orchestrator.State.Primary);
+        Assert.Contains("still replicate from it; no failover", cluster.Orchestrator.Alerts["db1"]);
+        Assert.True(cluster.Orchestrator.Statuses["db2"].ReadOnly);
+    }
+
+    [Fact]
+    public async Task Switchover_MovesThePrimaryWithNothingLost()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar; CREATE TABLE foobar.t (v INT PRIMARY KEY); INSERT INTO foobar.t VALUES (1), (2)");
+
+        var message = await cluster.Orchestrator.SwitchoverAsync("db2", CancellationToken.None);
+
+        Assert.StartsWith("switchover: db2 is the primary (was db1)", message);
+        Assert.Equal("db2", cluster.Orchestrator.State.Primary);
+        await cluster.ExecuteAsync("db2", "INSERT INTO foobar.t VALUES (3)");
+        await cluster.TickUntilAsync(o => o.Statuses["db1"] is { ReplicaConnected: true, ReadOnly: true }, "db1 replicates from db2");
+        Assert.Equal(3L, Convert.ToInt64(await WaitForRowsAsync(cluster, "db1", 3)));
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.Orchestrator.SwitchoverAsync("db2", CancellationToken.None));
+        Assert.Contains("is the primary already", again.Message);
+        var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.Orchestrator.SwitchoverAsync("db9", CancellationToken.None));
+        Assert.Contains("no db server 'db9'", unknown.Message);
+    }
+
+    [Fact]
+    public async Task Failover_PromotesTheMostAdvancedReplica_AndRepointsTheOther()
+    {
+        await using var cluster = await TestCluster.StartAsync(size: 3);
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar; CREATE TABLE foobar.t (v INT PRIMARY KEY); INSERT INTO foobar.t VALUES (1)");
+        await WaitForRowsAsync(cluster, "db2", 1);
+        // db2 falls behind: it stops receiving; db3 keeps acknowledging.
+        await cluster.ExecuteAsync("db2", "STOP SLAVE IO_THREAD");
+        await cluster.ExecuteAsync("db1", "INSERT INTO foobar.t VALUES (2), (3)");
+        await WaitForRowsAsync(cluster, "db3", 3);
+
+        await cluster.KillAsync("db1");
+        await cluster.TickUntilAsync(o => o.State.Primary != "db1", "failover");
+
+        Assert.Equal("db3", cluster.Orchestrator.State.Primary);
+        await cluster.TickUntilAsync(o => o.Statuses["db2"] is { ReplicaConnected: true } s && s.ReplicaOf == cluster["db3"].Address.ToString(), "db2 follows db3");
+        Assert.Equal(3L, Convert.ToInt64(await WaitForRowsAsync(cluster, "db2", 3)));
+    }
+
+    [Fact]
+    public async Task PrimaryDownAfterCommittingWithoutAcknowledgement_NoAutomaticFailover()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db2", "STOP SLAVE");
+        // With no replica the commit waits the semi-sync timeout (1 s here), then is acknowledged anyway.
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar");
+        await cluster.TickUntilAsync(o => !o.Statuses["db1"].SemiSyncActive, "semi-sync off on db1");
+
+        await cluster.KillAsync("db1");
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey("db1"), "alert about db1");
+
+        Assert.Equal("db1", cluster.Orchestrator.State.Primary);
+        Assert.Contains("without a replica's acknowledgement", cluster.Orchestrator.Alerts["db1"]);
+    }
+
+    /// <summary>A write on <paramref name="name"/> by an ordinary user (created on the primary, replicated).</summary>
+    private static async Task ExecuteAsUserAsync(TestCluster cluster, string name)
+    {
+        await using var connection = new MySqlConnection($"Server={cluster[name].Address};User ID=ordinary;Password=pw;SslMode=None;Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand("INSERT INTO foobar.t VALUES (99)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static Task<object?> WaitForRowsAsync(TestCluster cluster, string name, long rows) =>
+        WaitForScalarAsync(cluster, name, "SELECT COUNT(*) FROM foobar.t", rows);
+
+    private static async Task<object?> WaitForScalarAsync(TestCluster cluster, string name, string sql, long expected)
+    {
+        object? value = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            try
+            {
+                value = await cluster.ScalarAsync(name, sql);
+                if (Convert.ToInt64(value) == expected)
+                {
+                    return value;
+                }
+            }
+            catch (MySqlException)
+            {
+            }
+            await Task.Delay(20);
+        }
+        return value;
+    }
+}
