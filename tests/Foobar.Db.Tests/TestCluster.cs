@@ -3,6 +3,7 @@ using System.Net;
 using Foobar.Db.Accounts;
 using Foobar.Db.Cluster;
 using Foobar.Db.Orchestration;
+using Foobar.Db.Schema;
 using Foobar.MySql;
 
 namespace Foobar.Db.Tests;
@@ -18,7 +19,7 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly Dictionary<string, MariaDbInstance> _instances = [];
     private readonly string _block;
 
-    private TestCluster(int size, OrchestratorOptions options)
+    private TestCluster(int size, OrchestratorOptions options, IReadOnlyList<Migration>? migrations)
     {
         var n = Interlocked.Increment(ref _clusters);
         _block = $"127.{50 + Environment.ProcessId % 50}.{200 + n}";
@@ -26,7 +27,7 @@ internal sealed class TestCluster : IAsyncDisposable
         ControlAddress = IPAddress.Parse($"{_block}.254");
         Credentials = DbCredentials.LoadOrCreate(Path.Combine(_dir, "db.json"));
         Admin = new ClusterAdmin(Credentials, ControlAddress);
-        Orchestrator = new Orchestrator(Nodes, "db1", Admin, options, Path.Combine(_dir, "cluster.json"), TimeProvider.System, Events.Add);
+        Orchestrator = new Orchestrator(Nodes, "db1", Admin, options, Path.Combine(_dir, "cluster.json"), TimeProvider.System, Events.Add, migrations);
     }
 
     public IReadOnlyList<DbNode> Nodes { get; }
@@ -45,9 +46,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public DbNode this[string name] => Nodes.Single(n => n.Name == name);
 
-    public static async Task<TestCluster> StartAsync(int size = 2, OrchestratorOptions? options = null)
+    public static async Task<TestCluster> StartAsync(int size = 2, OrchestratorOptions? options = null, IReadOnlyList<Migration>? migrations = null)
     {
-        var cluster = new TestCluster(size, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero });
+        var cluster = new TestCluster(size, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, migrations);
         try
         {
             await Task.WhenAll(cluster.Nodes.Select(n => cluster.StartNodeAsync(n.Name)));
@@ -79,6 +80,10 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     public Task KillAsync(string name) => _instances[name].KillAsync();
+
+    /// <summary>A second orchestrator over the same servers and state file, as after a control plane restart.</summary>
+    public Orchestrator NewOrchestrator(IReadOnlyList<Migration>? migrations = null) =>
+        new(Nodes, "db1", Admin, new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, StateFile, TimeProvider.System, Events.Add, migrations);
 
     /// <summary>Ticks the orchestrator until <paramref name="condition"/> holds on a fresh probe (30 s at most).</summary>
     public async Task TickUntilAsync(Func<Orchestrator, bool> condition, string what)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Foobar.Db.Cluster;
 using Foobar.Db.Replication;
+using Foobar.Db.Schema;
 
 namespace Foobar.Db.Orchestration;
 
@@ -24,11 +25,13 @@ public sealed class Orchestrator
     private readonly string _stateFile;
     private readonly TimeProvider _time;
     private readonly Action<string> _record;
+    private readonly IReadOnlyList<Migration> _migrations;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _alerts = [];
     private Dictionary<string, NodeStatus> _statuses = [];
     private NodeStatus? _lastGoodPrimary;
     private int _primaryFailures;
+    private int? _migratedEpoch;
 
     /// <param name="nodes">Every db server, in topology order (ties in promotion go to the first).</param>
     /// <param name="initialPrimary">The primary when no state file exists yet (the topology's).</param>
@@ -37,9 +40,11 @@ public sealed class Orchestrator
     /// <param name="stateFile">Where decisions are kept (<see cref="ClusterState"/>).</param>
     /// <param name="time">The clock.</param>
     /// <param name="record">Receives one line per decision, for the event log.</param>
+    /// <param name="migrations">The application's schema, applied on the primary whenever one takes office.</param>
     public Orchestrator(IReadOnlyList<DbNode> nodes, string initialPrimary, ClusterAdmin admin, OrchestratorOptions options,
-        string stateFile, TimeProvider time, Action<string> record)
+        string stateFile, TimeProvider time, Action<string> record, IReadOnlyList<Migration>? migrations = null)
     {
+        _migrations = migrations ?? [];
         _nodes = nodes;
         _admin = admin;
         _options = options;
@@ -107,6 +112,7 @@ public sealed class Orchestrator
                 _primaryFailures = 0;
                 await KeepPrimaryAsync(primary, cancellationToken).ConfigureAwait(false);
                 await KeepReplicasAsync(primary, cancellationToken).ConfigureAwait(false);
+                await MigrateAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -186,6 +192,23 @@ public sealed class Orchestrator
             await _admin.MakePrimaryAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
             _record($"{primary.Name} is the primary (writable, semi-sync on) at {Show(primary.GtidCurrentPos)}");
         }
+    }
+
+    /// <summary>Once per primary: the application's schema is brought up to date on it.</summary>
+    private async Task MigrateAsync(DbNode primary, CancellationToken cancellationToken)
+    {
+        if (_migratedEpoch == State.Epoch || _migrations.Count == 0)
+        {
+            return;
+        }
+        await using (var connection = await _admin.OpenAsync(primary, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var migration in await MigrationRunner.ApplyAsync(connection, _migrations, cancellationToken).ConfigureAwait(false))
+            {
+                _record($"migration {migration.Version} ({migration.Name}) applied on {primary.Name}");
+            }
+        }
+        _migratedEpoch = State.Epoch;
     }
 
     private async Task KeepReplicasAsync(NodeStatus primary, CancellationToken cancellationToken)
