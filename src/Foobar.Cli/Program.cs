@@ -13,6 +13,7 @@ var root = new RootCommand("foobar: run the www.foobar.com infrastructure, every
     ServerActionCommand.Create("stop", "Stop a server gracefully; it stays down until 'foobar start'"),
     ServerActionCommand.Create("start", "Start a stopped or killed server and wait until it is ready"),
     ServerActionCommand.Create("restart", "Stop a server gracefully and start it again"),
+    DbCommand.Create(),
     ServeCommand.Create(),
     ControlPlaneCommand.Create(),
 };

@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.Api;
+using Foobar.ControlPlane.Database;
 using Foobar.ControlPlane.Health;
 using Foobar.ControlPlane.Processes;
 using Foobar.ControlPlane.State;
@@ -23,11 +24,13 @@ public sealed class ControlPlane
     private readonly TimeProvider _timeProvider;
     private readonly List<ServerSupervisor> _supervisors;
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly DbTier? _db;
 
     /// <summary>A control plane that starts real <c>foobar serve</c> processes.</summary>
     public ControlPlane(Topology.Topology topology, StateDirectory state)
         : this(topology, state, new ServerProcessLauncher(state), TimeProvider.System, new RestartPolicy())
     {
+        _db = DbTier.Create(topology, new Foobar.Server.ServerPaths(state.Root), TimeProvider.System, Events);
     }
 
     internal ControlPlane(Topology.Topology topology, StateDirectory state, IServerLauncher launcher, TimeProvider timeProvider, RestartPolicy policy)
@@ -51,6 +54,7 @@ public sealed class ControlPlane
         await using var api = await ControlApi.StartAsync(this, _state).ConfigureAwait(false);
         var supervision = _supervisors.Select(s => RunLoopAsync(s.RunAsync, loops.Token)).ToList();
         var health = new HealthMonitor(_topology, _supervisors, _timeProvider).RunAsync(loops.Token);
+        var orchestration = _db is null ? Task.CompletedTask : RunLoopAsync(_db.Orchestrator.RunAsync, loops.Token);
         Events.Record("control-plane", $"starting {_supervisors.Count} servers of {_topology.SiteHost}");
         foreach (var supervisor in _supervisors)
         {
@@ -66,7 +70,11 @@ public sealed class ControlPlane
         Events.Record("control-plane", "stopping every server");
         await StopAllAsync().ConfigureAwait(false);
         await loops.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll([.. supervision, health]).ConfigureAwait(false);
+        await Task.WhenAll([.. supervision, health, orchestration]).ConfigureAwait(false);
+        if (_db is not null)
+        {
+            await _db.DisposeAsync().ConfigureAwait(false);
+        }
         Events.Record("control-plane", "stopped");
         PidFile.Delete(_state.ControlPlanePidFile);
     }
@@ -101,6 +109,17 @@ public sealed class ControlPlane
             $"curl -i --resolve {_topology.SiteHost}:{pub.HttpPort}:{pub.Address} {pub.Url(_topology.Domain)}", holder?.Name);
         return new StatusReport(_topology.Domain, _state.Root, Environment.ProcessId, publicStatus, servers, Events.Recent());
     }
+
+    /// <summary>The database tier: roles, positions, lag, semi-sync, alerts.</summary>
+    /// <exception cref="InvalidOperationException">The topology has no db server.</exception>
+    public DbStatusReport DbStatus() => (_db ?? throw NoDatabase()).Report();
+
+    /// <summary>A planned change of primary (<c>foobar db switchover</c>).</summary>
+    /// <exception cref="InvalidOperationException">It cannot be done now; nothing changed. The message says why.</exception>
+    public Task<string> SwitchoverAsync(string? target, CancellationToken cancellationToken) =>
+        (_db ?? throw NoDatabase()).Orchestrator.SwitchoverAsync(target, cancellationToken);
+
+    private static InvalidOperationException NoDatabase() => new("this topology has no db server");
 
     /// <summary>Carries out an operator's command on one server.</summary>
     /// <returns>A sentence for the operator.</returns>

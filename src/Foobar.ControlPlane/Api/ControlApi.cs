@@ -11,7 +11,8 @@ namespace Foobar.ControlPlane.Api;
 /// and only users who can enter the (0700) state directory can reach it.
 /// </summary>
 /// <remarks>
-/// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>POST /shutdown</c>.
+/// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>GET /db</c>;
+/// <c>POST /db/switchover?to=NAME</c>; <c>POST /shutdown</c>.
 /// </remarks>
 internal static class ControlApi
 {
@@ -35,6 +36,32 @@ internal static class ControlApi
             catch (ArgumentException e)
             {
                 return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+            }
+        });
+        app.MapGet("/db", () =>
+        {
+            try
+            {
+                return Results.Json(controlPlane.DbStatus(), ControlJson.Options);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+            }
+        });
+        app.MapPost("/db/switchover", async (string? to, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                return Results.Json(new ControlMessage(await controlPlane.SwitchoverAsync(to, cancellationToken).ConfigureAwait(false)), ControlJson.Options);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status409Conflict);
+            }
+            catch (Exception e) when (e is Foobar.MySql.MySqlException or TimeoutException)
+            {
+                return Results.Json(new ControlMessage($"switchover failed: {e.Message}; see 'foobar db status'"), ControlJson.Options, statusCode: StatusCodes.Status500InternalServerError);
             }
         });
         app.MapPost("/shutdown", () =>

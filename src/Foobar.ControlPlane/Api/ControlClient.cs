@@ -66,6 +66,27 @@ public sealed class ControlClient : IDisposable
         return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
     }
 
+    /// <summary>The database tier; (null, message) when the topology has none.</summary>
+    public async Task<(Database.DbStatusReport? Report, string Message)> DbStatusAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync(new Uri("db", UriKind.Relative), cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+            return (null, message?.Message ?? response.ReasonPhrase ?? "");
+        }
+        return (await response.Content.ReadFromJsonAsync<Database.DbStatusReport>(ControlJson.Options, cancellationToken).ConfigureAwait(false), "");
+    }
+
+    /// <summary>Switches the primary to <paramref name="target"/> (or the best replica); returns (ok, message).</summary>
+    public async Task<(bool Ok, string Message)> SwitchoverAsync(string? target, CancellationToken cancellationToken = default)
+    {
+        var uri = target is null ? "db/switchover" : $"db/switchover?to={Uri.EscapeDataString(target)}";
+        using var response = await _http.PostAsync(new Uri(uri, UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+        return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
+    }
+
     /// <summary>Asks the control plane to stop everything and exit.</summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {

@@ -186,6 +186,7 @@ public sealed class Orchestrator
     private async Task KeepPrimaryAsync(NodeStatus primary, CancellationToken cancellationToken)
     {
         _lastGoodPrimary = primary;
+        ClearAlert(primary.Name);
         if (primary.ReadOnly || primary.ReplicaOf is not null)
         {
             // First start, or the primary restarted before anyone took over: it is still the primary.
