@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Foobar.App.Guestbook;
 using Foobar.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -18,7 +19,12 @@ public static class FoobarApplication
         app.Run(context =>
         {
             ServedBy.Set(context.Response, options.ServerName, null);
-            return context.Request.Path.Value switch
+            var path = context.Request.Path.Value ?? "/";
+            if (path.StartsWith("/api/entries", StringComparison.Ordinal))
+            {
+                return EntriesApi.HandleAsync(context, options.Entries, options.ServerName, path["/api/entries".Length..]);
+            }
+            return path switch
             {
                 "/healthz" => Text(context, StatusCodes.Status200OK, "ok\n"),
                 "/" => HomePage(context, options),

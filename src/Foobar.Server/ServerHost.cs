@@ -107,7 +107,7 @@ public static class ServerHost
         {
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, forwarder, checks, logger),
             Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
-            Role.App => new AppRoleHost(topology, server),
+            Role.App => new AppRoleHost(topology, server, paths),
             Role.Db => new DbRoleHost(topology, server, paths, logger),
             Role.Dns => new PlaceholderRoleHost(Role.Dns, $"placeholder: no DNS answers yet; use curl --resolve {topology.SiteHost}:{topology.Public.HttpPort}:{topology.Public.Address}"),
             _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),

@@ -31,7 +31,10 @@ public sealed class ClusterAdmin : IAsyncDisposable
             await using var connection = await OpenAsync(node, cancellationToken).ConfigureAwait(false);
             await using var command = new MySqlCommand(
                 "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos; SHOW SLAVE STATUS; " +
-                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')", connection);
+                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')", connection)
+            {
+                CommandTimeout = 2,
+            };
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var status = new NodeStatus
@@ -133,7 +136,8 @@ public sealed class ClusterAdmin : IAsyncDisposable
             LocalAddress = _controlAddress.ToString(),
             SslMode = MySqlSslMode.None,
             ConnectionTimeout = 1,
-            DefaultCommandTimeout = 5,
+            // Writes on a primary may wait for a replica's acknowledgement up to the semi-sync timeout.
+            DefaultCommandTimeout = 60,
             MaximumPoolSize = 4,
             TrackGtid = false,
         }.ConnectionString)).OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

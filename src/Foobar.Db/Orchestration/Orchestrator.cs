@@ -112,7 +112,11 @@ public sealed class Orchestrator
                 _primaryFailures = 0;
                 await KeepPrimaryAsync(primary, cancellationToken).ConfigureAwait(false);
                 await KeepReplicasAsync(primary, cancellationToken).ConfigureAwait(false);
-                await MigrateAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
+                // Wait for a replica first, so the schema's commits are acknowledged rather than timing out semi-sync.
+                if (primary.SemiSyncClients > 0 || !_statuses.Values.Any(s => s.Reachable && s.Name != primary.Name))
+                {
+                    await MigrateAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
+                }
             }
             else
             {

@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Foobar.Data;
+using Foobar.MySql;
+
+namespace Foobar.App.Guestbook;
+
+/// <summary>The guestbook's SQL, through <see cref="DbRouter"/>: writes on the primary, reads on replicas.</summary>
+public sealed class EntryStore(DbRouter db, string serverName)
+{
+    private const string Columns = "id, name, message, created_at, written_by";
+
+    /// <summary>Adds an entry; the result carries its GTID for read-your-writes.</summary>
+    public Task<DbResult<long>> AddAsync(string name, string message, CancellationToken cancellationToken) =>
+        db.WriteAsync(async (connection, ct) =>
+        {
+            await using var command = new MySqlCommand("INSERT INTO entries (name, message, written_by) VALUES (@name, @message, @server)", connection);
+            command.Parameters.AddWithValue("@name", name);
+            command.Parameters.AddWithValue("@message", message);
+            command.Parameters.AddWithValue("@server", serverName);
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return command.LastInsertedId;
+        }, cancellationToken);
+
+    /// <summary>The newest entries, newest first.</summary>
+    public Task<DbResult<IReadOnlyList<Entry>>> LatestAsync(int limit, string? afterGtid, CancellationToken cancellationToken) =>
+        db.ReadAsync<IReadOnlyList<Entry>>(async (connection, ct) =>
+        {
+            await using var command = new MySqlCommand($"SELECT {Columns} FROM entries ORDER BY id DESC LIMIT @limit", connection);
+            command.Parameters.AddWithValue("@limit", limit);
+            return await ReadAllAsync(command, ct).ConfigureAwait(false);
+        }, afterGtid, cancellationToken);
+
+    /// <summary>One entry, or null.</summary>
+    public Task<DbResult<Entry?>> FindAsync(long id, string? afterGtid, CancellationToken cancellationToken) =>
+        db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = new MySqlCommand($"SELECT {Columns} FROM entries WHERE id = @id", connection);
+            command.Parameters.AddWithValue("@id", id);
+            return (await ReadAllAsync(command, ct).ConfigureAwait(false)).FirstOrDefault();
+        }, afterGtid, cancellationToken);
+
+    private static async Task<List<Entry>> ReadAllAsync(MySqlCommand command, CancellationToken cancellationToken)
+    {
+        var entries = new List<Entry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(Read(reader));
+        }
+        return entries;
+    }
+
+    private static Entry Read(DbDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc), reader.GetString(4));
+}
