@@ -25,7 +25,14 @@ public static class ReplicationArguments
         "--log-bin=binlog", "--relay-log=relay", "--binlog-format=ROW", "--log-slave-updates=ON",
         "--gtid-strict-mode=ON", "--sync-binlog=1", "--innodb-flush-log-at-trx-commit=1",
         "--read-only=ON",
+        // Start as a replica: crash recovery then drops binlog transactions that were never committed
+        // (a primary killed while waiting for the replica's acknowledgement), so a former primary can
+        // rejoin instead of holding a transaction that nobody acknowledged and the new primary lacks.
+        "--init-rpl-role=SLAVE",
         "--rpl-semi-sync-slave-enabled=ON", "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
+        // With no replica connected at all, commit without waiting (and report semi-sync off, so
+        // the orchestrator will not fail over to a replica that may lack those commits).
+        "--rpl-semi-sync-master-wait-no-slave=OFF",
         "--rpl-semi-sync-master-timeout=" + ((long)semiSyncTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
         "--slave-net-timeout=" + ReplicaNetTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
         $"--report-host={reportHost}",
