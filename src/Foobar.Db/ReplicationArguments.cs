@@ -30,9 +30,6 @@ public static class ReplicationArguments
         // rejoin instead of holding a transaction that nobody acknowledged and the new primary lacks.
         "--init-rpl-role=SLAVE",
         "--rpl-semi-sync-slave-enabled=ON", "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
-        // With no replica connected at all, commit without waiting (and report semi-sync off, so
-        // the orchestrator will not fail over to a replica that may lack those commits).
-        "--rpl-semi-sync-master-wait-no-slave=OFF",
         "--rpl-semi-sync-master-timeout=" + ((long)semiSyncTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
         "--slave-net-timeout=" + ReplicaNetTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
         $"--report-host={reportHost}",

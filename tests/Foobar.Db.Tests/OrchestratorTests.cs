@@ -18,7 +18,7 @@ public sealed class OrchestratorTests
         var db2 = cluster.Orchestrator.Statuses["db2"];
         Assert.True(db2.ReadOnly);
         Assert.Equal(cluster["db1"].Address.ToString(), db2.ReplicaOf);
-        Assert.True(cluster.Orchestrator.Statuses["db1"].SemiSyncActive);
+        Assert.True(cluster.Orchestrator.Statuses["db1"] is { SemiSyncEnabled: true, SemiSyncActive: true, SemiSyncClients: 1 });
         // Semi-sync: the commit returned only after db2 had it, so it is readable there (once applied).
         await cluster.TickUntilAsync(_ => true, "tick");
         Assert.Equal(1L, Convert.ToInt64(await WaitForRowsAsync(cluster, "db2", 1)));
@@ -65,6 +65,9 @@ public sealed class OrchestratorTests
         await cluster.TickUntilAsync(o => o.Statuses["db1"] is { ReplicaConnected: true, ReadOnly: true }, "db1 rejoins as a replica");
         Assert.Equal(1L, Convert.ToInt64(await WaitForScalarAsync(cluster, "db1", "SELECT COUNT(*) FROM foobar.t WHERE v = -1", 1L)));
         Assert.Null(cluster.Orchestrator.State.FormerPrimary);
+        // db2 ran alone without semi-sync; with db1 caught up its commits wait for db1 again.
+        await cluster.TickUntilAsync(o => o.Statuses["db2"].SemiSyncEnabled, "semi-sync back on db2");
+        Assert.Contains(cluster.Events, e => e == "semi-sync on: db2's commits now wait for db1's acknowledgement");
     }
 
     [Fact]

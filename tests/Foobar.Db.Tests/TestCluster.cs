@@ -104,9 +104,9 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Ticks until db1 is the writable primary and every other server streams from it.</summary>
+    /// <summary>Ticks until db1 is the writable primary with semi-sync on and every other server streams from it.</summary>
     public Task BootstrapAsync() => TickUntilAsync(o =>
-        o.Statuses.Values.All(s => s.Name == o.State.Primary ? !s.ReadOnly : s.ReplicaConnected && s.SqlRunning == "Yes"),
+        o.Statuses.Values.All(s => s.Name == o.State.Primary ? !s.ReadOnly && (s.SemiSyncEnabled || Nodes.Count == 1) : s.ReplicaConnected && s.SqlRunning == "Yes"),
         "replication set up");
 
     public async Task<object?> ScalarAsync(string name, string sql)

@@ -30,7 +30,7 @@ public sealed class ClusterAdmin : IAsyncDisposable
         {
             await using var connection = await OpenAsync(node, cancellationToken).ConfigureAwait(false);
             await using var command = new MySqlCommand(
-                "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos; SHOW SLAVE STATUS; " +
+                "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@rpl_semi_sync_master_enabled; SHOW SLAVE STATUS; " +
                 "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')", connection)
             {
                 CommandTimeout = 2,
@@ -44,6 +44,7 @@ public sealed class ClusterAdmin : IAsyncDisposable
                 ReadOnly = reader.GetInt64(0) != 0,
                 GtidCurrentPos = reader.GetString(1),
                 GtidBinlogPos = reader.GetString(2),
+                SemiSyncEnabled = reader.GetInt64(3) != 0,
             };
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -78,9 +79,16 @@ public sealed class ClusterAdmin : IAsyncDisposable
         }
     }
 
-    /// <summary>Makes <paramref name="node"/> the primary: no replication of its own, commits wait for a replica, writable.</summary>
-    public Task MakePrimaryAsync(DbNode node, CancellationToken cancellationToken) =>
-        ExecuteAsync(node, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL rpl_semi_sync_master_enabled = ON; SET GLOBAL read_only = OFF", cancellationToken);
+    /// <summary>
+    /// Makes <paramref name="node"/> the primary: no replication of its own, writable, and with
+    /// <paramref name="semiSync"/> its commits wait for a replica's acknowledgement.
+    /// </summary>
+    public Task MakePrimaryAsync(DbNode node, bool semiSync, CancellationToken cancellationToken) =>
+        ExecuteAsync(node, $"STOP SLAVE; RESET SLAVE ALL; SET GLOBAL rpl_semi_sync_master_enabled = {(semiSync ? "ON" : "OFF")}; SET GLOBAL read_only = OFF", cancellationToken);
+
+    /// <summary>Commits on the primary <paramref name="node"/> wait for a replica's acknowledgement from now on.</summary>
+    public Task EnableSemiSyncAsync(DbNode node, CancellationToken cancellationToken) =>
+        ExecuteAsync(node, "SET GLOBAL rpl_semi_sync_master_enabled = ON", cancellationToken);
 
     /// <summary>
     /// Makes <paramref name="node"/> a read-only replica of <paramref name="primary"/>, starting from

@@ -40,6 +40,9 @@ public sealed record NodeStatus
 
     public string? LastSqlError { get; init; }
 
+    /// <summary>Whether the server is set to wait for acknowledgements as a primary (<c>@@rpl_semi_sync_master_enabled</c>).</summary>
+    public bool SemiSyncEnabled { get; init; }
+
     /// <summary>Whether commits wait for a replica's acknowledgement now (<c>Rpl_semi_sync_master_status</c>).</summary>
     public bool SemiSyncActive { get; init; }
 

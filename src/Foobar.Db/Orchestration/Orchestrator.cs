@@ -112,11 +112,8 @@ public sealed class Orchestrator
                 _primaryFailures = 0;
                 await KeepPrimaryAsync(primary, cancellationToken).ConfigureAwait(false);
                 await KeepReplicasAsync(primary, cancellationToken).ConfigureAwait(false);
-                // Wait for a replica first, so the schema's commits are acknowledged rather than timing out semi-sync.
-                if (primary.SemiSyncClients > 0 || !_statuses.Values.Any(s => s.Reachable && s.Name != primary.Name))
-                {
-                    await MigrateAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
-                }
+                await KeepSemiSyncAsync(primary, cancellationToken).ConfigureAwait(false);
+                await MigrateAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -164,10 +161,10 @@ public sealed class Orchestrator
             var position = (await _admin.ProbeAsync(old, _time, cancellationToken).ConfigureAwait(false)).GtidCurrentPos;
             if (!await _admin.WaitForPositionAsync(next, position, _options.ApplyTimeout, cancellationToken).ConfigureAwait(false))
             {
-                await _admin.MakePrimaryAsync(old, cancellationToken).ConfigureAwait(false);
+                await _admin.MakePrimaryAsync(old, semiSync: true, cancellationToken).ConfigureAwait(false);
                 throw new InvalidOperationException($"{next.Name} did not apply {position} within {_options.ApplyTimeout.TotalSeconds:0} s; {old.Name} stays the primary");
             }
-            await PromoteAsync(next, cancellationToken).ConfigureAwait(false);
+            await PromoteAsync(next, semiSync: true, cancellationToken).ConfigureAwait(false);
             State = State with { Primary = next.Name, Epoch = State.Epoch + 1, FormerPrimary = null, PromotedAtPosition = position };
             State.Save(_stateFile);
             await _admin.ReplicateFromAsync(old, next, cancellationToken).ConfigureAwait(false);
@@ -194,8 +191,30 @@ public sealed class Orchestrator
         if (primary.ReadOnly || primary.ReplicaOf is not null)
         {
             // First start, or the primary restarted before anyone took over: it is still the primary.
-            await _admin.MakePrimaryAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
-            _record($"{primary.Name} is the primary (writable, semi-sync on) at {Show(primary.GtidCurrentPos)}");
+            // Semi-sync waits for a replica once one streams from it (below); until then commits are not held.
+            await _admin.MakePrimaryAsync(Node(primary.Name)!, semiSync: false, cancellationToken).ConfigureAwait(false);
+            _record($"{primary.Name} is the primary (writable) at {Show(primary.GtidCurrentPos)}");
+        }
+    }
+
+    /// <summary>
+    /// Semi-sync goes on as soon as a replica streams from the primary and has applied everything:
+    /// from then on every commit is on two servers before it is acknowledged. A primary left with
+    /// no replica runs without it (nothing could acknowledge), and no automatic failover follows
+    /// from that state.
+    /// </summary>
+    private async Task KeepSemiSyncAsync(NodeStatus primary, CancellationToken cancellationToken)
+    {
+        if (primary.SemiSyncEnabled || primary.ReadOnly)
+        {
+            return;
+        }
+        var caughtUp = _statuses.Values.FirstOrDefault(s => s.Name != primary.Name && s.Reachable && s.ReplicaConnected && s.SqlRunning == "Yes"
+            && s.ReplicaOf == Node(primary.Name)!.Address.ToString() && s.SecondsBehind == 0);
+        if (caughtUp is not null)
+        {
+            await _admin.EnableSemiSyncAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
+            _record($"semi-sync on: {primary.Name}'s commits now wait for {caughtUp.Name}'s acknowledgement");
         }
     }
 
@@ -288,9 +307,9 @@ public sealed class Orchestrator
             Alert(primary.Name, $"the primary {primary.Name} is down, but the last failover was {(now - last).TotalSeconds:0} s ago (failover_block {_options.FailoverBlock.TotalSeconds:0} s); promote by hand with 'foobar db switchover' once it is safe");
             return;
         }
-        if (_lastGoodPrimary is { SemiSyncActive: false })
+        if (_lastGoodPrimary is { SemiSyncEnabled: false } or { SemiSyncActive: false })
         {
-            Alert(primary.Name, $"the primary {primary.Name} is down and was committing without a replica's acknowledgement (semi-sync timed out): a replica may lack acknowledged writes, so there is no automatic failover; bring {primary.Name} back, or promote with 'foobar db switchover' accepting the loss");
+            Alert(primary.Name, $"the primary {primary.Name} is down and was committing without a replica's acknowledgement (semi-sync off or timed out): a replica may lack acknowledged writes, so there is no automatic failover; bring {primary.Name} back, or promote with 'foobar db switchover' accepting the loss");
             return;
         }
         await FailoverAsync(primaryNode, replicas, cancellationToken).ConfigureAwait(false);
@@ -315,7 +334,7 @@ public sealed class Orchestrator
             Alert(dead.Name, $"failover stalled: {winner.Name} did not apply what it received ({received}) within {_options.ApplyTimeout.TotalSeconds:0} s; retrying");
             return;
         }
-        await PromoteAsync(winner, cancellationToken).ConfigureAwait(false);
+        await PromoteAsync(winner, semiSync: reachable.Count > 1, cancellationToken).ConfigureAwait(false);
         State = State with { Primary = winner.Name, Epoch = State.Epoch + 1, LastFailoverAt = _time.GetUtcNow(), FormerPrimary = dead.Name, PromotedAtPosition = received };
         State.Save(_stateFile);
         foreach (var other in reachable.Where(s => s.Name != winner.Name))
@@ -327,9 +346,9 @@ public sealed class Orchestrator
         _record($"failover: {dead.Name} is down; {winner.Name} is the primary at {Show(received)} ({clock.ElapsedMilliseconds} ms)");
     }
 
-    private async Task PromoteAsync(DbNode node, CancellationToken cancellationToken)
+    private async Task PromoteAsync(DbNode node, bool semiSync, CancellationToken cancellationToken)
     {
-        await _admin.MakePrimaryAsync(node, cancellationToken).ConfigureAwait(false);
+        await _admin.MakePrimaryAsync(node, semiSync, cancellationToken).ConfigureAwait(false);
         _lastGoodPrimary = null;
         ClearAlert(node.Name);
     }
