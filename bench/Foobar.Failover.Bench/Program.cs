@@ -21,7 +21,7 @@ var acknowledged = new ConcurrentQueue<(long Id, string Db, long At)>();
 var failed = 0L;
 using var stop = new CancellationTokenSource();
 
-await WaitAsync(s => s.Servers.All(x => x.Role is "primary" || x.Replication == "IO Yes, SQL Yes"), "replication up");
+await WaitAsync(Protected, "replication up with semi-sync");
 await WaitForWriteAsync();
 var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() => WriteLoopAsync(w))).ToList();
 
@@ -38,7 +38,7 @@ for (var round = 1; round <= rounds; round++)
     gaps.Add(gap);
     Console.WriteLine($"{round,-6} {old,-7} {first.Db,-9} {gap,31:0.000}s");
     Run("start", old);
-    await WaitAsync(s => s.Servers.All(x => x.Role is "primary" || x.Replication == "IO Yes, SQL Yes"), $"{old} back as a replica");
+    await WaitAsync(Protected, $"{old} back as a replica, semi-sync on");
 }
 await stop.CancelAsync();
 await Task.WhenAll(writers);
@@ -162,6 +162,10 @@ async Task WaitAsync(Func<DbStatus, bool> done, string what)
     }
 }
 
+// Every replica streams and the primary's commits wait for one: a failover now loses nothing.
+static bool Protected(DbStatus s) =>
+    s.Servers.All(x => x.Role is "primary" ? x.SemiSync?.StartsWith("on,", StringComparison.Ordinal) == true : x.Replication == "IO Yes, SQL Yes");
+
 internal sealed record DbStatus(string Primary, List<DbServer> Servers);
 
-internal sealed record DbServer(string Name, string Role, string? Replication);
+internal sealed record DbServer(string Name, string Role, string? Replication, string? SemiSync);

@@ -20,7 +20,8 @@ public sealed class DbFailoverTests : IAsyncLifetime
     {
         using var guestbook = new Guestbook(_topology);
         await Poll.UntilAsync(() => guestbook.SignAsync("first", "entry"), r => r.StatusCode == HttpStatusCode.Created, TimeSpan.FromSeconds(60), "a first entry");
-        await Poll.UntilAsync(DbStatusAsync, s => s.Servers.Single(x => x.Name == "db2").Replication == "IO Yes, SQL Yes", TimeSpan.FromSeconds(60), "replication up");
+        await Poll.UntilAsync(DbStatusAsync, s => s.Servers.Single(x => x.Name == "db2").Replication == "IO Yes, SQL Yes"
+            && s.Servers.Single(x => x.Name == "db1").SemiSync?.StartsWith("on,", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(60), "replication up with semi-sync");
         var acknowledged = new ConcurrentBag<(long Id, string Db)>();
         var refused = 0;
         using var stop = new CancellationTokenSource();

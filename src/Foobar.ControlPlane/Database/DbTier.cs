@@ -57,7 +57,10 @@ internal sealed class DbTier : IAsyncDisposable
                 : "replica";
             var replicaOf = _nodes.FirstOrDefault(n => n.Address.ToString() == s.ReplicaOf)?.Name ?? s.ReplicaOf;
             var replication = s.ReplicaOf is null ? null : s.LastIoError ?? s.LastSqlError ?? $"IO {s.IoRunning}, SQL {s.SqlRunning}";
-            var semiSync = node.Name == state.Primary && s.Reachable ? $"{(s.SemiSyncActive ? "on" : "OFF (commits not acknowledged by a replica)")}, {s.SemiSyncClients} replica(s)" : null;
+            var semiSync = node.Name != state.Primary || !s.Reachable ? null
+                : !s.SemiSyncEnabled ? "off (no replica has caught up yet)"
+                : s.SemiSyncActive ? $"on, {s.SemiSyncClients} replica(s)"
+                : "OFF (timed out: commits are not acknowledged by a replica)";
             return new DbServerStatus(node.Name, $"{node.Address}:{node.Port}", role, s.Reachable ? s.ReadOnly : null, s.GtidCurrentPos, replicaOf, replication, s.SecondsBehind, semiSync, s.Error);
         }).ToList();
         return new DbStatusReport(state.Primary, state.Epoch, state.LastFailoverAt, servers, alerts.Values.ToList());

@@ -33,6 +33,10 @@ public sealed class Orchestrator
     private int _primaryFailures;
     private int? _migratedEpoch;
 
+    // Every commit the primary acknowledged is on a replica once that replica holds this position:
+    // commits after it waited for a replica (semi-sync), commits up to it were there when semi-sync went on.
+    private GtidPosition? _acknowledgedThrough;
+
     /// <param name="nodes">Every db server, in topology order (ties in promotion go to the first).</param>
     /// <param name="initialPrimary">The primary when no state file exists yet (the topology's).</param>
     /// <param name="admin">Connections to the servers.</param>
@@ -165,6 +169,7 @@ public sealed class Orchestrator
                 throw new InvalidOperationException($"{next.Name} did not apply {position} within {_options.ApplyTimeout.TotalSeconds:0} s; {old.Name} stays the primary");
             }
             await PromoteAsync(next, semiSync: true, cancellationToken).ConfigureAwait(false);
+            _acknowledgedThrough = GtidPosition.Parse(position);
             State = State with { Primary = next.Name, Epoch = State.Epoch + 1, FormerPrimary = null, PromotedAtPosition = position };
             State.Save(_stateFile);
             await _admin.ReplicateFromAsync(old, next, cancellationToken).ConfigureAwait(false);
@@ -188,11 +193,17 @@ public sealed class Orchestrator
     {
         _lastGoodPrimary = primary;
         ClearAlert(primary.Name);
+        if (primary.SemiSyncEnabled && _acknowledgedThrough is null)
+        {
+            // Found on (a restarted control plane): conservatively, everything it has now.
+            _acknowledgedThrough = GtidPosition.Parse(primary.GtidBinlogPos);
+        }
         if (primary.ReadOnly || primary.ReplicaOf is not null)
         {
             // First start, or the primary restarted before anyone took over: it is still the primary.
             // Semi-sync waits for a replica once one streams from it (below); until then commits are not held.
             await _admin.MakePrimaryAsync(Node(primary.Name)!, semiSync: false, cancellationToken).ConfigureAwait(false);
+            _acknowledgedThrough = null;
             _record($"{primary.Name} is the primary (writable) at {Show(primary.GtidCurrentPos)}");
         }
     }
@@ -209,11 +220,15 @@ public sealed class Orchestrator
         {
             return;
         }
+        var primaryPosition = GtidPosition.Parse(primary.GtidBinlogPos);
         var caughtUp = _statuses.Values.FirstOrDefault(s => s.Name != primary.Name && s.Reachable && s.ReplicaConnected && s.SqlRunning == "Yes"
-            && s.ReplicaOf == Node(primary.Name)!.Address.ToString() && s.SecondsBehind == 0);
+            && s.ReplicaOf == Node(primary.Name)!.Address.ToString() && s.Received.Contains(primaryPosition));
         if (caughtUp is not null)
         {
-            await _admin.EnableSemiSyncAsync(Node(primary.Name)!, cancellationToken).ConfigureAwait(false);
+            var node = Node(primary.Name)!;
+            await _admin.EnableSemiSyncAsync(node, cancellationToken).ConfigureAwait(false);
+            var after = await _admin.ProbeAsync(node, _time, cancellationToken).ConfigureAwait(false);
+            _acknowledgedThrough = after.Reachable ? GtidPosition.Parse(after.GtidBinlogPos) : null;
             _record($"semi-sync on: {primary.Name}'s commits now wait for {caughtUp.Name}'s acknowledgement");
         }
     }
@@ -266,6 +281,12 @@ public sealed class Orchestrator
                 }
                 continue;
             }
+            if (status.IoRunning == "No" && status.LastIoError is null)
+            {
+                // Stopped and not failed (a failover that froze it and then did not happen): resume.
+                await _admin.ReplicateFromAsync(node, primaryNode, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             if (status.IoRunning != "Yes" && status.LastIoError is { } io)
             {
                 Alert(node.Name, $"{node.Name} cannot replicate from {primary.Name}: {io}");
@@ -312,6 +333,13 @@ public sealed class Orchestrator
             Alert(primary.Name, $"the primary {primary.Name} is down and was committing without a replica's acknowledgement (semi-sync off or timed out): a replica may lack acknowledged writes, so there is no automatic failover; bring {primary.Name} back, or promote with 'foobar db switchover' accepting the loss");
             return;
         }
+        var through = _acknowledgedThrough ?? GtidPosition.Empty;
+        if (!replicas.Any(r => _statuses[r.Name].Received.Contains(through)))
+        {
+            Alert(primary.Name, $"the primary {primary.Name} is down, but no replica has every write it acknowledged (through {through}; best: " +
+                $"{string.Join(", ", replicas.Select(r => $"{r.Name} {_statuses[r.Name].Received}"))}); no automatic failover: bring {primary.Name} back");
+            return;
+        }
         await FailoverAsync(primaryNode, replicas, cancellationToken).ConfigureAwait(false);
     }
 
@@ -335,6 +363,7 @@ public sealed class Orchestrator
             return;
         }
         await PromoteAsync(winner, semiSync: reachable.Count > 1, cancellationToken).ConfigureAwait(false);
+        _acknowledgedThrough = reachable.Count > 1 ? best.Received : null;
         State = State with { Primary = winner.Name, Epoch = State.Epoch + 1, LastFailoverAt = _time.GetUtcNow(), FormerPrimary = dead.Name, PromotedAtPosition = received };
         State.Save(_stateFile);
         foreach (var other in reachable.Where(s => s.Name != winner.Name))
@@ -348,6 +377,7 @@ public sealed class Orchestrator
 
     private async Task PromoteAsync(DbNode node, bool semiSync, CancellationToken cancellationToken)
     {
+        _acknowledgedThrough = null;
         await _admin.MakePrimaryAsync(node, semiSync, cancellationToken).ConfigureAwait(false);
         _lastGoodPrimary = null;
         ClearAlert(node.Name);
