@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using Foobar.ControlPlane.Api;
 using Foobar.ControlPlane.Database;
 
 namespace Foobar.EndToEnd.Tests;
@@ -69,12 +67,5 @@ public sealed class DatabaseTierTests : IAsyncLifetime
     private static DbServerStatus Server(DbStatusReport report, string name) => report.Servers.Single(s => s.Name == name);
 
     private Task<DbStatusReport> UntilAsync(Func<DbStatusReport, bool> done, string what) =>
-        Poll.UntilAsync(StatusAsync, done, TimeSpan.FromSeconds(60), what);
-
-    private async Task<DbStatusReport> StatusAsync()
-    {
-        var result = await _topology.CliAsync("db", "status", "--json");
-        Assert.True(result.ExitCode is 0 or 1, result.Output);
-        return JsonSerializer.Deserialize<DbStatusReport>(result.Stdout, ControlJson.Options)!;
-    }
+        Poll.UntilAsync(_topology.DbStatusAsync, done, TimeSpan.FromSeconds(60), what);
 }

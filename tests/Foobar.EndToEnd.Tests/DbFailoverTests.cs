@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
-using Foobar.ControlPlane.Api;
-using Foobar.ControlPlane.Database;
 
 namespace Foobar.EndToEnd.Tests;
 
@@ -20,7 +17,7 @@ public sealed class DbFailoverTests : IAsyncLifetime
     {
         using var guestbook = new Guestbook(_topology);
         await Poll.UntilAsync(() => guestbook.SignAsync("first", "entry"), r => r.StatusCode == HttpStatusCode.Created, TimeSpan.FromSeconds(60), "a first entry");
-        await Poll.UntilAsync(DbStatusAsync, s => s.Servers.Single(x => x.Name == "db2").Replication == "IO Yes, SQL Yes"
+        await Poll.UntilAsync(_topology.DbStatusAsync, s => s.Servers.Single(x => x.Name == "db2").Replication == "IO Yes, SQL Yes"
             && s.Servers.Single(x => x.Name == "db1").SemiSync?.StartsWith("on,", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(60), "replication up with semi-sync");
         var acknowledged = new ConcurrentBag<(long Id, string Db)>();
         var refused = 0;
@@ -60,12 +57,6 @@ public sealed class DbFailoverTests : IAsyncLifetime
         }
         Assert.True(missing.Count == 0, $"{missing.Count} of {acknowledged.Count} acknowledged writes lost: {string.Join(", ", missing.Take(20))}");
         Assert.Contains(acknowledged, a => a.Db == "db1");
-        Assert.Equal("db2", (await DbStatusAsync()).Primary);
-    }
-
-    private async Task<DbStatusReport> DbStatusAsync()
-    {
-        var result = await _topology.CliAsync("db", "status", "--json");
-        return JsonSerializer.Deserialize<DbStatusReport>(result.Stdout, ControlJson.Options)!;
+        Assert.Equal("db2", (await _topology.DbStatusAsync()).Primary);
     }
 }

@@ -79,6 +79,14 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         return JsonSerializer.Deserialize<StatusReport>(result.Stdout, ControlJson.Options)!;
     }
 
+    /// <summary>The database tier as <c>foobar db status --json</c> reports it.</summary>
+    public async Task<Foobar.ControlPlane.Database.DbStatusReport> DbStatusAsync()
+    {
+        var result = await CliAsync("db", "status", "--json");
+        Assert.True(result.ExitCode is 0 or 1, result.Output);
+        return JsonSerializer.Deserialize<Foobar.ControlPlane.Database.DbStatusReport>(result.Stdout, ControlJson.Options)!;
+    }
+
     /// <summary>GET through the public address, as a browser that resolved www.foobar.com would.</summary>
     public async Task<HttpResponseMessage> GetAsync(string path = "/")
     {
