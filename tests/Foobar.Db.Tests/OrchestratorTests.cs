@@ -142,6 +142,24 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
+    public async Task SecondFailoverWithinTheBlock_IsRefusedWithAnAlert()
+    {
+        await using var cluster = await TestCluster.StartAsync(size: 3, options: new Foobar.Db.Orchestration.OrchestratorOptions { FailoverBlock = TimeSpan.FromHours(1) });
+        await cluster.BootstrapAsync();
+        await cluster.KillAsync("db1");
+        await cluster.TickUntilAsync(o => o.State.Primary != "db1", "first failover");
+        var primary = cluster.Orchestrator.State.Primary;
+        await cluster.TickUntilAsync(o => o.Statuses.Values.Any(s => s.Name != primary && s.ReplicaConnected) && o.Statuses[primary].SemiSyncEnabled, "the other replica follows");
+
+        await cluster.KillAsync(primary);
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey(primary), $"alert about {primary}");
+
+        Assert.Equal(primary, cluster.Orchestrator.State.Primary);
+        Assert.Contains("the last failover was", cluster.Orchestrator.Alerts[primary]);
+        Assert.Single(cluster.Events, e => e.StartsWith("failover:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task PrimaryDownAfterCommittingWithoutAcknowledgement_NoAutomaticFailover()
     {
         await using var cluster = await TestCluster.StartAsync();
