@@ -7,6 +7,9 @@ public sealed record ServerPaths(string StateRoot)
     /// <summary>The generated database passwords (mode 0600), shared by the db servers, the app servers and the control plane.</summary>
     public string DbCredentialsFile => Path.Combine(StateRoot, "secrets", "db.json");
 
+    /// <summary>The orchestrator's record of which db server is the primary.</summary>
+    public string ClusterStateFile => Path.Combine(StateRoot, "db", "cluster.json");
+
     /// <summary>Everything of db server <paramref name="name"/>: data, logs, socket, its account script.</summary>
     public string DbDirectory(string name) => Path.Combine(StateRoot, "db", name);
 }

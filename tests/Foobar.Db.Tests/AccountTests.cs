@@ -26,7 +26,7 @@ public sealed class AccountTests : IAsyncLifetime
             Directory = Path.Combine(_dir, "db1"),
             Address = address,
             ServerId = 1,
-            ExtraArguments = ReplicationArguments.For(address, TimeSpan.FromSeconds(1), initFile),
+            ExtraArguments = ReplicationArguments.For(address, TimeSpan.FromSeconds(1), initFile, recoverAsReplica: false),
         };
         await MariaDbInstance.InitializeAsync(options);
         _instance = await MariaDbInstance.StartAsync(options);

@@ -36,7 +36,7 @@ internal sealed class DbTier : IAsyncDisposable
         var nodes = servers.Select(s => new DbNode(s.Name, s.Address, topology.Db.Port)).ToList();
         var orchestrator = new Orchestrator(nodes, (topology.DbPrimary ?? servers[0]).Name, admin,
             new OrchestratorOptions { FailoverBlock = topology.Db.FailoverBlock },
-            Path.Combine(paths.StateRoot, "db", "cluster.json"), time, line => events.Record("orchestrator", line), GuestbookSchema.Migrations);
+            paths.ClusterStateFile, time, line => events.Record("orchestrator", line), GuestbookSchema.Migrations);
         return new DbTier(admin, nodes, orchestrator);
     }
 

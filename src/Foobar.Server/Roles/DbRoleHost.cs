@@ -1,6 +1,7 @@
 using System.Net;
 using Foobar.Db;
 using Foobar.Db.Accounts;
+using Foobar.Db.Orchestration;
 using Foobar.Db.Schema;
 using Foobar.Server.Admin;
 using Foobar.Topology;
@@ -62,8 +63,25 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
             Address = server.Address,
             Port = topology.Db.Port,
             ServerId = ServerIdOf(server.Address),
-            ExtraArguments = ReplicationArguments.For(server.Address, topology.Db.SemiSyncTimeout, Path.Combine(directory, "init.sql")),
+            ExtraArguments = ReplicationArguments.For(server.Address, topology.Db.SemiSyncTimeout, Path.Combine(directory, "init.sql"), ReplacedAsPrimary()),
         };
+    }
+
+    /// <summary>
+    /// Whether the orchestrator's record (<c>STATE/db/cluster.json</c>) names another server as the
+    /// primary: this one was replaced and will rejoin as a replica. Unreadable or absent: false,
+    /// which keeps every transaction (at worst the server is kept out, never a write lost).
+    /// </summary>
+    private bool ReplacedAsPrimary()
+    {
+        try
+        {
+            return ClusterState.Load(paths.ClusterStateFile) is { } state && state.Primary != server.Name;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
     }
 
     private static string InitFile(MariaDbOptions options) => Path.Combine(options.Directory, "init.sql");
