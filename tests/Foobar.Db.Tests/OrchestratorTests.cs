@@ -180,6 +180,35 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
+    public async Task HungPrimary_IsReplaced_AndWhenItWakesWithWritesOfItsOwn_IsKeptOutReadOnly()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        await cluster.ExecuteAsync("db1", "CREATE DATABASE foobar; CREATE TABLE foobar.t (v INT PRIMARY KEY); INSERT INTO foobar.t VALUES (1)");
+        await WaitForRowsAsync(cluster, "db2", 1);
+
+        // db1 hangs: the control plane's probes time out, and db2's replication gives up on it
+        // after slave_net_timeout, which confirms it is gone.
+        await cluster.SignalAsync("db1", "STOP");
+        await cluster.TickUntilAsync(o => o.State.Primary == "db2", "failover to db2 from a hung db1");
+
+        // It wakes up still writable and a client writes to it before the orchestrator looks again.
+        await cluster.SignalAsync("db1", "CONT");
+        await using (var direct = new MySqlConnection($"Server={cluster["db1"].Address};User ID=foobar_admin;Password={cluster.Credentials.AdminPassword};Local Address={cluster.ControlAddress};SslMode=None;Pooling=false"))
+        {
+            await direct.OpenAsync();
+            await using var split = new MySqlCommand("INSERT INTO foobar.t VALUES (2)", direct);
+            await split.ExecuteNonQueryAsync();
+        }
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey("db1"), "alert about db1");
+
+        Assert.Contains("db1 is kept out: it has transactions db2 never received", cluster.Orchestrator.Alerts["db1"]);
+        Assert.Equal(1L, Convert.ToInt64(await cluster.ScalarAsync("db1", "SELECT @@read_only")));
+        Assert.Null(cluster.Orchestrator.Statuses["db1"].ReplicaOf);
+        Assert.Equal("db2", cluster.Orchestrator.State.Primary);
+    }
+
+    [Fact]
     public async Task PrimaryDownAfterCommittingWithoutAcknowledgement_NoAutomaticFailover()
     {
         await using var cluster = await TestCluster.StartAsync();

@@ -83,6 +83,13 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public Task KillAsync(string name) => _instances[name].KillAsync();
 
+    /// <summary>SIGSTOP or SIGCONT to a server's mariadbd: a hang, as a frozen host would be.</summary>
+    public async Task SignalAsync(string name, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _instances[name].Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     /// <summary>A second orchestrator over the same servers and state file, as after a control plane restart.</summary>
     public Orchestrator NewOrchestrator(IReadOnlyList<Migration>? migrations = null) =>
         new(Nodes, "db1", Admin, new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, StateFile, TimeProvider.System, Events.Add, migrations);
