@@ -1,3 +1,4 @@
+using Foobar.Testing;
 using Foobar.Db.Schema;
 
 namespace Foobar.Db.Tests;

@@ -1,3 +1,4 @@
+using Foobar.Testing;
 using Foobar.MySql;
 
 namespace Foobar.Db.Tests;

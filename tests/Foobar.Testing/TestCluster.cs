@@ -1,18 +1,19 @@
 using System.Diagnostics;
 using System.Net;
+using Foobar.Db;
 using Foobar.Db.Accounts;
 using Foobar.Db.Cluster;
 using Foobar.Db.Orchestration;
 using Foobar.Db.Schema;
 using Foobar.MySql;
 
-namespace Foobar.Db.Tests;
+namespace Foobar.Testing;
 
 /// <summary>
 /// Real mariadbd servers started as the db role starts them (cluster options, account script),
 /// an admin from the control address, and an orchestrator the test ticks by hand.
 /// </summary>
-internal sealed class TestCluster : IAsyncDisposable
+public sealed class TestCluster : IAsyncDisposable
 {
     private static int _clusters;
     private readonly string _dir = Directory.CreateTempSubdirectory("foobar-cluster-").FullName;
@@ -25,6 +26,7 @@ internal sealed class TestCluster : IAsyncDisposable
         _block = $"127.{50 + Environment.ProcessId % 50}.{200 + n}";
         Nodes = Enumerable.Range(1, size).Select(i => new DbNode($"db{i}", IPAddress.Parse($"{_block}.{i}"), 3306)).ToList();
         ControlAddress = IPAddress.Parse($"{_block}.254");
+        AppAddress = IPAddress.Parse($"{_block}.100");
         Credentials = DbCredentials.LoadOrCreate(Path.Combine(_dir, "db.json"));
         Admin = new ClusterAdmin(Credentials, ControlAddress);
         Orchestrator = new Orchestrator(Nodes, "db1", Admin, options, Path.Combine(_dir, "cluster.json"), TimeProvider.System, Events.Add, migrations);
@@ -33,6 +35,9 @@ internal sealed class TestCluster : IAsyncDisposable
     public IReadOnlyList<DbNode> Nodes { get; }
 
     public IPAddress ControlAddress { get; }
+
+    /// <summary>Where the application account may connect from (as an app server would).</summary>
+    public IPAddress AppAddress { get; }
 
     public DbCredentials Credentials { get; }
 
@@ -67,7 +72,7 @@ internal sealed class TestCluster : IAsyncDisposable
         var directory = Path.Combine(_dir, name);
         Directory.CreateDirectory(directory);
         var initFile = Path.Combine(directory, "init.sql");
-        await File.WriteAllTextAsync(initFile, AccountScript.For(new AccountPlan("foobar", [], Nodes.Select(n => n.Address).ToList(), ControlAddress), Credentials));
+        await File.WriteAllTextAsync(initFile, AccountScript.For(new AccountPlan("foobar", [AppAddress], Nodes.Select(n => n.Address).ToList(), ControlAddress), Credentials));
         var options = new MariaDbOptions
         {
             Directory = directory,
