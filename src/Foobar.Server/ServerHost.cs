@@ -50,7 +50,8 @@ public static class ServerHost
         });
 
         var app = builder.Build();
-        var roles = CreateRoles(topology, server, paths, app.Services);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
+        var roles = CreateRoles(topology, server, paths, app.Services, logger);
         var startedAt = DateTimeOffset.UtcNow;
         app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminHealth(c, server, roles, startedAt)));
         foreach (var role in roles.Where(r => r.HttpPort is not null))
@@ -62,7 +63,6 @@ public static class ServerHost
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
         var failures = new List<Exception>();
         var background = Task.WhenAll(roles.Select(r => RunRoleAsync(r, failures, lifetime, logger, stopping.Token)));
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
@@ -98,11 +98,10 @@ public static class ServerHost
 
     private static bool IsHttp(Role role) => role is Role.Lb or Role.Web or Role.App;
 
-    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, IServiceProvider services)
+    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, IServiceProvider services, ILogger logger)
     {
         var forwarder = services.GetRequiredService<HttpForwarder>();
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
         return server.Roles.Select(role => role switch
         {
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, forwarder, checks, logger),

@@ -33,15 +33,7 @@ public sealed record DbCredentials(string AppPassword, string ReplicationPasswor
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
             var fresh = new DbCredentials(NewPassword(), NewPassword(), NewPassword());
             var temporary = $"{file}.{Guid.NewGuid():N}.tmp";
-            using (var stream = new FileStream(temporary, new FileStreamOptions
-            {
-                Mode = FileMode.Create,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-                JsonSerializer.Serialize(stream, fresh, Json);
-            }
+            SecretFile.Write(temporary, JsonSerializer.Serialize(fresh, Json));
             try
             {
                 File.Move(temporary, file, overwrite: false);

@@ -36,7 +36,7 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
         var options = Options();
         var credentials = DbCredentials.LoadOrCreate(paths.DbCredentialsFile);
         Directory.CreateDirectory(options.Directory);
-        WriteOwnerOnly(InitFile(options), AccountScript.For(AccountPlanOf(topology), credentials));
+        SecretFile.Write(InitFile, AccountScript.For(AccountPlanOf(topology), credentials));
         if (await MariaDbInstance.InitializeAsync(options, cancellationToken).ConfigureAwait(false))
         {
             logger.LogInformation("initialized {DataDirectory}", options.DataDirectory);
@@ -56,14 +56,13 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
 
     private MariaDbOptions Options()
     {
-        var directory = paths.DbDirectory(server.Name);
         return new MariaDbOptions
         {
-            Directory = directory,
+            Directory = paths.DbDirectory(server.Name),
             Address = server.Address,
             Port = topology.Db.Port,
             ServerId = ServerIdOf(server.Address),
-            ExtraArguments = ReplicationArguments.For(server.Address, topology.Db.SemiSyncTimeout, Path.Combine(directory, "init.sql"), ReplacedAsPrimary()),
+            ExtraArguments = ReplicationArguments.For(server.Address, topology.Db.SemiSyncTimeout, InitFile, ReplacedAsPrimary()),
         };
     }
 
@@ -84,10 +83,11 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
         }
     }
 
-    private static string InitFile(MariaDbOptions options) => Path.Combine(options.Directory, "init.sql");
+    /// <summary>The account script mariadbd runs at every start (<c>--init-file</c>).</summary>
+    private string InitFile => Path.Combine(paths.DbDirectory(server.Name), "init.sql");
 
     /// <summary>The account plan of <paramref name="topology"/>: app servers, db servers, the control plane.</summary>
-    public static AccountPlan AccountPlanOf(Topology.Topology topology) => new(
+    private static AccountPlan AccountPlanOf(Topology.Topology topology) => new(
         DbSchema.Name,
         topology.ServersWith(Role.App).Select(s => s.Address).ToList(),
         topology.ServersWith(Role.Db).Select(s => s.Address).ToList(),
@@ -99,17 +99,5 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
         var bytes = address.GetAddressBytes();
         // server_id is unsigned 32-bit; keep it positive and non-zero with the low 31 bits.
         return (int)((uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]) & 0x7FFF_FFFF);
-    }
-
-    private static void WriteOwnerOnly(string file, string text)
-    {
-        using var stream = new FileStream(file, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
-        using var writer = new StreamWriter(stream);
-        writer.Write(text);
     }
 }
