@@ -68,7 +68,9 @@ public sealed class MariaDbInstance : IAsyncDisposable
             $"--pid-file={options.PidFile}", $"--log-error={options.ErrorLog}",
             $"--tmpdir={options.TempDirectory}", $"--bind-address={options.Address}", $"--port={options.Port}",
             $"--server-id={options.ServerId}", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", .. options.ExtraArguments],
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
+            // information_schema.DISKS: the free space a probe reports, over SQL, on real hosts too.
+            "--plugin-load-add=disks", .. options.ExtraArguments],
             Path.Combine(options.Directory, "mariadbd.out"));
         var instance = new MariaDbInstance(options, process);
         try

@@ -73,6 +73,13 @@ public sealed record DbSettings
 
     /// <summary>After an automatic failover, how long another one is refused (an alert instead). Default 1 min.</summary>
     public TimeSpan FailoverBlock { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Free space a db server's data directory should keep, in bytes; below it the orchestrator
+    /// raises an alert. Default 1 GB. MariaDB does not fail a write on a full disk: it stalls it
+    /// until space is freed, and InnoDB may abort; the alert comes before that.
+    /// </summary>
+    public long DiskReserve { get; init; } = 1L << 30;
 }
 
 /// <summary>Settings of the <see cref="Role.Dns"/> tier.</summary>

@@ -235,6 +235,65 @@ public sealed class OrchestratorTests
         await command.ExecuteNonQueryAsync();
     }
 
+    [Fact]
+    public async Task ReplicaThatCannotConnect_IsAnAlertNamingTheCause_AndClearsWhenItCanAgain()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        var hosts = await ReplicationHostsAsync(cluster);
+
+        // The primary no longer accepts db2's replication password (changed there only).
+        await cluster.ExecuteAsync("db1", "SET SESSION sql_log_bin = 0; " + string.Concat(hosts.Select(h => $"ALTER USER foobar_repl@'{h}' IDENTIFIED BY 'not-the-password'; ")));
+        await cluster.ExecuteAsync("db2", "STOP SLAVE; START SLAVE");
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey("db2"), "alert about db2");
+
+        Assert.Contains("db2 cannot replicate from db1", cluster.Orchestrator.Alerts["db2"]);
+        Assert.Contains("Access denied", cluster.Orchestrator.Alerts["db2"]);
+        Assert.Equal("db1", cluster.Orchestrator.State.Primary);
+
+        await cluster.ExecuteAsync("db1", "SET SESSION sql_log_bin = 0; " + string.Concat(hosts.Select(h => $"ALTER USER foobar_repl@'{h}' IDENTIFIED BY '{cluster.Credentials.ReplicationPassword}'; ")));
+        await cluster.TickUntilAsync(o => !o.Alerts.ContainsKey("db2") && o.Statuses["db2"].ReplicaConnected, "db2 replicating again");
+    }
+
+    [Fact]
+    public async Task Probe_ReportsTheDataDisk_AndLessFreeThanTheReserveIsAnAlert()
+    {
+        await using var cluster = await TestCluster.StartAsync(options: new() { FailoverBlock = TimeSpan.Zero, DiskReserve = 1L << 60 });
+        await cluster.BootstrapAsync();
+
+        var db1 = cluster.Orchestrator.Statuses["db1"];
+        Assert.EndsWith("/db1/data/", db1.DataPath);
+        var drive = new DriveInfo(db1.DataPath!);
+        Assert.Equal(drive.TotalSize, db1.DiskTotalBytes);
+        Assert.InRange(db1.DiskFreeBytes!.Value, 1, db1.DiskTotalBytes!.Value);
+        foreach (var name in new[] { "db1", "db2" })
+        {
+            var alert = cluster.Orchestrator.Alerts[name + Orchestration.Orchestrator.DiskAlertSuffix];
+            Assert.Contains($"{name} has ", alert);
+            Assert.Contains("less than disk_reserve", alert);
+            Assert.Contains($"/{name}/data/", alert);
+        }
+
+        // The same disk with the default reserve (1 GB): nothing to say.
+        var relaxed = cluster.NewOrchestrator();
+        await relaxed.TickAsync(CancellationToken.None);
+        Assert.DoesNotContain(relaxed.Alerts.Keys, k => k.EndsWith(Orchestration.Orchestrator.DiskAlertSuffix, StringComparison.Ordinal));
+    }
+
+    private static async Task<List<string>> ReplicationHostsAsync(TestCluster cluster)
+    {
+        await using var connection = await cluster.Admin.OpenAsync(cluster["db1"], CancellationToken.None);
+        await using var command = new MySqlCommand("SELECT Host FROM mysql.user WHERE User = 'foobar_repl'", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var hosts = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            hosts.Add(reader.GetString(0));
+        }
+        Assert.NotEmpty(hosts);
+        return hosts;
+    }
+
     private static Task<object?> WaitForRowsAsync(TestCluster cluster, string name, long rows) =>
         WaitForScalarAsync(cluster, name, "SELECT COUNT(*) FROM foobar.t", rows);
 

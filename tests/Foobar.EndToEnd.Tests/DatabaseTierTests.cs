@@ -32,6 +32,7 @@ public sealed class DatabaseTierTests : IAsyncLifetime
         Assert.Equal("db1", after.Primary);
         Assert.Equal(2, after.Epoch);
         Assert.Empty(after.Alerts);
+        Assert.All(after.Servers, server => Assert.True(server.DiskFreeBytes > 0, $"{server.Name}: disk free {server.DiskFreeBytes}"));
 
         var unknown = await _topology.CliAsync("db", "switchover", "--to", "db9");
         Assert.Equal(1, unknown.ExitCode);

@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.Database;
+using Foobar.Topology.Loading;
 using Spectre.Console;
 
 namespace Foobar.Cli.Output;
@@ -9,7 +10,7 @@ internal static class DbStatusView
     public static void Render(DbStatusReport report)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("Server", "Endpoint", "Role", "Read-only", "GTID position", "Replicates from", "Replication", "Lag", "Semi-sync");
+            .AddColumns("Server", "Endpoint", "Role", "Read-only", "GTID position", "Replicates from", "Replication", "Lag", "Semi-sync", "Disk free");
         foreach (var server in report.Servers)
         {
             var color = server.Role switch
@@ -27,7 +28,8 @@ internal static class DbStatusView
                 Markup.Escape(server.ReplicaOf ?? "-"),
                 Markup.Escape(server.Error ?? server.Replication ?? "-"),
                 server.LagSeconds is { } lag ? $"{lag} s" : "-",
-                Markup.Escape(server.SemiSync ?? "-"));
+                Markup.Escape(server.SemiSync ?? "-"),
+                server.DiskFreeBytes is { } free ? SizeText.Format(free) : "-");
         }
         AnsiConsole.Write(table);
         var failover = report.LastFailoverAt is { } at ? $", last automatic failover {at:yyyy-MM-dd HH:mm:ss} UTC" : "";

@@ -19,5 +19,6 @@ public sealed record DbStatusReport(string Primary, int Epoch, DateTimeOffset? L
 /// <param name="LagSeconds">Seconds behind its primary.</param>
 /// <param name="SemiSync">For the primary: whether commits wait for a replica, and how many are connected.</param>
 /// <param name="Error">Why it could not be probed.</param>
+/// <param name="DiskFreeBytes">Free space on the file system holding its data; null when unknown.</param>
 public sealed record DbServerStatus(string Name, string Endpoint, string Role, bool? ReadOnly, string GtidPosition, string? ReplicaOf,
-    string? Replication, long? LagSeconds, string? SemiSync, string? Error);
+    string? Replication, long? LagSeconds, string? SemiSync, string? Error, long? DiskFreeBytes);

@@ -35,7 +35,7 @@ internal sealed class DbTier : IAsyncDisposable
         var admin = new ClusterAdmin(credentials, topology.ControlAddress);
         var nodes = servers.Select(s => new DbNode(s.Name, s.Address, topology.Db.Port)).ToList();
         var orchestrator = new Orchestrator(nodes, (topology.DbPrimary ?? servers[0]).Name, admin,
-            new OrchestratorOptions { FailoverBlock = topology.Db.FailoverBlock },
+            new OrchestratorOptions { FailoverBlock = topology.Db.FailoverBlock, DiskReserve = topology.Db.DiskReserve },
             paths.ClusterStateFile, time, line => events.Record("orchestrator", line), GuestbookSchema.Migrations);
         return new DbTier(admin, nodes, orchestrator);
     }
@@ -49,7 +49,7 @@ internal sealed class DbTier : IAsyncDisposable
         {
             if (!statuses.TryGetValue(node.Name, out var s))
             {
-                return new DbServerStatus(node.Name, $"{node.Address}:{node.Port}", "unknown", null, "", null, null, null, null, "not probed yet");
+                return new DbServerStatus(node.Name, $"{node.Address}:{node.Port}", "unknown", null, "", null, null, null, null, "not probed yet", null);
             }
             var role = !s.Reachable ? "unreachable"
                 : node.Name == state.Primary ? "primary"
@@ -61,7 +61,7 @@ internal sealed class DbTier : IAsyncDisposable
                 : !s.SemiSyncEnabled ? "off (no replica has caught up yet)"
                 : s.SemiSyncActive ? $"on, {s.SemiSyncClients} replica(s)"
                 : "OFF (timed out: commits are not acknowledged by a replica)";
-            return new DbServerStatus(node.Name, $"{node.Address}:{node.Port}", role, s.Reachable ? s.ReadOnly : null, s.GtidCurrentPos, replicaOf, replication, s.SecondsBehind, semiSync, s.Error);
+            return new DbServerStatus(node.Name, $"{node.Address}:{node.Port}", role, s.Reachable ? s.ReadOnly : null, s.GtidCurrentPos, replicaOf, replication, s.SecondsBehind, semiSync, s.Error, s.DiskFreeBytes);
         }).ToList();
         return new DbStatusReport(state.Primary, state.Epoch, state.LastFailoverAt, servers, alerts.Values.ToList());
     }

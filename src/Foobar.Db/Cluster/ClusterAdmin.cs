@@ -23,6 +23,11 @@ public sealed class ClusterAdmin : IAsyncDisposable
         _controlAddress = controlAddress;
     }
 
+    /// <summary>The mount holding the data directory (the longest path that prefixes it), sizes in KB.</summary>
+    private const string DataDiskQuery =
+        "SELECT @@datadir, Available, Total FROM information_schema.DISKS " +
+        "WHERE @@datadir LIKE CONCAT(TRIM(TRAILING '/' FROM Path), '/%') ORDER BY LENGTH(Path) DESC LIMIT 1";
+
     /// <summary>Reads roles, positions, replication and semi-sync state; never throws for an unreachable server.</summary>
     public async Task<NodeStatus> ProbeAsync(DbNode node, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -31,7 +36,8 @@ public sealed class ClusterAdmin : IAsyncDisposable
             await using var connection = await OpenAsync(node, cancellationToken).ConfigureAwait(false);
             await using var command = new MySqlCommand(
                 "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@rpl_semi_sync_master_enabled; SHOW SLAVE STATUS; " +
-                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')", connection)
+                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients'); " +
+                DataDiskQuery, connection)
             {
                 CommandTimeout = 2,
             };
@@ -69,6 +75,16 @@ public sealed class ClusterAdmin : IAsyncDisposable
                 {
                     "RPL_SEMI_SYNC_MASTER_STATUS" => status with { SemiSyncActive = value == "ON" },
                     _ => status with { SemiSyncClients = long.Parse(value, CultureInfo.InvariantCulture) },
+                };
+            }
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                status = status with
+                {
+                    DataPath = reader.GetString(0),
+                    DiskFreeBytes = reader.GetInt64(1) * 1024,
+                    DiskTotalBytes = reader.GetInt64(2) * 1024,
                 };
             }
             return status with { ProbedAt = time.GetUtcNow() };

@@ -49,6 +49,15 @@ public sealed record NodeStatus
     /// <summary>Replicas connected with semi-sync (<c>Rpl_semi_sync_master_clients</c>).</summary>
     public long SemiSyncClients { get; init; }
 
+    /// <summary>The server's data directory (<c>@@datadir</c>).</summary>
+    public string? DataPath { get; init; }
+
+    /// <summary>Free space on the file system holding the data directory; null when unknown.</summary>
+    public long? DiskFreeBytes { get; init; }
+
+    /// <summary>Size of the file system holding the data directory; null when unknown.</summary>
+    public long? DiskTotalBytes { get; init; }
+
     /// <summary>When the probe finished.</summary>
     public DateTimeOffset ProbedAt { get; init; }
 

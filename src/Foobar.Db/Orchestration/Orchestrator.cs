@@ -68,7 +68,13 @@ public sealed class Orchestrator
     /// <summary>The last probe of every server.</summary>
     public IReadOnlyDictionary<string, NodeStatus> Statuses => _statuses;
 
-    /// <summary>Problems that need a person: a server kept out, a refused failover. Keyed by server.</summary>
+    /// <summary>Suffix of the key of a server's low-disk alert, kept apart from its replication alert.</summary>
+    public const string DiskAlertSuffix = "/disk";
+
+    /// <summary>
+    /// Problems that need a person: a server kept out, a refused failover, a disk nearly full.
+    /// Keyed by server (low disk: server + <see cref="DiskAlertSuffix"/>).
+    /// </summary>
     public IReadOnlyDictionary<string, string> Alerts
     {
         get
@@ -187,6 +193,28 @@ public sealed class Orchestrator
     {
         var probes = await Task.WhenAll(_nodes.Select(n => _admin.ProbeAsync(n, _time, cancellationToken))).ConfigureAwait(false);
         _statuses = probes.ToDictionary(s => s.Name);
+        foreach (var status in probes.Where(s => s.Reachable))
+        {
+            CheckDisk(status);
+        }
+    }
+
+    /// <summary>
+    /// MariaDB does not fail a write on a full disk: it stalls it until space is freed (and InnoDB
+    /// may abort), so the alert has to come before, while there is still room.
+    /// </summary>
+    private void CheckDisk(NodeStatus status)
+    {
+        var key = status.Name + DiskAlertSuffix;
+        if (status.DiskFreeBytes is { } free && free < _options.DiskReserve)
+        {
+            Alert(key, $"{status.Name} has {Megabytes(free)} free of {Megabytes(status.DiskTotalBytes ?? 0)} for its data ({status.DataPath}), " +
+                $"less than disk_reserve {Megabytes(_options.DiskReserve)}; MariaDB stalls every write when the disk is full: free space or grow the disk");
+        }
+        else
+        {
+            ClearAlert(key);
+        }
     }
 
     private async Task KeepPrimaryAsync(NodeStatus primary, CancellationToken cancellationToken)
@@ -410,6 +438,8 @@ public sealed class Orchestrator
         !status.Reachable ? $"unreachable: {status.Error}"
         : status.ReplicaOf is null ? "not a replica"
         : $"replica of {status.ReplicaOf}, IO {status.IoRunning}, SQL {status.SqlRunning}";
+
+    private static string Megabytes(long bytes) => $"{bytes >> 20} MB";
 
     private static string Show(string position) => position.Length == 0 ? "(empty)" : position;
 

@@ -12,6 +12,9 @@ public sealed record OrchestratorOptions
     /// <summary>No second automatic failover within this time after one. Default 1 min.</summary>
     public TimeSpan FailoverBlock { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Free space each server's data directory should keep; below it, an alert. Default 1 GB.</summary>
+    public long DiskReserve { get; init; } = 1L << 30;
+
     /// <summary>How long a promoted replica may take to apply what it received. Default 10 s.</summary>
     public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

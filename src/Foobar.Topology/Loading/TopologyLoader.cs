@@ -211,8 +211,9 @@ public static class TopologyLoader
             SemiSyncTimeout = section.Duration("semi_sync_timeout") ?? defaults.SemiSyncTimeout,
             MaxReplicaLag = section.Duration("max_replica_lag") ?? defaults.MaxReplicaLag,
             FailoverBlock = section.Duration("failover_block") ?? defaults.FailoverBlock,
+            DiskReserve = section.Size("disk_reserve") ?? defaults.DiskReserve,
         };
-        section.RejectUnknownKeys("port", "semi_sync_timeout", "max_replica_lag", "failover_block");
+        section.RejectUnknownKeys("port", "semi_sync_timeout", "max_replica_lag", "failover_block", "disk_reserve");
         return result;
     }
 

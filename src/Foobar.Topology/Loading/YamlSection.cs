@@ -107,6 +107,22 @@ internal sealed class YamlSection
         return null;
     }
 
+    /// <summary>A size in bytes (<see cref="SizeText"/>); a problem when it is not one or is zero.</summary>
+    public long? Size(string key)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (SizeText.TryParse(text, out var bytes) && bytes > 0)
+        {
+            return bytes;
+        }
+        _problems.Add(Node(key)!, KeyPath(key), $"'{text}' is not a size", "write a positive whole number with an optional unit: 512k, 500MB, 2g");
+        return null;
+    }
+
     /// <summary>One of the <paramref name="choices"/> by name; a problem listing them otherwise.</summary>
     public T? Choice<T>(string key, IReadOnlyDictionary<string, T> choices, string what)
         where T : struct

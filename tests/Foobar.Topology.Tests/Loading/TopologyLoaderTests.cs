@@ -29,6 +29,7 @@ public class TopologyLoaderTests
             web: { port: 8082, root: public, proxy: [/api/, /auth/] }
             app: { port: 9090 }
             admin: { port: 9999 }
+            db: { semi_sync_timeout: 2s, max_replica_lag: 1500ms, failover_block: 2m, disk_reserve: 500MB }
             public: { address: 127.10.0.200, http: 8000 }
             """);
 
@@ -40,6 +41,10 @@ public class TopologyLoaderTests
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
         Assert.Equal(9999, topology.Admin.Port);
+        Assert.Equal(TimeSpan.FromSeconds(2), topology.Db.SemiSyncTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), topology.Db.MaxReplicaLag);
+        Assert.Equal(TimeSpan.FromMinutes(2), topology.Db.FailoverBlock);
+        Assert.Equal(500L << 20, topology.Db.DiskReserve);
         Assert.Equal(IPAddress.Parse("127.10.0.200"), topology.Public.Address);
         Assert.Equal("http://www.foobar.com:8000/", topology.Public.Url(topology.Domain));
     }
@@ -141,6 +146,10 @@ public class TopologyLoaderTests
     [InlineData("lb: { check_path: healthz }", "lb.check_path", "absolute URL path")]
     [InlineData("web: { proxy: [api/] }", "web.proxy", "does not start with '/'")]
     [InlineData("app: { port: http }", "app.port", "not a TCP port")]
+    [InlineData("db: { disk_reserve: lots }", "db.disk_reserve", "not a size")]
+    [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
+    [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
+    [InlineData("db: { disk_reserve: 99999999999t }", "db.disk_reserve", "not a size")]
     [InlineData("public: { address: 127.10.0 }", "public.address", "not an IPv4 address")]
     [InlineData("web: [80]", "web", "must be a mapping")]
     public void Parse_BadSetting_NamesTheKey(string yaml, string key, string expected)
