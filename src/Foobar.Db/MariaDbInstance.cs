@@ -123,8 +123,17 @@ public sealed class MariaDbInstance : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>The last lines of the error log, for messages.</summary>
-    public string ErrorLogTail(int lines = 15) => Tail(Options.ErrorLog, lines);
+    /// <summary>
+    /// For messages: the first <c>[ERROR]</c> among the error log's last lines (the cause, usually),
+    /// then those lines.
+    /// </summary>
+    public string ErrorLogExcerpt()
+    {
+        var tail = Tail(Options.ErrorLog);
+        var cause = tail.Split('\n').Select(line => line.IndexOf("[ERROR] ", StringComparison.Ordinal) is var at and >= 0 ? line[(at + 8)..] : null)
+            .FirstOrDefault(line => line is not null);
+        return (cause is null ? "" : $": {cause}") + $"; last lines of {Options.ErrorLog}:\n{tail}";
+    }
 
     /// <summary>
     /// Ready means the server answers a new TCP connection with a packet: its handshake (0x0A), or
@@ -138,7 +147,7 @@ public sealed class MariaDbInstance : IAsyncDisposable
         {
             if (Exited.IsCompleted)
             {
-                throw new MariaDbException($"mariadbd exited with code {_process.ExitCode} while starting; last lines of {Options.ErrorLog}:\n{ErrorLogTail()}");
+                throw new MariaDbException($"mariadbd exited with code {_process.ExitCode} while starting{ErrorLogExcerpt()}");
             }
             using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             // Each probe is bounded: whatever else listens on the port (an old server, a squatter) may never answer.
@@ -161,7 +170,7 @@ public sealed class MariaDbInstance : IAsyncDisposable
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
-        throw new MariaDbException($"mariadbd did not accept connections on {endPoint} within {Options.StartTimeout.TotalSeconds:0} s; last lines of {Options.ErrorLog}:\n{ErrorLogTail()}");
+        throw new MariaDbException($"mariadbd did not accept connections on {endPoint} within {Options.StartTimeout.TotalSeconds:0} s{ErrorLogExcerpt()}");
     }
 
     private static async Task<int> RunAsync(string program, IEnumerable<string> arguments, string log, CancellationToken cancellationToken)

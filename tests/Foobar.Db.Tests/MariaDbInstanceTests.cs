@@ -87,6 +87,27 @@ public sealed class MariaDbInstanceTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_CorruptedSystemTablespace_FailsWithTheErrorLogExcerpt_AndLeavesTheFilesAlone()
+    {
+        await MariaDbInstance.InitializeAsync(_options);
+        await (await MariaDbInstance.StartAsync(_options)).DisposeAsync();
+        var ibdata = Path.Combine(_options.DataDirectory, "ibdata1");
+        await using (var file = File.OpenWrite(ibdata))
+        {
+            // Page 0 (the file space header) and the pages after it become noise.
+            file.Write(Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7 + 13)).ToArray());
+        }
+        var corrupted = await File.ReadAllBytesAsync(ibdata);
+
+        var e = await Assert.ThrowsAsync<MariaDbException>(() => MariaDbInstance.StartAsync(_options));
+
+        Assert.StartsWith("mariadbd exited with code 1 while starting: InnoDB: ", e.Message);
+        Assert.Contains("; last lines of " + _options.ErrorLog, e.Message);
+        Assert.Equal(corrupted, await File.ReadAllBytesAsync(ibdata));
+        Assert.False(await MariaDbInstance.InitializeAsync(_options));
+    }
+
+    [Fact]
     public async Task Start_MissingServerProgram_SaysWhichPackageToInstall()
     {
         var e = await Assert.ThrowsAsync<MariaDbException>(() => MariaDbInstance.StartAsync(_options with { ServerProgram = "/nonexistent/mariadbd" }));
@@ -105,8 +126,8 @@ public sealed class MariaDbInstanceTests : IDisposable
 
         var e = await Assert.ThrowsAsync<MariaDbException>(() => MariaDbInstance.StartAsync(_options));
 
-        Assert.Contains("exited with code", e.Message);
-        Assert.Contains("Address already in use", e.Message);
+        Assert.StartsWith("mariadbd exited with code 1 while starting: ", e.Message);
+        Assert.Contains("Address already in use", e.Message.Split('\n')[0]);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
     }
 

@@ -48,7 +48,7 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
         await Task.WhenAny(instance.Exited, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         if (!cancellationToken.IsCancellationRequested)
         {
-            throw new MariaDbException($"mariadbd exited on its own; last lines of {options.ErrorLog}:\n{instance.ErrorLogTail()}");
+            throw new MariaDbException($"mariadbd exited on its own{instance.ErrorLogExcerpt()}");
         }
         _health = new("db", RoleStates.Starting, "mariadbd stopping");
         await instance.StopAsync(StopGrace).ConfigureAwait(false);
