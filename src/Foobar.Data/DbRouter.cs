@@ -155,6 +155,19 @@ public sealed class DbRouter : IAsyncDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 0;
     }
 
+    /// <summary>
+    /// Told that the primary changed (the control plane says so after a failover or switchover):
+    /// probes every server in a refresh that starts after this call, and returns the primary
+    /// then seen. The news is a hint; what the servers answer decides.
+    /// </summary>
+    public async Task<string?> PrimaryChangedAsync()
+    {
+        // A refresh already running may have probed before the change; wait it out, then start one.
+        await RefreshAsync().ConfigureAwait(false);
+        await RefreshAsync().ConfigureAwait(false);
+        return Primary;
+    }
+
     /// <summary>Probes every server now; concurrent callers share one refresh.</summary>
     public Task RefreshAsync()
     {

@@ -53,7 +53,7 @@ public static class ServerHost
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
         var roles = CreateRoles(topology, server, paths, app.Services, logger);
         var startedAt = DateTimeOffset.UtcNow;
-        app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminHealth(c, server, roles, startedAt)));
+        app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminAsync(c, server, roles, startedAt)));
         foreach (var role in roles.Where(r => r.HttpPort is not null))
         {
             var port = role.HttpPort!.Value;
@@ -113,13 +113,29 @@ public static class ServerHost
         }).ToList();
     }
 
+    /// <summary>
+    /// The admin listener: <c>GET /healthz</c> for the control plane's checks, and on app servers
+    /// <c>POST /db/primary-changed</c>, the control plane's news of a new db primary.
+    /// </summary>
+    private static async Task AdminAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
+    {
+        switch (context.Request.Method, context.Request.Path.Value)
+        {
+            case ("GET" or "HEAD", AdminPaths.Health):
+                await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
+                return;
+            case ("POST", AdminPaths.PrimaryChanged) when roles.OfType<AppRoleHost>().FirstOrDefault() is { } app:
+                var primary = await app.PrimaryChangedAsync().ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(new PrimaryChangedReply(server.Name, primary), context.RequestAborted).ConfigureAwait(false);
+                return;
+            default:
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+        }
+    }
+
     private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
     {
-        if (context.Request.Path != "/healthz")
-        {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
-        }
         var health = roles.Select(r => r.Health()).ToList();
         var ready = health.All(h => h.State is RoleStates.Ready or RoleStates.Standby or RoleStates.Placeholder);
         var report = new ServerHealthReport(server.Name, Environment.ProcessId, startedAt, ready, health);

@@ -80,6 +80,19 @@ public sealed class DbRouterTests
         Assert.Contains("no primary accepted the write within 1 s", e.Message);
     }
 
+    [Fact]
+    public async Task PrimaryChanged_LooksAgainAtOnce_WithoutWaitingForItsRefresh()
+    {
+        await using var cluster = await StartAsync();
+        await using var router = Router(cluster, refresh: TimeSpan.FromHours(1));
+        await Eventually.TrueAsync(() => router.Primary == "db1", "db1 discovered as the primary");
+        await cluster.Orchestrator.SwitchoverAsync("db2", CancellationToken.None);
+        Assert.Equal("db1", router.Primary); // its next refresh is an hour away
+
+        Assert.Equal("db2", await router.PrimaryChangedAsync());
+        Assert.Equal("db2", router.Primary);
+    }
+
     private static async Task<TestCluster> StartAsync()
     {
         var cluster = await TestCluster.StartAsync(migrations: [new(1, "t", "CREATE TABLE t (v INT PRIMARY KEY)")]);
@@ -88,14 +101,14 @@ public sealed class DbRouterTests
     }
 
     /// <summary>A router as an app server has one: the application account, from its address.</summary>
-    private static DbRouter Router(TestCluster cluster, TimeSpan? retryWindow = null) => new(new DataOptions
+    private static DbRouter Router(TestCluster cluster, TimeSpan? retryWindow = null, TimeSpan? refresh = null) => new(new DataOptions
     {
         Nodes = cluster.Nodes.Select(n => new DataNode(n.Name, n.Address, n.Port)).ToList(),
         User = DbCredentials.AppUser,
         Password = cluster.Credentials.AppPassword,
         Database = "foobar",
         LocalAddress = cluster.AppAddress,
-        RefreshInterval = TimeSpan.FromMilliseconds(100),
+        RefreshInterval = refresh ?? TimeSpan.FromMilliseconds(100),
         WriteRetryWindow = retryWindow ?? TimeSpan.FromSeconds(10),
     });
 

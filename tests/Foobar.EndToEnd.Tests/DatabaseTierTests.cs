@@ -21,6 +21,10 @@ public sealed class DatabaseTierTests : IAsyncLifetime
         var afterKill = await UntilAsync(s => s.Primary == "db2" && Server(s, "db2").ReadOnly == false, "failover to db2");
         Assert.Equal(1, afterKill.Epoch);
         Assert.Equal("unreachable", Server(afterKill, "db1").Role);
+        // The app servers were told, and looked: both see db2.
+        var events = Path.Combine(_topology.StateDirectory, "events.log");
+        await Poll.UntilAsync(() => File.ReadAllTextAsync(events), text => text.Contains("told the app servers db2 is the primary; they see: app1 db2, app2 db2", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the app servers told of db2");
 
         Assert.True((await _topology.CliAsync("start", "db1")).ExitCode == 0);
         await UntilAsync(s => Server(s, "db1") is { Role: "replica", ReadOnly: true, ReplicaOf: "db2", Replication: "IO Yes, SQL Yes" }, "db1 rejoins as db2's replica");

@@ -13,12 +13,15 @@ internal sealed class DbTier : IAsyncDisposable
 {
     private readonly ClusterAdmin _admin;
     private readonly IReadOnlyList<DbNode> _nodes;
+    private readonly PrimaryAnnouncer _announcer;
 
-    private DbTier(ClusterAdmin admin, IReadOnlyList<DbNode> nodes, Orchestrator orchestrator)
+    private DbTier(ClusterAdmin admin, IReadOnlyList<DbNode> nodes, Orchestrator orchestrator, PrimaryAnnouncer announcer)
     {
         _admin = admin;
         _nodes = nodes;
+        _announcer = announcer;
         Orchestrator = orchestrator;
+        Orchestrator.PrimaryWritable += announcer.Announce;
     }
 
     public Orchestrator Orchestrator { get; }
@@ -37,7 +40,7 @@ internal sealed class DbTier : IAsyncDisposable
         var orchestrator = new Orchestrator(nodes, (topology.DbPrimary ?? servers[0]).Name, admin,
             new OrchestratorOptions { FailoverBlock = topology.Db.FailoverBlock, DiskReserve = topology.Db.DiskReserve },
             paths.ClusterStateFile, time, line => events.Record("orchestrator", line), GuestbookSchema.Migrations);
-        return new DbTier(admin, nodes, orchestrator);
+        return new DbTier(admin, nodes, orchestrator, new PrimaryAnnouncer(topology, events));
     }
 
     public DbStatusReport Report()
@@ -66,5 +69,10 @@ internal sealed class DbTier : IAsyncDisposable
         return new DbStatusReport(state.Primary, state.Epoch, state.LastFailoverAt, servers, alerts.Values.ToList());
     }
 
-    public async ValueTask DisposeAsync() => await _admin.DisposeAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        Orchestrator.PrimaryWritable -= _announcer.Announce;
+        _announcer.Dispose();
+        await _admin.DisposeAsync().ConfigureAwait(false);
+    }
 }

@@ -50,7 +50,7 @@ internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<Se
         ServerHealthReport? report;
         try
         {
-            using var response = await _client.GetAsync(new Uri($"http://{endPoint}/healthz"), cancellationToken).ConfigureAwait(false);
+            using var response = await _client.GetAsync(new Uri($"http://{endPoint}{AdminPaths.Health}"), cancellationToken).ConfigureAwait(false);
             report = await response.Content.ReadFromJsonAsync<ServerHealthReport>(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)

@@ -62,6 +62,12 @@ public sealed class Orchestrator
         }
     }
 
+    /// <summary>
+    /// Raised with the server's name whenever one is made the writable primary (bootstrap,
+    /// failover, switchover), so clients can be told at once rather than find out.
+    /// </summary>
+    public event Action<string>? PrimaryWritable;
+
     /// <summary>The decisions in force.</summary>
     public ClusterState State { get; private set; }
 
@@ -181,6 +187,7 @@ public sealed class Orchestrator
             await _admin.ReplicateFromAsync(old, next, cancellationToken).ConfigureAwait(false);
             var message = $"switchover: {next.Name} is the primary (was {old.Name}) at {position}, in {clock.ElapsedMilliseconds} ms";
             _record(message);
+            PrimaryWritable?.Invoke(next.Name);
             return message;
         }
         finally
@@ -233,6 +240,7 @@ public sealed class Orchestrator
             await _admin.MakePrimaryAsync(Node(primary.Name)!, semiSync: false, cancellationToken).ConfigureAwait(false);
             _acknowledgedThrough = null;
             _record($"{primary.Name} is the primary (writable) at {Show(primary.GtidCurrentPos)}");
+            PrimaryWritable?.Invoke(primary.Name);
         }
     }
 
@@ -401,6 +409,7 @@ public sealed class Orchestrator
         ClearAlert(dead.Name);
         _primaryFailures = 0;
         _record($"failover: {dead.Name} is down; {winner.Name} is the primary at {Show(received)} ({clock.ElapsedMilliseconds} ms)");
+        PrimaryWritable?.Invoke(winner.Name);
     }
 
     private async Task PromoteAsync(DbNode node, bool semiSync, CancellationToken cancellationToken)

@@ -62,6 +62,9 @@ internal sealed class AppRoleHost : IRoleHost
         await _db.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>The control plane's news of a new primary: the router looks again; returns who it now sees.</summary>
+    public Task<string?> PrimaryChangedAsync() => _db?.PrimaryChangedAsync() ?? Task.FromResult<string?>(null);
+
     public RoleHealth Health() => new("app", RoleStates.Ready,
         $"http://{_server.Address}:{HttpPort}/" + (_db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}"));
 }

@@ -1,0 +1,11 @@
+namespace Foobar.Server.Admin;
+
+/// <summary>Paths on every server's admin listener.</summary>
+public static class AdminPaths
+{
+    /// <summary><c>GET</c>: a <see cref="ServerHealthReport"/>.</summary>
+    public const string Health = "/healthz";
+
+    /// <summary><c>POST</c> on app servers: the db primary changed; answers a <see cref="PrimaryChangedReply"/>.</summary>
+    public const string PrimaryChanged = "/db/primary-changed";
+}
