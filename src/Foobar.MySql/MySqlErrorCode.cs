@@ -9,6 +9,9 @@ public static class MySqlErrorCode
     /// <summary>ER_ACCESS_DENIED_ERROR: wrong user or password.</summary>
     public const int AccessDenied = 1045;
 
+    /// <summary>ER_NO_SUCH_THREAD: KILL of a session that no longer exists.</summary>
+    public const int UnknownThread = 1094;
+
     /// <summary>ER_HOST_NOT_PRIVILEGED: no account accepts connections from the client's address.</summary>
     public const int HostNotPrivileged = 1130;
 

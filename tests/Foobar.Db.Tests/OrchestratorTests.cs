@@ -210,6 +210,39 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
+    public async Task HungPrimary_WakingWithAClientCommitWaitingForAnAcknowledgement_IsFenced_AndTheClientIsNeverToldItSucceeded()
+    {
+        // A long semi-sync timeout: the woken db1 would acknowledge the commit only after 30 s.
+        await using var cluster = await TestCluster.StartAsync(migrations: [new(1, "t", "CREATE TABLE t (v INT PRIMARY KEY)")], semiSyncTimeout: TimeSpan.FromSeconds(30));
+        await cluster.BootstrapAsync();
+        await cluster.TickUntilAsync(o => o.Statuses["db1"].SemiSyncActive, "semi-sync on db1");
+        await cluster.SignalAsync("db1", "STOP");
+        await cluster.TickUntilAsync(o => o.State.Primary == "db2", "failover to db2 from a hung db1");
+        await cluster.SignalAsync("db1", "CONT");
+
+        // An application session on db1 commits before the orchestrator looks again; the commit
+        // waits for an acknowledgement no replica will send.
+        await using var app = new MySqlConnection($"Server={cluster["db1"].Address};User ID=foobar_app;Password={cluster.Credentials.AppPassword};Database=foobar;" +
+            $"Local Address={cluster.AppAddress};SslMode=None;Pooling=false");
+        await app.OpenAsync();
+        var write = Task.Run(async () =>
+        {
+            await using var insert = new MySqlCommand("INSERT INTO t VALUES (2)", app);
+            return await insert.ExecuteNonQueryAsync();
+        });
+        await WaitForScalarAsync(cluster, "db1", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'foobar_app' AND STATE LIKE '%semi-sync%'", 1);
+        Assert.False(write.IsCompleted);
+
+        await cluster.TickUntilAsync(o => o.Alerts.ContainsKey("db1"), "db1 fenced and kept out");
+
+        var e = await Assert.ThrowsAsync<MySqlException>(() => write);
+        Assert.True(e.IsTransient, e.Message);
+        Assert.Equal(1L, Convert.ToInt64(await cluster.ScalarAsync("db1", "SELECT @@read_only")));
+        Assert.Contains(cluster.Events, l => l.StartsWith("db1 was writable although db2 is the primary: fenced", StringComparison.Ordinal));
+        Assert.Contains("db1 is kept out", cluster.Orchestrator.Alerts["db1"]);
+    }
+
+    [Fact]
     public async Task PrimaryDownAfterCommittingWithoutAcknowledgement_NoAutomaticFailover()
     {
         await using var cluster = await TestCluster.StartAsync();

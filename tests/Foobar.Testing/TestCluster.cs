@@ -19,9 +19,11 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("foobar-cluster-").FullName;
     private readonly Dictionary<string, MariaDbInstance> _instances = [];
     private readonly string _block;
+    private readonly TimeSpan _semiSyncTimeout;
 
-    private TestCluster(int size, OrchestratorOptions options, IReadOnlyList<Migration>? migrations)
+    private TestCluster(int size, OrchestratorOptions options, IReadOnlyList<Migration>? migrations, TimeSpan semiSyncTimeout)
     {
+        _semiSyncTimeout = semiSyncTimeout;
         var n = Interlocked.Increment(ref _clusters);
         _block = $"127.{50 + Environment.ProcessId % 50}.{200 + n}";
         Nodes = Enumerable.Range(1, size).Select(i => new DbNode($"db{i}", IPAddress.Parse($"{_block}.{i}"), 3306)).ToList();
@@ -51,9 +53,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     public DbNode this[string name] => Nodes.Single(n => n.Name == name);
 
-    public static async Task<TestCluster> StartAsync(int size = 2, OrchestratorOptions? options = null, IReadOnlyList<Migration>? migrations = null)
+    /// <summary>Starts <paramref name="size"/> servers; commits wait <paramref name="semiSyncTimeout"/> (default 1 s) for an acknowledgement.</summary>
+    public static async Task<TestCluster> StartAsync(int size = 2, OrchestratorOptions? options = null, IReadOnlyList<Migration>? migrations = null, TimeSpan? semiSyncTimeout = null)
     {
-        var cluster = new TestCluster(size, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, migrations);
+        var cluster = new TestCluster(size, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, migrations, semiSyncTimeout ?? TimeSpan.FromSeconds(1));
         try
         {
             await Task.WhenAll(cluster.Nodes.Select(n => cluster.StartNodeAsync(n.Name)));
@@ -79,7 +82,7 @@ public sealed class TestCluster : IAsyncDisposable
             Address = node.Address,
             ServerId = Nodes.ToList().IndexOf(node) + 1,
             // As the db role does: crash recovery drops an unacknowledged tail only on a replaced primary.
-            ExtraArguments = [.. ReplicationArguments.For(node.Address, TimeSpan.FromSeconds(1), initFile,
+            ExtraArguments = [.. ReplicationArguments.For(node.Address, _semiSyncTimeout, initFile,
                 recoverAsReplica: ClusterState.Load(StateFile) is { } state && state.Primary != name), "--innodb-buffer-pool-size=32M"],
         };
         await MariaDbInstance.InitializeAsync(options);

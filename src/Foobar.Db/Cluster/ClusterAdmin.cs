@@ -123,6 +123,24 @@ public sealed class ClusterAdmin : IAsyncDisposable
     public Task SetReadOnlyAsync(DbNode node, CancellationToken cancellationToken) =>
         ExecuteAsync(node, "SET GLOBAL read_only = ON", cancellationToken);
 
+    /// <summary>
+    /// Takes writes away from a server that is no longer the primary but still writable (one that
+    /// hung and woke up): clients' connections are closed, it is set read-only, and connections
+    /// made meanwhile are closed too. A client's commit waiting there for a replica's
+    /// acknowledgement would otherwise be acknowledged when the semi-sync timeout ends, although
+    /// no replica of the new primary has it; closed, its client sees the outcome as unknown.
+    /// </summary>
+    public async Task FenceAsync(DbNode node, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(node, cancellationToken).ConfigureAwait(false);
+        await CloseClientConnectionsAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using (var readOnly = new MySqlCommand("SET GLOBAL read_only = ON", connection))
+        {
+            await readOnly.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await CloseClientConnectionsAsync(connection, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops receiving from the primary, so the received position no longer moves.</summary>
     public Task StopReceivingAsync(DbNode node, CancellationToken cancellationToken) =>
         ExecuteAsync(node, "STOP SLAVE IO_THREAD", cancellationToken);
@@ -171,6 +189,34 @@ public sealed class ClusterAdmin : IAsyncDisposable
         foreach (var source in _sources.Values)
         {
             await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>KILL CONNECTION for every session but the server's own threads, replication and the admin account.</summary>
+    private static async Task CloseClientConnectionsAsync(MySqlConnection connection, CancellationToken cancellationToken)
+    {
+        var sessions = new List<long>();
+        await using (var list = new MySqlCommand(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Slave_IO', 'Slave_SQL') " +
+            $"AND USER NOT IN ('system user', 'event_scheduler', '{DbCredentials.AdminUser}', '{DbCredentials.ReplicationUser}')", connection))
+        await using (var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sessions.Add(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture));
+            }
+        }
+        foreach (var id in sessions)
+        {
+            try
+            {
+                await using var kill = new MySqlCommand($"KILL CONNECTION {id.ToString(CultureInfo.InvariantCulture)}", connection);
+                await kill.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (MySqlException e) when (e.Number == MySqlErrorCode.UnknownThread)
+            {
+                // Gone by itself meanwhile.
+            }
         }
     }
 

@@ -296,12 +296,20 @@ public sealed class Orchestrator
             {
                 continue;
             }
+            if (!status.ReadOnly)
+            {
+                // Writable but not the primary: a former primary that hung and woke up. Fence it
+                // before anything else, so no client's write there is acknowledged.
+                await _admin.FenceAsync(node, cancellationToken).ConfigureAwait(false);
+                _record($"{node.Name} was writable although {primary.Name} is the primary: fenced (read-only, client connections closed)");
+                status = await _admin.ProbeAsync(node, _time, cancellationToken).ConfigureAwait(false);
+                if (!status.Reachable)
+                {
+                    continue;
+                }
+            }
             if (node.Name == State.FormerPrimary && !GtidPosition.Parse(State.PromotedAtPosition).Contains(status.Current))
             {
-                if (!status.ReadOnly)
-                {
-                    await _admin.SetReadOnlyAsync(node, cancellationToken).ConfigureAwait(false);
-                }
                 Alert(node.Name, $"{node.Name} is kept out: it has transactions {primary.Name} never received (it has {Show(status.GtidCurrentPos)}, {primary.Name} was promoted at {Show(State.PromotedAtPosition)}); " +
                     "compare them, then rebuild it from a backup of the primary");
                 continue;
