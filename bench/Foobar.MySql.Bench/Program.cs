@@ -2,39 +2,68 @@
 // queries, each client on its own connection, every row of every result read. Each client first runs
 // a warm-up share untimed (JIT: slap is compiled C), then all start together and the clock runs until
 // the last finishes. Prints queries per second.
-// Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL
+// MODE "async" (default): OpenAsync, ExecuteReaderAsync, ReadAsync on tasks, as the app servers use it.
+// MODE "sync": Open, ExecuteReader, Read on one thread per client, as mariadb-slap does (blocking I/O).
+// Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]
 using System.Diagnostics;
 using System.Globalization;
 using Foobar.MySql;
 
-if (args.Length != 4)
+if (args.Length is < 4 or > 5 || args.Length == 5 && args[4] is not ("async" or "sync"))
 {
-    Console.Error.WriteLine("usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL");
+    Console.Error.WriteLine("usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]");
     return 2;
 }
 var connectionString = args[0] + ";Pooling=false";
 var concurrency = int.Parse(args[1], CultureInfo.InvariantCulture);
 var total = int.Parse(args[2], CultureInfo.InvariantCulture);
 var sql = args[3];
+var synchronous = args.Length == 5 && args[4] == "sync";
 var perClient = total / concurrency;
 var warmUp = Math.Max(50, perClient / 10);
 
 using var ready = new CountdownEvent(concurrency);
-var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-var clients = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+using var go = new ManualResetEventSlim();
+var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+long rows;
+Stopwatch clock;
+if (synchronous)
 {
-    await using var connection = new MySqlConnection(connectionString);
-    await connection.OpenAsync();
-    await using var command = new MySqlCommand(sql, connection);
-    await RunAsync(command, warmUp);
-    ready.Signal();
-    await go.Task;
-    return await RunAsync(command, perClient);
-})).ToList();
-ready.Wait();
-var clock = Stopwatch.StartNew();
-go.SetResult();
-var rows = (await Task.WhenAll(clients)).Sum();
+    var counts = new long[concurrency];
+    var threads = Enumerable.Range(0, concurrency).Select(i => new Thread(() =>
+    {
+        using var connection = new MySqlConnection(connectionString);
+        connection.Open();
+        using var command = new MySqlCommand(sql, connection);
+        Run(command, warmUp);
+        ready.Signal();
+        go.Wait();
+        counts[i] = Run(command, perClient);
+    })).ToList();
+    threads.ForEach(t => t.Start());
+    ready.Wait();
+    clock = Stopwatch.StartNew();
+    go.Set();
+    threads.ForEach(t => t.Join());
+    rows = counts.Sum();
+}
+else
+{
+    var clients = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    {
+        await using var connection = new MySqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand(sql, connection);
+        await RunAsync(command, warmUp);
+        ready.Signal();
+        await start.Task;
+        return await RunAsync(command, perClient);
+    })).ToList();
+    ready.Wait();
+    clock = Stopwatch.StartNew();
+    start.SetResult();
+    rows = (await Task.WhenAll(clients)).Sum();
+}
 var elapsed = clock.Elapsed.TotalSeconds;
 Console.WriteLine((perClient * concurrency / elapsed).ToString("F0", CultureInfo.InvariantCulture) + $" rows={rows}");
 return 0;
@@ -46,6 +75,20 @@ static async Task<long> RunAsync(MySqlCommand command, int queries)
     {
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
+        {
+            seen++;
+        }
+    }
+    return seen;
+}
+
+static long Run(MySqlCommand command, int queries)
+{
+    long seen = 0;
+    for (var i = 0; i < queries; i++)
+    {
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
             seen++;
         }

@@ -96,7 +96,11 @@ public sealed class MySqlCommand : DbCommand
     public override void Cancel() => _cancellation?.Cancel();
 
     /// <inheritdoc />
-    public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override int ExecuteNonQuery()
+    {
+        using var blocking = Block();
+        return ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
@@ -112,7 +116,11 @@ public sealed class MySqlCommand : DbCommand
     }
 
     /// <inheritdoc />
-    public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override object? ExecuteScalar()
+    {
+        using var blocking = Block();
+        return ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
@@ -160,7 +168,13 @@ public sealed class MySqlCommand : DbCommand
     }
 
     /// <inheritdoc />
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => ExecuteReaderAsync(behavior).GetAwaiter().GetResult();
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+    {
+        using var blocking = Block();
+        return ExecuteReaderAsync(behavior).GetAwaiter().GetResult();
+    }
+
+    private BlockingScope Block() => _connection?.Block() ?? default;
 
     /// <inheritdoc />
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>

@@ -84,10 +84,16 @@ public sealed class MySqlConnection : DbConnection
     public string AuthenticationMethod => _session?.AuthenticationMethod ?? "";
 
     /// <inheritdoc />
-    public override void Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+    /// <remarks>
+    /// A connection opened here uses blocking socket calls for the synchronous methods (each a
+    /// plain system call, as in a C client); the asynchronous methods work on it too.
+    /// </remarks>
+    public override void Open() => OpenCoreAsync(blocking: true, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public override async Task OpenAsync(CancellationToken cancellationToken)
+    public override Task OpenAsync(CancellationToken cancellationToken) => OpenCoreAsync(blocking: false, cancellationToken);
+
+    private async Task OpenCoreAsync(bool blocking, CancellationToken cancellationToken)
     {
         if (_state != ConnectionState.Closed)
         {
@@ -99,11 +105,11 @@ public sealed class MySqlConnection : DbConnection
             if (_settings.Pooling)
             {
                 _pool ??= ConnectionPool.For(_settings);
-                _session = await _pool.RentAsync(cancellationToken).ConfigureAwait(false);
+                _session = await _pool.RentAsync(blocking, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                _session = await ConnectionPool.OpenSessionAsync(_settings, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+                _session = await ConnectionPool.OpenSessionAsync(_settings, TimeProvider.System, blocking, cancellationToken).ConfigureAwait(false);
             }
             _state = ConnectionState.Open;
         }
@@ -115,7 +121,11 @@ public sealed class MySqlConnection : DbConnection
     }
 
     /// <inheritdoc />
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    public override void Close()
+    {
+        using var blocking = Block();
+        CloseAsync().GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task CloseAsync()
@@ -155,7 +165,11 @@ public sealed class MySqlConnection : DbConnection
     }
 
     /// <inheritdoc />
-    public override void ChangeDatabase(string databaseName) => ChangeDatabaseAsync(databaseName).GetAwaiter().GetResult();
+    public override void ChangeDatabase(string databaseName)
+    {
+        using var blocking = Block();
+        ChangeDatabaseAsync(databaseName).GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task ChangeDatabaseAsync(string databaseName, CancellationToken cancellationToken = default)
@@ -183,7 +197,13 @@ public sealed class MySqlConnection : DbConnection
     public Task ResetConnectionAsync(CancellationToken cancellationToken = default) => ActiveSession().ResetAsync(cancellationToken);
 
     /// <summary>Starts a transaction.</summary>
-    public new MySqlTransaction BeginTransaction(IsolationLevel isolationLevel = IsolationLevel.Unspecified) =>
+    public new MySqlTransaction BeginTransaction(IsolationLevel isolationLevel = IsolationLevel.Unspecified)
+    {
+        using var blocking = Block();
+        return BeginTransactionCore(isolationLevel);
+    }
+
+    private MySqlTransaction BeginTransactionCore(IsolationLevel isolationLevel) =>
         BeginTransactionAsync(isolationLevel).AsTask().GetAwaiter().GetResult();
 
     /// <summary>Starts a transaction.</summary>
@@ -223,6 +243,9 @@ public sealed class MySqlConnection : DbConnection
     /// <inheritdoc />
     protected override DbProviderFactory DbProviderFactory => MySqlClientFactory.Instance;
 
+    /// <summary>Blocking I/O for one synchronous call (nothing when the connection is closed).</summary>
+    internal BlockingScope Block() => new(_session);
+
     internal ServerSession ActiveSession() =>
         _session is { } session && _state == ConnectionState.Open ? session
             : throw new InvalidOperationException("the connection is not open; call OpenAsync first");
@@ -232,7 +255,7 @@ public sealed class MySqlConnection : DbConnection
     {
         try
         {
-            await using var side = await ConnectionPool.OpenSessionAsync(_settings, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
+            await using var side = await ConnectionPool.OpenSessionAsync(_settings, TimeProvider.System, blocking: false, CancellationToken.None).ConfigureAwait(false);
             await side.ExecuteSimpleAsync($"KILL QUERY {connectionId}", CancellationToken.None).ConfigureAwait(false);
         }
         catch (MySqlException)

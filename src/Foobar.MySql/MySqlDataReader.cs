@@ -110,7 +110,11 @@ public sealed class MySqlDataReader : DbDataReader
     }
 
     /// <inheritdoc />
-    public override bool Read() => ReadAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override bool Read()
+    {
+        using var blocking = new BlockingScope(_session);
+        return ReadAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override Task<bool> ReadAsync(CancellationToken cancellationToken)
@@ -189,7 +193,11 @@ public sealed class MySqlDataReader : DbDataReader
     }
 
     /// <inheritdoc />
-    public override bool NextResult() => NextResultAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override bool NextResult()
+    {
+        using var blocking = new BlockingScope(_session);
+        return NextResultAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task<bool> NextResultAsync(CancellationToken cancellationToken)
@@ -208,7 +216,11 @@ public sealed class MySqlDataReader : DbDataReader
     }
 
     /// <inheritdoc />
-    public override void Close() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public override void Close()
+    {
+        using var blocking = new BlockingScope(_session);
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()

@@ -1,3 +1,4 @@
+using Foobar.MySql.Core;
 using System.Data;
 using System.Data.Common;
 
@@ -24,13 +25,21 @@ public sealed class MySqlTransaction : DbTransaction
     protected override DbConnection? DbConnection => _connection;
 
     /// <inheritdoc />
-    public override void Commit() => CommitAsync().GetAwaiter().GetResult();
+    public override void Commit()
+    {
+        using var blocking = _connection?.Block() ?? default;
+        CommitAsync().GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task CommitAsync(CancellationToken cancellationToken = default) => await FinishAsync("COMMIT", cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public override void Rollback() => RollbackAsync().GetAwaiter().GetResult();
+    public override void Rollback()
+    {
+        using var blocking = _connection?.Block() ?? default;
+        RollbackAsync().GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public override async Task RollbackAsync(CancellationToken cancellationToken = default) => await FinishAsync("ROLLBACK", cancellationToken).ConfigureAwait(false);

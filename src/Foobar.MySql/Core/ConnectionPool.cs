@@ -70,7 +70,8 @@ internal sealed class ConnectionPool : IAsyncDisposable
         }
     }
 
-    public async Task<ServerSession> RentAsync(CancellationToken cancellationToken)
+    /// <summary>An idle session, or a new one (<paramref name="blocking"/>: see <see cref="ServerSession.ConnectAsync"/>).</summary>
+    public async Task<ServerSession> RentAsync(bool blocking, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var timeout = TimeSpan.FromSeconds(Settings.ConnectionTimeout);
@@ -93,7 +94,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 }
                 await idle.DisposeAsync().ConfigureAwait(false);
             }
-            var session = await OpenSessionAsync(Settings, _timeProvider, cancellationToken).ConfigureAwait(false);
+            var session = await OpenSessionAsync(Settings, _timeProvider, blocking, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _inUse);
             return session;
         }
@@ -140,7 +141,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
     }
 
     /// <summary>Opens a session outside any pool, within the connect timeout.</summary>
-    public static async Task<ServerSession> OpenSessionAsync(MySqlConnectionStringBuilder settings, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public static async Task<ServerSession> OpenSessionAsync(MySqlConnectionStringBuilder settings, TimeProvider timeProvider, bool blocking, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var session = new ServerSession(settings, timeProvider);
@@ -148,7 +149,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(settings.ConnectionTimeout));
         try
         {
-            await session.ConnectAsync(timeout.Token).ConfigureAwait(false);
+            await session.ConnectAsync(blocking, timeout.Token).ConfigureAwait(false);
             CreateTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             return session;
         }
@@ -230,7 +231,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             try
             {
-                var session = await OpenSessionAsync(Settings, _timeProvider, CancellationToken.None).ConfigureAwait(false);
+                var session = await OpenSessionAsync(Settings, _timeProvider, blocking: false, CancellationToken.None).ConfigureAwait(false);
                 lock (_idle)
                 {
                     _idle.Push(session);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -109,17 +110,55 @@ internal sealed class ServerSession : IAsyncDisposable
 
     public bool NoBackslashEscapes => (Status & ServerStatus.NoBackslashEscapes) != 0;
 
-    public async Task ConnectAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether I/O blocks the calling thread (the synchronous ADO.NET methods set it for their
+    /// call); see <see cref="PacketStream.Blocking"/>.
+    /// </summary>
+    public bool Blocking
     {
-        var socket = await OpenSocketAsync(cancellationToken).ConfigureAwait(false);
-        _packets = new PacketStream(new NetworkStream(socket, ownsSocket: true), MaxAllowedPacket);
+        get => _packets?.Blocking ?? false;
+        set
+        {
+            if (_packets is not null)
+            {
+                _packets.Blocking = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Connects and authenticates. <paramref name="blocking"/> (a synchronous <c>Open</c>) connects
+    /// with blocking calls bounded by the connect timeout, so the socket never enters the
+    /// runtime's asynchronous mode and later synchronous calls are plain system calls.
+    /// </summary>
+    public async Task ConnectAsync(bool blocking, CancellationToken cancellationToken)
+    {
+        var socket = blocking ? OpenSocketBlocking() : await OpenSocketAsync(cancellationToken).ConfigureAwait(false);
+        _packets = new PacketStream(new NetworkStream(socket, ownsSocket: true), MaxAllowedPacket) { Blocking = blocking };
         try
         {
+            if (blocking)
+            {
+                // A silent server must not hold a blocking handshake forever.
+                socket.ReceiveTimeout = checked(_settings.ConnectionTimeout * 1000);
+            }
             await HandshakeAsync(cancellationToken).ConfigureAwait(false);
             if (_settings.TrackGtid)
             {
                 await ExecuteSimpleAsync(TrackGtidStatement, cancellationToken).ConfigureAwait(false);
             }
+            if (blocking)
+            {
+                socket.ReceiveTimeout = 0;
+                // From here each synchronous call blocks for itself (BlockingScope).
+                _packets.Blocking = false;
+            }
+        }
+        catch (MySqlException e) when (blocking && e.InnerException is IOException { InnerException: SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock } })
+        {
+            IsBroken = true;
+            throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
+                $"could not connect to {_settings.Server}:{_settings.Port} within the connect timeout of {_settings.ConnectionTimeout} s (no handshake)", isTransient: true, e);
         }
         catch
         {
@@ -133,17 +172,12 @@ internal sealed class ServerSession : IAsyncDisposable
         var addresses = IPAddress.TryParse(_settings.Server, out var literal)
             ? [literal]
             : await Dns.GetHostAddressesAsync(_settings.Server, cancellationToken).ConfigureAwait(false);
-        var local = _settings.LocalAddress.Length > 0 ? IPAddress.Parse(_settings.LocalAddress) : null;
         SocketException? last = null;
         foreach (var address in addresses)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var socket = NewSocket(address);
             try
             {
-                if (local is not null)
-                {
-                    socket.Bind(new IPEndPoint(local, 0));
-                }
                 await socket.ConnectAsync(new IPEndPoint(address, _settings.Port), cancellationToken).ConfigureAwait(false);
                 return socket;
             }
@@ -158,9 +192,68 @@ internal sealed class ServerSession : IAsyncDisposable
                 throw;
             }
         }
-        throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
-            $"cannot connect to {_settings.Server}:{_settings.Port}: {last?.Message ?? "no address"}", isTransient: true, last);
+        throw CannotConnect(last);
     }
+
+    /// <summary>
+    /// The blocking twin of <see cref="OpenSocketAsync"/>. The connect timeout is the socket's send
+    /// timeout, which Linux applies to a blocking <c>connect</c>: the socket stays in blocking mode
+    /// throughout (once switched to non-blocking, the runtime emulates blocking calls for good).
+    /// </summary>
+    private Socket OpenSocketBlocking()
+    {
+        var addresses = IPAddress.TryParse(_settings.Server, out var literal) ? [literal] : Dns.GetHostAddresses(_settings.Server);
+        SocketException? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = NewSocket(address);
+            try
+            {
+                socket.SendTimeout = checked(_settings.ConnectionTimeout * 1000);
+                socket.Connect(new IPEndPoint(address, _settings.Port));
+                socket.SendTimeout = 0;
+                return socket;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.InProgress or SocketError.WouldBlock or SocketError.TimedOut)
+            {
+                socket.Dispose();
+                throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
+                    $"could not connect to {_settings.Server}:{_settings.Port} within the connect timeout of {_settings.ConnectionTimeout} s", isTransient: true, e);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                last = e;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw CannotConnect(last);
+    }
+
+    private Socket NewSocket(IPAddress address)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            if (_settings.LocalAddress.Length > 0)
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Parse(_settings.LocalAddress), 0));
+            }
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private MySqlException CannotConnect(SocketException? last) => new(MySqlErrorCode.UnableToConnect, "08001",
+        $"cannot connect to {_settings.Server}:{_settings.Port}: {last?.Message ?? "no address"}", isTransient: true, last);
 
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
@@ -252,7 +345,14 @@ internal sealed class ServerSession : IAsyncDisposable
         };
         try
         {
-            await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
+            if (_packets.Blocking)
+            {
+                ssl.AuthenticateAsClient(options);
+            }
+            else
+            {
+                await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is AuthenticationException or IOException)
         {

@@ -24,6 +24,47 @@ public class MisbehavingServerTests
     }
 
     [Fact]
+    public async Task ServerClosesMidPacket_Synchronously_IsTheSameError()
+    {
+        await using var server = new FakeMySqlServer(async (c, _) =>
+        {
+            await c.SendRawAsync([100, 0, 0, 0, 10, 1, 2, 3]);
+            c.Stream.Close();
+        });
+        using var connection = new MySqlConnection(server.ConnectionString("Pooling=false"));
+
+        var e = Assert.Throws<MySqlException>(connection.Open);
+
+        Assert.Equal(MySqlErrorCode.ConnectionLost, e.Number);
+        Assert.Contains("closed the connection", e.Message);
+    }
+
+    [Fact]
+    public async Task ServerThatNeverAnswers_BlockingOpen_TimesOutInsteadOfHanging()
+    {
+        await using var server = new FakeMySqlServer((c, _) => Task.Delay(TimeSpan.FromSeconds(30)));
+        using var connection = new MySqlConnection(server.ConnectionString("Pooling=false;Connect Timeout=1"));
+        var clock = Stopwatch.StartNew();
+
+        var e = Assert.Throws<MySqlException>(connection.Open);
+
+        Assert.True(e.Number == MySqlErrorCode.UnableToConnect, e.ToString());
+        Assert.Contains("connect timeout of 1 s", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void NothingListening_BlockingOpen_IsAClearConnectError()
+    {
+        using var connection = new MySqlConnection("Server=127.0.0.1;Port=1;User ID=x;Password=y;SslMode=None;Pooling=false;Connect Timeout=1");
+
+        var e = Assert.Throws<MySqlException>(connection.Open);
+
+        Assert.Equal(MySqlErrorCode.UnableToConnect, e.Number);
+        Assert.Contains("cannot connect to 127.0.0.1:1", e.Message);
+    }
+
+    [Fact]
     public async Task WrongProtocolVersion_IsAProtocolError()
     {
         await using var server = new FakeMySqlServer((c, _) => c.SendAsync(FakeConnection.Handshake(protocol: 9)));

@@ -46,6 +46,13 @@ internal sealed class PacketStream : IDisposable
     public Stream Stream => _stream;
 
     /// <summary>
+    /// Blocking I/O for the synchronous ADO.NET methods: reads and writes are the stream's
+    /// synchronous calls, so on a socket that never saw an asynchronous operation each is one
+    /// system call, as in a C client, instead of a wait on the runtime's event loop.
+    /// </summary>
+    public bool Blocking { get; set; }
+
+    /// <summary>
     /// The next payload if a whole packet is already buffered: the hot path of reading rows, with no
     /// async machinery. False means call <see cref="ReadPayloadAsync"/>.
     /// </summary>
@@ -127,7 +134,14 @@ internal sealed class PacketStream : IDisposable
         if (length < MaxPacketPayload)
         {
             WriteHeader(buffer.AsSpan(), length);
-            await _stream.WriteAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+            if (Blocking)
+            {
+                _stream.Write(buffer.AsSpan());
+            }
+            else
+            {
+                await _stream.WriteAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+            }
         }
         else
         {
@@ -137,14 +151,27 @@ internal sealed class PacketStream : IDisposable
             {
                 var chunk = Math.Min(MaxPacketPayload, buffer.Count - offset);
                 WriteHeader(header, chunk);
-                await _stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                await _stream.WriteAsync(buffer.AsMemory(offset, chunk), cancellationToken).ConfigureAwait(false);
+                if (Blocking)
+                {
+                    _stream.Write(header);
+                    _stream.Write(buffer.AsSpan(offset, chunk));
+                }
+                else
+                {
+                    await _stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                    await _stream.WriteAsync(buffer.AsMemory(offset, chunk), cancellationToken).ConfigureAwait(false);
+                }
                 offset += chunk;
                 if (chunk < MaxPacketPayload)
                 {
                     break;
                 }
             }
+        }
+        if (Blocking)
+        {
+            _stream.Flush();
+            return;
         }
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -178,7 +205,7 @@ internal sealed class PacketStream : IDisposable
         }
         while (_end - _start < count)
         {
-            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            var read = Blocking ? _stream.Read(_buffer.AsSpan(_end)) : await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 throw new MySqlException(MySqlErrorCode.ConnectionLost, "08S01",
