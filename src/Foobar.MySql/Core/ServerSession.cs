@@ -133,7 +133,7 @@ internal sealed class ServerSession : IAsyncDisposable
     /// </summary>
     public async Task ConnectAsync(bool blocking, CancellationToken cancellationToken)
     {
-        var socket = blocking ? OpenSocketBlocking() : await OpenSocketAsync(cancellationToken).ConfigureAwait(false);
+        var socket = await OpenSocketAsync(blocking, cancellationToken).ConfigureAwait(false);
         _packets = new PacketStream(new NetworkStream(socket, ownsSocket: true), MaxAllowedPacket) { Blocking = blocking };
         try
         {
@@ -167,10 +167,14 @@ internal sealed class ServerSession : IAsyncDisposable
         }
     }
 
-    private async Task<Socket> OpenSocketAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A connected socket to the first address that accepts. <paramref name="blocking"/>: see
+    /// <see cref="ConnectBlocking"/>.
+    /// </summary>
+    private async Task<Socket> OpenSocketAsync(bool blocking, CancellationToken cancellationToken)
     {
-        var addresses = IPAddress.TryParse(_settings.Server, out var literal)
-            ? [literal]
+        var addresses = IPAddress.TryParse(_settings.Server, out var literal) ? [literal]
+            : blocking ? Dns.GetHostAddresses(_settings.Server)
             : await Dns.GetHostAddressesAsync(_settings.Server, cancellationToken).ConfigureAwait(false);
         SocketException? last = null;
         foreach (var address in addresses)
@@ -178,7 +182,15 @@ internal sealed class ServerSession : IAsyncDisposable
             var socket = NewSocket(address);
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(address, _settings.Port), cancellationToken).ConfigureAwait(false);
+                var endPoint = new IPEndPoint(address, _settings.Port);
+                if (blocking)
+                {
+                    ConnectBlocking(socket, endPoint);
+                }
+                else
+                {
+                    await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                }
                 return socket;
             }
             catch (SocketException e)
@@ -192,46 +204,28 @@ internal sealed class ServerSession : IAsyncDisposable
                 throw;
             }
         }
-        throw CannotConnect(last);
+        throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
+            $"cannot connect to {_settings.Server}:{_settings.Port}: {last?.Message ?? "no address"}", isTransient: true, last);
     }
 
     /// <summary>
-    /// The blocking twin of <see cref="OpenSocketAsync"/>. The connect timeout is the socket's send
-    /// timeout, which Linux applies to a blocking <c>connect</c>: the socket stays in blocking mode
-    /// throughout (once switched to non-blocking, the runtime emulates blocking calls for good).
+    /// A blocking <c>connect</c> bounded by the connect timeout as the socket's send timeout, which
+    /// Linux applies to it: the socket stays in blocking mode throughout (once switched to
+    /// non-blocking, the runtime emulates blocking calls on it for good).
     /// </summary>
-    private Socket OpenSocketBlocking()
+    private void ConnectBlocking(Socket socket, IPEndPoint endPoint)
     {
-        var addresses = IPAddress.TryParse(_settings.Server, out var literal) ? [literal] : Dns.GetHostAddresses(_settings.Server);
-        SocketException? last = null;
-        foreach (var address in addresses)
+        socket.SendTimeout = checked(_settings.ConnectionTimeout * 1000);
+        try
         {
-            var socket = NewSocket(address);
-            try
-            {
-                socket.SendTimeout = checked(_settings.ConnectionTimeout * 1000);
-                socket.Connect(new IPEndPoint(address, _settings.Port));
-                socket.SendTimeout = 0;
-                return socket;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.InProgress or SocketError.WouldBlock or SocketError.TimedOut)
-            {
-                socket.Dispose();
-                throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
-                    $"could not connect to {_settings.Server}:{_settings.Port} within the connect timeout of {_settings.ConnectionTimeout} s", isTransient: true, e);
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                last = e;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
+            socket.Connect(endPoint);
         }
-        throw CannotConnect(last);
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.InProgress or SocketError.WouldBlock or SocketError.TimedOut)
+        {
+            throw new MySqlException(MySqlErrorCode.UnableToConnect, "08001",
+                $"could not connect to {_settings.Server}:{_settings.Port} within the connect timeout of {_settings.ConnectionTimeout} s", isTransient: true, e);
+        }
+        socket.SendTimeout = 0;
     }
 
     private Socket NewSocket(IPAddress address)
@@ -251,9 +245,6 @@ internal sealed class ServerSession : IAsyncDisposable
             throw;
         }
     }
-
-    private MySqlException CannotConnect(SocketException? last) => new(MySqlErrorCode.UnableToConnect, "08001",
-        $"cannot connect to {_settings.Server}:{_settings.Port}: {last?.Message ?? "no address"}", isTransient: true, last);
 
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
