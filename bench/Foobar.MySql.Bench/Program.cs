@@ -1,7 +1,8 @@
 // The same work as `mariadb-slap --concurrency=C --number-of-queries=N --query=Q`: C clients share N
-// queries, each client on its own connection, every row of every result read. Each client first runs
-// a warm-up share untimed (JIT: slap is compiled C), then all start together and the clock runs until
-// the last finishes. Prints queries per second.
+// queries, each client on its own connection, every row of every result read. The clients first warm
+// up untimed for WARMUP_SECONDS (default 3): slap is compiled C, and the runtime's tiered compilation
+// runs instrumented code for a while before the optimized code it settles on. Then all start
+// together and the clock runs until the last finishes. Prints queries per second.
 // MODE "async" (default): OpenAsync, ExecuteReaderAsync, ReadAsync on tasks, as the app servers use it.
 // MODE "sync": Open, ExecuteReader, Read on one thread per client, as mariadb-slap does (blocking I/O).
 // Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]
@@ -20,7 +21,7 @@ var total = int.Parse(args[2], CultureInfo.InvariantCulture);
 var sql = args[3];
 var synchronous = args.Length == 5 && args[4] == "sync";
 var perClient = total / concurrency;
-var warmUp = Math.Max(50, perClient / 10);
+var warmUpUntil = Stopwatch.GetTimestamp() + (long)(double.Parse(Environment.GetEnvironmentVariable("WARMUP_SECONDS") ?? "3", CultureInfo.InvariantCulture) * Stopwatch.Frequency);
 
 using var ready = new CountdownEvent(concurrency);
 using var go = new ManualResetEventSlim();
@@ -35,7 +36,10 @@ if (synchronous)
         using var connection = new MySqlConnection(connectionString);
         connection.Open();
         using var command = new MySqlCommand(sql, connection);
-        Run(command, warmUp);
+        while (Stopwatch.GetTimestamp() < warmUpUntil)
+        {
+            Run(command, 20);
+        }
         ready.Signal();
         go.Wait();
         counts[i] = Run(command, perClient);
@@ -54,7 +58,10 @@ else
         await using var connection = new MySqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new MySqlCommand(sql, connection);
-        await RunAsync(command, warmUp);
+        while (Stopwatch.GetTimestamp() < warmUpUntil)
+        {
+            await RunAsync(command, 20);
+        }
         ready.Signal();
         await start.Task;
         return await RunAsync(command, perClient);
