@@ -9,6 +9,18 @@ namespace Foobar.Topology;
 /// <param name="Db">Replication part when it has the <see cref="Role.Db"/> role.</param>
 public sealed record ServerSpec(string Name, IPAddress Address, IReadOnlyList<Role> Roles, DbRole? Db = null)
 {
+    /// <summary>Smallest <see cref="Weight"/>.</summary>
+    public const int MinWeight = 1;
+
+    /// <summary>Largest <see cref="Weight"/>, as in HAProxy.</summary>
+    public const int MaxWeight = 256;
+
+    /// <summary>Its share of the requests of the tier in front of it, relative to the others. Default 1.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>Takes requests from the tier in front only when no non-backup server of its role is up. Default false.</summary>
+    public bool Backup { get; init; }
+
     /// <summary>Whether the server hosts <paramref name="role"/>.</summary>
     public bool Has(Role role) => Roles.Contains(role);
 }

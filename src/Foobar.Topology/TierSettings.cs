@@ -9,6 +9,21 @@ public enum LbMode
     ActiveActive,
 }
 
+/// <summary>How a load balancer picks the web server for a request (HAProxy's <c>balance</c>).</summary>
+public enum BalanceAlgorithm
+{
+    /// <summary>In turn, by weight (<c>roundrobin</c>).</summary>
+    RoundRobin,
+    /// <summary>Fewest requests in flight for the weight (<c>leastconn</c>).</summary>
+    LeastConnections,
+    /// <summary>The less busy of two drawn at random by weight (<c>random</c>).</summary>
+    Random,
+    /// <summary>By a hash of the client's address: a client sticks to a server (<c>source</c>).</summary>
+    Source,
+    /// <summary>By a hash of the URL path: a path sticks to a server, for its caches (<c>uri</c>).</summary>
+    Uri,
+}
+
 /// <summary>Settings of the <see cref="Role.Lb"/> tier.</summary>
 public sealed record LbSettings
 {
@@ -17,6 +32,9 @@ public sealed record LbSettings
 
     /// <summary>How the pair shares the public address. Default active-passive, as in seed 004.</summary>
     public LbMode Mode { get; init; } = LbMode.ActivePassive;
+
+    /// <summary>How the web server for a request is picked. Default round robin, as in the seeds.</summary>
+    public BalanceAlgorithm Balance { get; init; } = BalanceAlgorithm.RoundRobin;
 
     /// <summary>Path checked on each web server. Default <c>/healthz</c>.</summary>
     public string CheckPath { get; init; } = "/healthz";

@@ -7,15 +7,34 @@ public sealed class Backend
     private volatile BackendState _state;
     private long _requests;
     private long _failures;
+    private long _active;
 
     /// <summary>Creates a backend, up until a check says otherwise (a fresh topology starts ready).</summary>
-    public Backend(string name, Uri baseUri, BackendState initial = BackendState.Up)
+    /// <param name="name">Server name.</param>
+    /// <param name="baseUri">Where it listens.</param>
+    /// <param name="initial">State before the first check.</param>
+    /// <param name="weight">Share of the requests relative to the others, 1 to 256.</param>
+    /// <param name="backup">Takes requests only when no other backend of its pool is up.</param>
+    public Backend(string name, Uri baseUri, BackendState initial = BackendState.Up, int weight = 1, bool backup = false)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(weight, 256);
         Name = name;
         BaseUri = baseUri;
         Origin = baseUri.GetLeftPart(UriPartial.Authority);
+        Weight = weight;
+        Backup = backup;
         _state = initial;
     }
+
+    /// <summary>Share of the requests relative to the other backends of its pool.</summary>
+    public int Weight { get; }
+
+    /// <summary>Takes requests only when no non-backup backend of its pool is up (active-passive).</summary>
+    public bool Backup { get; }
+
+    /// <summary>Requests forwarded to it and not finished yet.</summary>
+    public long ActiveRequests => Interlocked.Read(ref _active);
 
     /// <summary>Server name, as in the topology and in X-Served-By.</summary>
     public string Name { get; }
@@ -49,7 +68,15 @@ public sealed class Backend
         StateChanged?.Invoke(this, state, reason);
     }
 
-    internal void CountRequest() => Interlocked.Increment(ref _requests);
+    /// <summary>A request starts on this backend: counted, and in flight until <see cref="EndRequest"/>.</summary>
+    public void BeginRequest()
+    {
+        Interlocked.Increment(ref _requests);
+        Interlocked.Increment(ref _active);
+    }
+
+    /// <summary>A request begun with <see cref="BeginRequest"/> is over.</summary>
+    public void EndRequest() => Interlocked.Decrement(ref _active);
 
     internal void CountFailure() => Interlocked.Increment(ref _failures);
 

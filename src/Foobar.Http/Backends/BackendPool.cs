@@ -8,22 +8,45 @@ public sealed class BackendPool(IReadOnlyList<Backend> backends, ILoadBalancingP
     /// <summary>Every backend, up or down.</summary>
     public IReadOnlyList<Backend> Backends { get; } = backends;
 
+    /// <summary>The policy choosing among the usable backends.</summary>
+    public ILoadBalancingPolicy Policy { get; } = policy;
+
     /// <summary>
-    /// The next backend to try, skipping down ones and those already tried for this request;
-    /// null when none is left.
+    /// The backend for the next try of the request <paramref name="key"/>: among those up and not
+    /// <paramref name="tried"/> yet, the non-backup ones, or the backup ones when none of those is
+    /// left; null when none is left at all.
     /// </summary>
-    public Backend? Pick(IReadOnlyCollection<Backend> tried)
+    public Backend? Pick(IReadOnlyCollection<Backend> tried, BalanceKey key = default)
     {
-        Span<int> candidates = stackalloc int[Backends.Count];
-        var count = 0;
-        for (var i = 0; i < Backends.Count; i++)
+        var small = default(SmallBuffer);
+        Span<Backend> candidates = Backends.Count <= SmallBuffer.Length ? small : new Backend[Backends.Count];
+        var count = Collect(candidates, tried, backup: false);
+        if (count == 0)
         {
-            var backend = Backends[i];
-            if (backend.State == BackendState.Up && !tried.Contains(backend))
+            count = Collect(candidates, tried, backup: true);
+        }
+        return count == 0 ? null : Policy.Choose(candidates[..count], key);
+    }
+
+    private int Collect(Span<Backend> into, IReadOnlyCollection<Backend> tried, bool backup)
+    {
+        var count = 0;
+        foreach (var backend in Backends)
+        {
+            if (backend.State == BackendState.Up && backend.Backup == backup && !tried.Contains(backend))
             {
-                candidates[count++] = i;
+                into[count++] = backend;
             }
         }
-        return count == 0 ? null : Backends[candidates[policy.Choose(count)]];
+        return count;
+    }
+
+    /// <summary>Room for the candidates of a usual pool on the stack: no allocation per request.</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct SmallBuffer
+    {
+        public const int Length = 16;
+
+        private Backend _first;
     }
 }

@@ -1,4 +1,5 @@
 using Foobar.Http.Backends;
+using Foobar.Http.LoadBalancing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
@@ -26,57 +27,74 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
     /// <summary>Forwards <paramref name="context"/>'s request; <paramref name="self"/> names this server in X-Served-By.</summary>
     public async Task ForwardAsync(HttpContext context, BackendPool pool, string self)
     {
-        var aborted = context.RequestAborted;
         var replayable = IsReplayable(context);
         var tried = new List<Backend>(2);
-        while (pool.Pick(tried) is { } backend)
+        var key = new BalanceKey(context.Connection.RemoteIpAddress, context.Request.Path.Value ?? "/");
+        while (pool.Pick(tried, key) is { } backend)
         {
             tried.Add(backend);
-            backend.CountRequest();
-            using var request = CreateRequest(context, backend);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            timeout.CancelAfter(ResponseTimeout);
-            HttpResponseMessage response;
+            backend.BeginRequest();
             try
             {
-                response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            }
-            catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
-            {
-                backend.CountFailure();
-                var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
-                if (notConnected)
+                if (await TryForwardAsync(context, backend, replayable, self).ConfigureAwait(false))
                 {
-                    // Passive check: the active checker puts it back once it answers again.
-                    backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
+                    return;
                 }
-                LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
-                if (notConnected || replayable)
-                {
-                    continue;
-                }
-                await WriteErrorAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
-                return;
             }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            finally
             {
-                backend.CountFailure();
-                await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
-                return;
+                backend.EndRequest();
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            using (response)
-            {
-                await CopyResponseAsync(context, response, self).ConfigureAwait(false);
-            }
-            return;
         }
         var status = tried.Count == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway;
         var reason = tried.Count == 0 ? "no server is up" : $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})";
         await WriteErrorAsync(context, status, self, reason).ConfigureAwait(false);
+    }
+
+    /// <summary>One try on <paramref name="backend"/>: true when the exchange is over (answered or failed for good), false to try the next.</summary>
+    private async Task<bool> TryForwardAsync(HttpContext context, Backend backend, bool replayable, string self)
+    {
+        var aborted = context.RequestAborted;
+        using var request = CreateRequest(context, backend);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timeout.CancelAfter(ResponseTimeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
+        {
+            backend.CountFailure();
+            var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
+            if (notConnected)
+            {
+                // Passive check: the active checker puts it back once it answers again.
+                backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
+            }
+            LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
+            if (notConnected || replayable)
+            {
+                return false;
+            }
+            await WriteErrorAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            backend.CountFailure();
+            await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+        using (response)
+        {
+            await CopyResponseAsync(context, response, self).ConfigureAwait(false);
+        }
+        return true;
     }
 
     private static bool IsReplayable(HttpContext context)

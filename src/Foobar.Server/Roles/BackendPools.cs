@@ -7,10 +7,20 @@ namespace Foobar.Server.Roles;
 /// <summary>The pool of the servers of one role, as seen by the tier in front of it.</summary>
 internal static class BackendPools
 {
-    public static BackendPool For(Topology.Topology topology, Role role) => new(
-        topology.ServersWith(role).Select(s => new Backend(s.Name, new Uri($"http://{s.Address}:{topology.PortOf(role)}/"))).ToList(),
-        new RoundRobinPolicy());
+    public static BackendPool For(Topology.Topology topology, Role role, BalanceAlgorithm balance = BalanceAlgorithm.RoundRobin) => new(
+        topology.ServersWith(role).Select(s => new Backend(s.Name, new Uri($"http://{s.Address}:{topology.PortOf(role)}/"), weight: s.Weight, backup: s.Backup)).ToList(),
+        Policy(balance));
+
+    public static ILoadBalancingPolicy Policy(BalanceAlgorithm balance) => balance switch
+    {
+        BalanceAlgorithm.RoundRobin => new RoundRobinPolicy(),
+        BalanceAlgorithm.LeastConnections => new LeastConnectionsPolicy(),
+        BalanceAlgorithm.Random => new TwoRandomChoicesPolicy(),
+        BalanceAlgorithm.Source => new HashPolicy(HashPolicy.By.Source),
+        BalanceAlgorithm.Uri => new HashPolicy(HashPolicy.By.Uri),
+        _ => throw new ArgumentOutOfRangeException(nameof(balance), balance, "unknown algorithm"),
+    };
 
     public static string Describe(BackendPool pool) =>
-        string.Join(", ", pool.Backends.Select(b => b.State == BackendState.Up ? b.Name : $"{b.Name} (down)"));
+        string.Join(", ", pool.Backends.Select(b => (b.State == BackendState.Up ? b.Name : $"{b.Name} (down)") + (b.Backup ? " (backup)" : "")));
 }

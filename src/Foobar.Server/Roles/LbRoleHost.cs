@@ -27,7 +27,7 @@ internal sealed class LbRoleHost : IRoleHost
         _forwarder = forwarder;
         _checkClient = checkClient;
         _logger = logger;
-        _webServers = BackendPools.For(topology, Role.Web);
+        _webServers = BackendPools.For(topology, Role.Web, topology.Lb.Balance);
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
             PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger);
     }

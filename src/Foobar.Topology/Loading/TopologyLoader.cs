@@ -21,6 +21,15 @@ public static class TopologyLoader
         ["active-active"] = LbMode.ActiveActive,
     };
 
+    private static readonly Dictionary<string, BalanceAlgorithm> Algorithms = new(StringComparer.Ordinal)
+    {
+        ["roundrobin"] = BalanceAlgorithm.RoundRobin,
+        ["leastconn"] = BalanceAlgorithm.LeastConnections,
+        ["random"] = BalanceAlgorithm.Random,
+        ["source"] = BalanceAlgorithm.Source,
+        ["uri"] = BalanceAlgorithm.Uri,
+    };
+
     private static readonly Dictionary<string, DbRole> DbRoles = new(StringComparer.Ordinal)
     {
         ["primary"] = DbRole.Primary,
@@ -155,7 +164,7 @@ public static class TopologyLoader
                     "use a larger range (a smaller prefix length) in network.range");
                 continue;
             }
-            servers.Add(new ServerSpec(drafts[i].Name, address, drafts[i].Roles, drafts[i].Db));
+            servers.Add(new ServerSpec(drafts[i].Name, address, drafts[i].Roles, drafts[i].Db) { Weight = drafts[i].Weight, Backup = drafts[i].Backup });
         }
         return new Topology
         {
@@ -191,10 +200,11 @@ public static class TopologyLoader
         {
             Port = section.Port("port") ?? defaults.Port,
             Mode = section.Choice("mode", LbModes, "mode") ?? defaults.Mode,
+            Balance = section.Choice("balance", Algorithms, "balance algorithm") ?? defaults.Balance,
             CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
         };
-        section.RejectUnknownKeys("port", "mode", "check_path", "check_interval");
+        section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval");
         return result;
     }
 
@@ -270,7 +280,7 @@ public static class TopologyLoader
         return null;
     }
 
-    private sealed record ServerDraft(string Name, IPAddress? Address, IReadOnlyList<Role> Roles, DbRole? Db);
+    private sealed record ServerDraft(string Name, IPAddress? Address, IReadOnlyList<Role> Roles, DbRole? Db, int Weight, bool Backup);
 
     private static List<ServerDraft> ReadServers(YamlSection root, ProblemList problems)
     {
@@ -316,8 +326,10 @@ public static class TopologyLoader
                 }
             }
             var db = server.Choice("db", DbRoles, "database part");
-            server.RejectUnknownKeys("address", "roles", "db");
-            drafts.Add(new ServerDraft(name, address, roles, db));
+            var weight = server.Integer("weight", ServerSpec.MinWeight, ServerSpec.MaxWeight) ?? 1;
+            var backup = server.Boolean("backup") ?? false;
+            server.RejectUnknownKeys("address", "roles", "db", "weight", "backup");
+            drafts.Add(new ServerDraft(name, address, roles, db, weight, backup));
         }
         return drafts;
     }

@@ -92,6 +92,41 @@ internal sealed class YamlSection
         return null;
     }
 
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; a problem otherwise.</summary>
+    public int? Integer(string key, int min, int max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+        _problems.Add(Node(key)!, KeyPath(key), $"'{text}' is not a whole number from {min} to {max}", $"write a whole number from {min} to {max}");
+        return null;
+    }
+
+    /// <summary><c>true</c> or <c>false</c>; a problem otherwise.</summary>
+    public bool? Boolean(string key)
+    {
+        var text = String(key);
+        return text switch
+        {
+            null => null,
+            "true" => true,
+            "false" => false,
+            _ => Fail(),
+        };
+
+        bool? Fail()
+        {
+            _problems.Add(Node(key)!, KeyPath(key), $"'{text}' is not true or false", "write true or false");
+            return null;
+        }
+    }
+
     public TimeSpan? Duration(string key)
     {
         var text = String(key);

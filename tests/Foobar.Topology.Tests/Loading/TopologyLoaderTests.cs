@@ -25,7 +25,7 @@ public class TopologyLoaderTests
     {
         var topology = TopologyText.Parse(TopologyText.Valid + """
 
-            lb: { port: 8081, mode: active-active, check_path: /ping, check_interval: 250ms }
+            lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms }
             web: { port: 8082, root: public, proxy: [/api/, /auth/] }
             app: { port: 9090 }
             admin: { port: 9999 }
@@ -35,6 +35,7 @@ public class TopologyLoaderTests
 
         Assert.Equal(8081, topology.Lb.Port);
         Assert.Equal(LbMode.ActiveActive, topology.Lb.Mode);
+        Assert.Equal(BalanceAlgorithm.LeastConnections, topology.Lb.Balance);
         Assert.Equal("/ping", topology.Lb.CheckPath);
         Assert.Equal(TimeSpan.FromMilliseconds(250), topology.Lb.CheckInterval);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
@@ -61,6 +62,43 @@ public class TopologyLoaderTests
 
         Assert.Equal([Role.Web, Role.App, Role.Db], topology.Find("server1")!.Roles);
         Assert.Equal("server1", topology.DbPrimary?.Name);
+    }
+
+    [Fact]
+    public void Parse_ServerWeightAndBackup_AreRead_WithDefaults()
+    {
+        var topology = TopologyText.Parse("""
+            domain: foobar.com
+            network: { range: 127.10.0.0/24 }
+            servers:
+              lb1: { roles: [lb] }
+              web1: { roles: [web], weight: 3 }
+              web2: { roles: [web], backup: true }
+              app1: { roles: [app] }
+            """);
+
+        Assert.Equal((3, false), (topology.Servers.Single(s => s.Name == "web1").Weight, topology.Servers.Single(s => s.Name == "web1").Backup));
+        Assert.Equal((1, true), (topology.Servers.Single(s => s.Name == "web2").Weight, topology.Servers.Single(s => s.Name == "web2").Backup));
+        Assert.Equal(1, topology.Servers.Single(s => s.Name == "lb1").Weight);
+    }
+
+    [Theory]
+    [InlineData("weight: 0", "servers.web1.weight", "not a whole number from 1 to 256")]
+    [InlineData("weight: 300", "servers.web1.weight", "not a whole number from 1 to 256")]
+    [InlineData("weight: heavy", "servers.web1.weight", "not a whole number from 1 to 256")]
+    [InlineData("backup: yes", "servers.web1.backup", "not true or false")]
+    public void Parse_BadServerWeightOrBackup_NamesTheKey(string setting, string key, string expected)
+    {
+        var problem = TopologyText.SingleProblem($$"""
+            domain: foobar.com
+            network: { range: 127.10.0.0/24 }
+            servers:
+              web1: { roles: [web], {{setting}} }
+              app1: { roles: [app] }
+            """);
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(expected, problem.Message);
     }
 
     [Fact]
@@ -146,6 +184,7 @@ public class TopologyLoaderTests
     [InlineData("lb: { check_path: healthz }", "lb.check_path", "absolute URL path")]
     [InlineData("web: { proxy: [api/] }", "web.proxy", "does not start with '/'")]
     [InlineData("app: { port: http }", "app.port", "not a TCP port")]
+    [InlineData("lb: { balance: fastest }", "lb.balance", "unknown balance algorithm")]
     [InlineData("db: { disk_reserve: lots }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
