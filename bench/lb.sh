@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Our load balancer against HAProxy in front of the same two backends: nginx serving a 1 KB file
+# on two addresses, so the figures are the load balancers' own. Both: roundrobin, keep-alive to
+# the backends, active checks every second. Our lb1 runs alone (`foobar serve lb1`), holding the
+# public address. wrk -t2 -c64 against each, alternating rounds; prints requests/s, p99 and the
+# ratios ours/HAProxy. Usage: bench/lb.sh [ROUNDS] [SECONDS]   (default 3 rounds of 10 s)
+# Installs haproxy, nginx and wrk if missing (Debian's packages).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${1:-3}"
+seconds="${2:-10}"
+for tool in haproxy nginx wrk; do
+  command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
+done
+work="$(mktemp -d /tmp/foobar-bench-lb.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; done
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+prefix=127.34.0
+public=$prefix.1; haproxy_at=$prefix.200; web1=$prefix.11; web2=$prefix.12
+mkdir -p "$work/site" "$work/state"
+head -c 1024 /dev/zero | tr '\0' 'x' > "$work/site/1k.html"
+
+cat > "$work/nginx.conf" <<CFG
+user root;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  server { listen $web1:80; listen $web2:80; root $work/site; location = /healthz { return 200 "ok\n"; } }
+}
+CFG
+nginx -c "$work/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+cat > "$work/foobar.yaml" <<YAML
+domain: foobar.com
+network: { range: $prefix.0/24 }
+public: { address: $public }
+lb: { port: 80 }
+web: { root: $work/site }
+servers:
+  lb1:  { roles: [lb], address: $prefix.3 }
+  web1: { roles: [web], address: $web1 }
+  web2: { roles: [web], address: $web2 }
+  app1: { roles: [app], address: $prefix.13 }
+YAML
+"$root/foobar" --version >/dev/null   # build once
+"$root/artifacts/foobar/foobar" serve lb1 -t "$work/foobar.yaml" --state "$work/state" >"$work/lb1.log" 2>&1 &
+pids+=($!)
+
+cat > "$work/haproxy.cfg" <<CFG
+global
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend public
+  bind $haproxy_at:80
+  default_backend web
+backend web
+  balance roundrobin
+  option httpchk GET /healthz
+  server web1 $web1:80 check inter 1s
+  server web2 $web2:80 check inter 1s
+CFG
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+pids+=($!)
+for url in "http://$public/1k.html" "http://$haproxy_at/1k.html"; do
+  for _ in $(seq 1 200); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
+  curl -sf -o /dev/null "$url" || { echo "no answer from $url" >&2; exit 1; }
+done
+
+# wrk's requests/s and its "99%" latency in ms.
+measure() {
+  local out p99
+  out=$(wrk -t2 -c64 -d"${seconds}s" --latency "$1")
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  case "$p99" in
+    *us) p99=$(awk -v v="${p99%us}" 'BEGIN{print v/1000}') ;;
+    *ms) p99="${p99%ms}" ;;
+    *s) p99=$(awk -v v="${p99%s}" 'BEGIN{print v*1000}') ;;
+  esac
+  echo "$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}') $p99"
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Warm both (JIT, connection pools), untimed.
+wrk -t2 -c64 -d3s "http://$public/1k.html" >/dev/null
+wrk -t2 -c64 -d3s "http://$haproxy_at/1k.html" >/dev/null
+
+printf '%-6s %12s %9s %12s %9s\n' round "foobar r/s" "p99 ms" "haproxy r/s" "p99 ms"
+o_rps=""; o_p99=""; h_rps=""; h_p99=""
+for round in $(seq 1 "$rounds"); do
+  read -r orps op99 < <(measure "http://$public/1k.html")
+  read -r hrps hp99 < <(measure "http://$haproxy_at/1k.html")
+  printf '%-6s %12s %9s %12s %9s\n' "$round" "$orps" "$op99" "$hrps" "$hp99"
+  o_rps="$o_rps $orps"; o_p99="$o_p99 $op99"; h_rps="$h_rps $hrps"; h_p99="$h_p99 $hp99"
+done
+o=$(echo $o_rps | median); h=$(echo $h_rps | median); op=$(echo $o_p99 | median); hp=$(echo $h_p99 | median)
+printf 'median: foobar %s r/s p99 %s ms; haproxy %s r/s p99 %s ms; throughput ratio %.2f, p99 ratio %.2f (ours/haproxy)\n' \
+  "$o" "$op" "$h" "$hp" "$(awk -v a="$o" -v b="$h" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$hp" 'BEGIN{print a/b}')"
