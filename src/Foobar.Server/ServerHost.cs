@@ -27,7 +27,14 @@ public static class ServerHost
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
 
+        // Socket completions run on the event-loop thread instead of being queued to the thread pool,
+        // and Kestrel runs requests there too: one thread handoff less per read, measured 8 % less
+        // CPU per proxied request on the load balancer (bench/lb.sh). The runtime reads the variable
+        // when the process's first asynchronous socket is made, which is after this line in a server
+        // process. Nothing on these paths blocks a thread.
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
