@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Foobar.MySql.Core;
 
 /// <summary>
@@ -7,15 +9,21 @@ namespace Foobar.MySql.Core;
 /// in an unknown state.
 /// </summary>
 /// <remarks>
-/// One instance per session, reused by every command (the timeout source is reset, not re-created):
-/// on the hot path a command costs two callback registrations, no timer or token source allocation.
+/// One instance per session, reused by every command. The timeout is a deadline, not a timer per
+/// command: one timer per session is armed once and, when it fires, either finds the running
+/// command past its deadline or re-arms itself for the rest (or disarms when nothing runs). So a
+/// command costs a timestamp and, with a cancellable token, one callback registration; no timer
+/// change, no allocation.
 /// </remarks>
-internal sealed class CommandCancellation
+internal sealed class CommandCancellation : IDisposable
 {
     private readonly ServerSession _session;
     private readonly Lock _lock = new();
-    private CancellationTokenSource _timeout = new();
-    private CancellationTokenRegistration _timeoutRegistration;
+    private Timer? _timer;
+    private bool _timerArmed;
+    private long _armedFor;
+    private bool _running;
+    private long _deadline;
     private CancellationTokenRegistration _callerRegistration;
     private MySqlConnection? _connection;
     private CancellationToken _callerToken;
@@ -32,21 +40,24 @@ internal sealed class CommandCancellation
     /// <summary>Arms the timeout and the caller's token for one command.</summary>
     public void Start(MySqlConnection connection, int timeoutSeconds, CancellationToken callerToken)
     {
-        _connection = connection;
         _callerToken = callerToken;
         _timeoutSeconds = timeoutSeconds;
-        _kill = null;
-        _finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _timedOut = false;
-        if (timeoutSeconds > 0)
+        lock (_lock)
         {
-            if (!_timeout.TryReset())
+            _connection = connection;
+            _kill = null;
+            _finished = null;
+            _running = true;
+            _deadline = timeoutSeconds > 0 ? Stopwatch.GetTimestamp() + timeoutSeconds * Stopwatch.Frequency : long.MaxValue;
+            // Armed for later than this deadline (an earlier command had a longer timeout): bring it forward.
+            if (timeoutSeconds > 0 && (!_timerArmed || _deadline < _armedFor))
             {
-                _timeout.Dispose();
-                _timeout = new CancellationTokenSource();
+                _timer ??= new Timer(static state => ((CommandCancellation)state!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
+                _timer.Change(TimeSpan.FromSeconds(timeoutSeconds), Timeout.InfiniteTimeSpan);
+                _timerArmed = true;
+                _armedFor = _deadline;
             }
-            _timeoutRegistration = _timeout.Token.UnsafeRegister(static state => ((CommandCancellation)state!).OnTimeout(), this);
-            _timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
         }
         if (callerToken.CanBeCanceled)
         {
@@ -71,9 +82,10 @@ internal sealed class CommandCancellation
     {
         lock (_lock)
         {
-            if (_connection is { } connection && _finished is { } finished)
+            if (_running && _connection is { } connection)
             {
-                _kill ??= KillAsync(connection, finished.Task);
+                _finished ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _kill ??= KillAsync(connection, _finished.Task);
             }
         }
     }
@@ -112,12 +124,12 @@ internal sealed class CommandCancellation
     public async ValueTask FinishAsync()
     {
         _callerRegistration.Dispose();
-        _timeoutRegistration.Dispose();
         _callerRegistration = default;
-        _timeoutRegistration = default;
         Task? kill;
         lock (_lock)
         {
+            // The timer stays armed: when it fires with nothing running it disarms itself.
+            _running = false;
             _finished?.TrySetResult();
             _finished = null;
             kill = _kill;
@@ -140,9 +152,35 @@ internal sealed class CommandCancellation
         }
     }
 
-    private void OnTimeout()
+    private void OnTimer()
     {
+        lock (_lock)
+        {
+            if (!_running || _deadline == long.MaxValue || _timer is null)
+            {
+                _timerArmed = false;
+                return;
+            }
+            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _deadline);
+            if (remaining > TimeSpan.Zero)
+            {
+                _timer.Change(remaining, Timeout.InfiniteTimeSpan);
+                _armedFor = _deadline;
+                return;
+            }
+            _timerArmed = false;
+        }
         _timedOut = true;
         Cancel();
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _timerArmed = false;
+        }
     }
 }

@@ -607,6 +607,7 @@ internal sealed class ServerSession : IAsyncDisposable
         IsBroken = true;
         _packets?.Dispose();
         _writer.Dispose();
+        Cancellation.Dispose();
     }
 
     private async ValueTask SendRawAsync(byte[] data, CancellationToken cancellationToken)

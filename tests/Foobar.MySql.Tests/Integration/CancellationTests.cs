@@ -53,6 +53,32 @@ public class CancellationTests(MariaDbFixture db) : IClassFixture<MariaDbFixture
     }
 
     [Fact]
+    public async Task CommandTimeout_AfterQuickCommandsAndAPause_StillStopsTheSlowOne()
+    {
+        // One timer per session, armed by the first command and re-armed lazily: the slow command's
+        // deadline lies after the time the timer was first armed for.
+        await using var connection = await db.OpenAsync();
+        for (var i = 0; i < 50; i++)
+        {
+            await using var quick = new MySqlCommand("SELECT 1", connection) { CommandTimeout = 1 };
+            await quick.ExecuteScalarAsync();
+        }
+        await using (var pause = new MySqlCommand("DO SLEEP(0.6)", connection) { CommandTimeout = 5 })
+        {
+            await pause.ExecuteNonQueryAsync();
+        }
+        await using var slow = new MySqlCommand("SELECT SLEEP(30)", connection) { CommandTimeout = 1 };
+        var clock = Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<MySqlException>(() => slow.ExecuteScalarAsync());
+
+        Assert.Contains("timeout of 1 s", e.Message);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(20));
+        await using var next = new MySqlCommand("SELECT 2", connection);
+        Assert.Equal(2L, Convert.ToInt64(await next.ExecuteScalarAsync()));
+    }
+
+    [Fact]
     public async Task CancelAfterTheQueryFinished_DoesNotHitTheNextStatement()
     {
         await using var connection = await db.OpenAsync();
