@@ -41,6 +41,21 @@ public sealed record LbSettings
 
     /// <summary>Time between active checks. Default 1 s: a dead server leaves rotation within a second.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Time between checks of a server changing state. Default 250 ms.</summary>
+    public TimeSpan CheckFastInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A check not answered within this fails. Default 1 s.</summary>
+    public TimeSpan CheckTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Passed checks in a row that bring a down server up. Default 2.</summary>
+    public int CheckRise { get; init; } = 2;
+
+    /// <summary>Failed checks in a row that take an up server down. Default 2.</summary>
+    public int CheckFall { get; init; } = 2;
+
+    /// <summary>Statuses a check must answer; empty: any 2xx or 3xx. Default empty.</summary>
+    public IReadOnlyList<int> CheckStatus { get; init; } = [];
 }
 
 /// <summary>Settings of the <see cref="Role.Web"/> tier.</summary>

@@ -4,70 +4,96 @@ using Microsoft.Extensions.Logging;
 namespace Foobar.Http.Health;
 
 /// <summary>
-/// Asks every backend of a pool for <c>checkPath</c> at a fixed interval: a 2xx marks it up,
-/// anything else (error, timeout, other status) marks it down. One check decides either way;
-/// rise/fall counts come with the load balancer issue.
+/// Checks every backend of a pool on its own schedule: GET <see cref="HealthCheckOptions.Path"/>;
+/// <see cref="HealthCheckOptions.Fall"/> failures in a row take an up backend down,
+/// <see cref="HealthCheckOptions.Rise"/> passes in a row bring a down one up, and while a backend
+/// is on its way from one to the other it is checked at the fast interval. A forward that cannot
+/// connect marks a backend down at once (passive check); the checks bring it back.
 /// </summary>
 public sealed partial class ActiveHealthChecker(
     BackendPool pool,
-    string checkPath,
-    TimeSpan interval,
+    HealthCheckOptions options,
     HttpMessageInvoker client,
     TimeProvider timeProvider,
     ILogger logger)
 {
+    private readonly Dictionary<Backend, int> _streaks = [];
+    private readonly Lock _lock = new();
+
     /// <summary>Runs checks until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(pool.Backends.Select(b => RunBackendAsync(b, cancellationToken)));
+
+    private async Task RunBackendAsync(Backend backend, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(interval, timeProvider);
-        do
+        try
         {
-            await Task.WhenAll(pool.Backends.Select(b => CheckAsync(b, cancellationToken))).ConfigureAwait(false);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await CheckAsync(backend, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(NextDelay(backend), timeProvider, cancellationToken).ConfigureAwait(false);
+            }
         }
-        while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
-    /// <summary>Checks one backend once and updates its state.</summary>
+    /// <summary>The fast interval while <paramref name="backend"/> is changing state, else the interval.</summary>
+    public TimeSpan NextDelay(Backend backend)
+    {
+        lock (_lock)
+        {
+            return _streaks.GetValueOrDefault(backend) > 0 ? options.FastInterval : options.Interval;
+        }
+    }
+
+    /// <summary>Checks one backend once and updates its state when enough checks in a row agree.</summary>
     public async Task CheckAsync(Backend backend, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(interval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : interval);
+        timeout.CancelAfter(options.Timeout);
         string? failure;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(backend.BaseUri, checkPath));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(backend.BaseUri, options.Path));
             using var response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            failure = response.IsSuccessStatusCode ? null : $"check answered {(int)response.StatusCode}";
+            failure = options.Passes((int)response.StatusCode) ? null : $"check answered {(int)response.StatusCode}";
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            failure = "check timed out";
+            failure = $"check not answered within {options.Timeout.TotalMilliseconds:0} ms";
         }
         catch (HttpRequestException e)
         {
             failure = $"check failed: {e.Message}";
         }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        var state = failure is null ? BackendState.Up : BackendState.Down;
-        if (state != backend.State)
-        {
-            LogStateChange(logger, backend.Name, state, failure ?? "check passed");
-        }
-        backend.SetState(state, failure ?? "check passed");
+        Record(backend, failure);
     }
 
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    /// <summary>Counts a check's outcome: a streak of checks that disagree with the state, which changes at rise or fall.</summary>
+    private void Record(Backend backend, string? failure)
     {
-        try
+        var passed = failure is null;
+        var current = backend.State;
+        BackendState? change = null;
+        int streak;
+        lock (_lock)
         {
-            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+            var agrees = passed == (current == BackendState.Up);
+            streak = agrees ? 0 : _streaks.GetValueOrDefault(backend) + 1;
+            if (streak >= (passed ? options.Rise : options.Fall))
+            {
+                change = passed ? BackendState.Up : BackendState.Down;
+                streak = 0;
+            }
+            _streaks[backend] = streak;
         }
-        catch (OperationCanceledException)
+        if (change is { } state)
         {
-            return false;
+            var reason = passed ? $"{options.Rise} checks in a row passed" : $"{options.Fall} checks in a row failed, the last: {failure}";
+            LogStateChange(logger, backend.Name, state, reason);
+            backend.SetState(state, reason);
         }
     }
 

@@ -39,7 +39,16 @@ internal sealed class LbRoleHost : IRoleHost
     public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder);
 
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
-        new ActiveHealthChecker(_webServers, _topology.Lb.CheckPath, _topology.Lb.CheckInterval, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken),
+        new ActiveHealthChecker(_webServers, new HealthCheckOptions
+        {
+            Path = _topology.Lb.CheckPath,
+            Interval = _topology.Lb.CheckInterval,
+            FastInterval = _topology.Lb.CheckFastInterval,
+            Timeout = _topology.Lb.CheckTimeout,
+            Rise = _topology.Lb.CheckRise,
+            Fall = _topology.Lb.CheckFall,
+            ExpectedStatus = _topology.Lb.CheckStatus,
+        }, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken),
         _claim.RunAsync(cancellationToken));
 
     public RoleHealth Health() => new("lb",

@@ -21,7 +21,7 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
         WebServer.Configure(app, new WebOptions(server.Name, topology.WebRootPath, topology.Web.Proxy, _apps), forwarder);
 
     public Task RunAsync(CancellationToken cancellationToken) =>
-        new ActiveHealthChecker(_apps, topology.Web.CheckPath, topology.Web.CheckInterval, checkClient, TimeProvider.System, logger).RunAsync(cancellationToken);
+        new ActiveHealthChecker(_apps, new HealthCheckOptions { Path = topology.Web.CheckPath, Interval = topology.Web.CheckInterval }, checkClient, TimeProvider.System, logger).RunAsync(cancellationToken);
 
     public RoleHealth Health() => new("web", RoleStates.Ready, $"static {topology.WebRootPath}; app servers: {BackendPools.Describe(_apps)}");
 }

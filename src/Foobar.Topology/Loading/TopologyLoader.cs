@@ -203,9 +203,39 @@ public static class TopologyLoader
             Balance = section.Choice("balance", Algorithms, "balance algorithm") ?? defaults.Balance,
             CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
+            CheckFastInterval = section.Duration("check_fast_interval") ?? defaults.CheckFastInterval,
+            CheckTimeout = section.Duration("check_timeout") ?? defaults.CheckTimeout,
+            CheckRise = section.Integer("check_rise", 1, 100) ?? defaults.CheckRise,
+            CheckFall = section.Integer("check_fall", 1, 100) ?? defaults.CheckFall,
+            CheckStatus = ReadStatuses(section, "check_status") ?? defaults.CheckStatus,
         };
-        section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval");
+        section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval", "check_fast_interval", "check_timeout",
+            "check_rise", "check_fall", "check_status");
         return result;
+    }
+
+    /// <summary>A list of HTTP status codes (100-599).</summary>
+    private static List<int>? ReadStatuses(YamlSection section, string key)
+    {
+        var texts = section.Strings(key);
+        if (texts is null)
+        {
+            return null;
+        }
+        var statuses = new List<int>();
+        foreach (var text in texts)
+        {
+            if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var status) && status is >= 100 and <= 599)
+            {
+                statuses.Add(status);
+            }
+            else
+            {
+                section.Problem(section.Node(key), key, $"'{text}' is not an HTTP status", "list statuses from 100 to 599: [200, 204]");
+                return null;
+            }
+        }
+        return statuses;
     }
 
     private static DbSettings ReadDb(YamlSection? section)

@@ -25,7 +25,7 @@ public class TopologyLoaderTests
     {
         var topology = TopologyText.Parse(TopologyText.Valid + """
 
-            lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms }
+            lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204] }
             web: { port: 8082, root: public, proxy: [/api/, /auth/] }
             app: { port: 9090 }
             admin: { port: 9999 }
@@ -38,6 +38,10 @@ public class TopologyLoaderTests
         Assert.Equal(BalanceAlgorithm.LeastConnections, topology.Lb.Balance);
         Assert.Equal("/ping", topology.Lb.CheckPath);
         Assert.Equal(TimeSpan.FromMilliseconds(250), topology.Lb.CheckInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), topology.Lb.CheckFastInterval);
+        Assert.Equal(TimeSpan.FromSeconds(2), topology.Lb.CheckTimeout);
+        Assert.Equal((3, 4), (topology.Lb.CheckRise, topology.Lb.CheckFall));
+        Assert.Equal([200, 204], topology.Lb.CheckStatus);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
@@ -185,6 +189,11 @@ public class TopologyLoaderTests
     [InlineData("web: { proxy: [api/] }", "web.proxy", "does not start with '/'")]
     [InlineData("app: { port: http }", "app.port", "not a TCP port")]
     [InlineData("lb: { balance: fastest }", "lb.balance", "unknown balance algorithm")]
+    [InlineData("lb: { check_rise: 0 }", "lb.check_rise", "not a whole number from 1 to 100")]
+    [InlineData("lb: { check_fall: many }", "lb.check_fall", "not a whole number from 1 to 100")]
+    [InlineData("lb: { check_status: [200, ok] }", "lb.check_status", "'ok' is not an HTTP status")]
+    [InlineData("lb: { check_status: [999] }", "lb.check_status", "'999' is not an HTTP status")]
+    [InlineData("lb: { check_timeout: 0s }", "lb.check_timeout", "not a duration")]
     [InlineData("db: { disk_reserve: lots }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
