@@ -14,6 +14,7 @@ var root = new RootCommand("foobar: run the www.foobar.com infrastructure, every
     ServerActionCommand.Create("start", "Start a stopped or killed server and wait until it is ready"),
     ServerActionCommand.Create("restart", "Stop a server gracefully and start it again"),
     DbCommand.Create(),
+    LbCommand.Create(),
     ServeCommand.Create(),
     ControlPlaneCommand.Create(),
 };

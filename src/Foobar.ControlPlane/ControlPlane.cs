@@ -1,5 +1,6 @@
 using Foobar.ControlPlane.Api;
 using Foobar.ControlPlane.Database;
+using Foobar.ControlPlane.LoadBalancing;
 using Foobar.ControlPlane.Health;
 using Foobar.ControlPlane.Processes;
 using Foobar.ControlPlane.State;
@@ -25,6 +26,7 @@ public sealed class ControlPlane
     private readonly List<ServerSupervisor> _supervisors;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly DbTier? _db;
+    private readonly LbTier _lb;
 
     /// <summary>A control plane that starts real <c>foobar serve</c> processes.</summary>
     public ControlPlane(Topology.Topology topology, StateDirectory state)
@@ -40,6 +42,7 @@ public sealed class ControlPlane
         _timeProvider = timeProvider;
         Events = new EventLog(timeProvider, state.EventsFile);
         _supervisors = topology.Servers.Select(s => new ServerSupervisor(s.Name, launcher, policy, timeProvider, Events)).ToList();
+        _lb = new LbTier(topology, state.LbDrainedFile, Events);
     }
 
     /// <summary>Supervision events.</summary>
@@ -55,6 +58,7 @@ public sealed class ControlPlane
         var supervision = _supervisors.Select(s => RunLoopAsync(s.RunAsync, loops.Token)).ToList();
         var health = new HealthMonitor(_topology, _supervisors, _timeProvider).RunAsync(loops.Token);
         var orchestration = _db is null ? Task.CompletedTask : RunLoopAsync(_db.Orchestrator.RunAsync, loops.Token);
+        var balancing = RunLoopAsync(_lb.RunAsync, loops.Token);
         Events.Record("control-plane", $"starting {_supervisors.Count} servers of {_topology.SiteHost}");
         foreach (var supervisor in _supervisors)
         {
@@ -70,7 +74,8 @@ public sealed class ControlPlane
         Events.Record("control-plane", "stopping every server");
         await StopAllAsync().ConfigureAwait(false);
         await loops.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll([.. supervision, health, orchestration]).ConfigureAwait(false);
+        await Task.WhenAll([.. supervision, health, orchestration, balancing]).ConfigureAwait(false);
+        _lb.Dispose();
         if (_db is not null)
         {
             await _db.DisposeAsync().ConfigureAwait(false);
@@ -118,6 +123,11 @@ public sealed class ControlPlane
     /// <exception cref="InvalidOperationException">It cannot be done now; nothing changed. The message says why.</exception>
     public Task<string> SwitchoverAsync(string? target, CancellationToken cancellationToken) =>
         (_db ?? throw NoDatabase()).Orchestrator.SwitchoverAsync(target, cancellationToken);
+
+    /// <summary>Stops (<paramref name="drain"/>) or resumes sending new requests to a web server (<c>foobar lb drain|ready</c>).</summary>
+    /// <exception cref="ArgumentException">Not a web server; the message lists them.</exception>
+    public Task<string> SetDrainingAsync(string server, bool drain, CancellationToken cancellationToken) =>
+        _lb.SetAsync(server, drain, cancellationToken);
 
     private static InvalidOperationException NoDatabase() => new("this topology has no db server");
 

@@ -135,6 +135,13 @@ public static class ServerHost
             case ("GET" or "HEAD", AdminPaths.Health):
                 await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
                 return;
+            case ("GET", AdminPaths.LbServers) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+                await context.Response.WriteAsJsonAsync(lb.Backends(), context.RequestAborted).ConfigureAwait(false);
+                return;
+            case ("POST", { } path) when path.StartsWith(AdminPaths.LbServers + "/", StringComparison.Ordinal)
+                && roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+                await SetDrainingAsync(context, lb, path[(AdminPaths.LbServers.Length + 1)..]).ConfigureAwait(false);
+                return;
             case ("POST", AdminPaths.PrimaryChanged) when roles.OfType<AppRoleHost>().FirstOrDefault() is { } app:
                 var primary = await app.PrimaryChangedAsync().ConfigureAwait(false);
                 await context.Response.WriteAsJsonAsync(new PrimaryChangedReply(server.Name, primary), context.RequestAborted).ConfigureAwait(false);
@@ -143,6 +150,25 @@ public static class ServerHost
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
         }
+    }
+
+    /// <summary><c>NAME/drain</c> or <c>NAME/ready</c>.</summary>
+    private static async Task SetDrainingAsync(HttpContext context, LbRoleHost lb, string rest)
+    {
+        var parts = rest.Split('/');
+        if (parts is not [var server, "drain" or "ready"])
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await context.Response.WriteAsync($"use POST {AdminPaths.LbServers}/NAME/drain or /ready\n", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        if (!lb.SetDraining(server, parts[1] == "drain"))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await context.Response.WriteAsync($"no web server '{server}' behind this load balancer\n", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        await context.Response.WriteAsJsonAsync(lb.Backends().Single(b => b.Name == server), context.RequestAborted).ConfigureAwait(false);
     }
 
     private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)

@@ -66,6 +66,40 @@ public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology
     }
 
     [Fact]
+    public async Task Drain_Web1_NewRequestsGoToWeb2OnEveryLoadBalancer_UntilReady()
+    {
+        await WaitAllReadyAsync();
+
+        var drain = await topology.CliAsync("lb", "drain", "web1");
+        Assert.True(drain.ExitCode == 0, drain.Output);
+        Assert.Contains("web1 draining: no new requests, those in flight finish on lb1, lb2", drain.Output);
+        try
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.Equal("web2", (await topology.PathOfAsync("/"))[1]);
+            }
+            Assert.Contains("\"web1\"", File.ReadAllText(Path.Combine(topology.StateDirectory, "lb-drained.json")));
+        }
+        finally
+        {
+            var ready = await topology.CliAsync("lb", "ready", "web1");
+            Assert.True(ready.ExitCode == 0, ready.Output);
+            Assert.Contains("web1 ready: back in rotation on lb1, lb2", ready.Output);
+        }
+        var servedBy = new HashSet<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            servedBy.Add((await topology.PathOfAsync("/"))[1]);
+        }
+        Assert.Contains("web1", servedBy);
+
+        var notWeb = await topology.CliAsync("lb", "drain", "app1");
+        Assert.Equal(1, notWeb.ExitCode);
+        Assert.Contains("no web server 'app1'; web servers: web1, web2", notWeb.Output);
+    }
+
+    [Fact]
     public async Task Kill_Web1_SiteKeepsAnsweringAndStartBringsItBack()
     {
         await WaitAllReadyAsync();

@@ -12,7 +12,7 @@ namespace Foobar.ControlPlane.Api;
 /// </summary>
 /// <remarks>
 /// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>GET /db</c>;
-/// <c>POST /db/switchover?to=NAME</c>; <c>POST /shutdown</c>.
+/// <c>POST /db/switchover?to=NAME</c>; <c>POST /lb/{drain|ready}?server=NAME</c>; <c>POST /shutdown</c>.
 /// </remarks>
 internal static class ControlApi
 {
@@ -62,6 +62,21 @@ internal static class ControlApi
             catch (Exception e) when (e is Foobar.MySql.MySqlException or TimeoutException)
             {
                 return Results.Json(new ControlMessage($"switchover failed: {e.Message}; see 'foobar db status'"), ControlJson.Options, statusCode: StatusCodes.Status500InternalServerError);
+            }
+        });
+        app.MapPost("/lb/{action}", async (string action, string? server, CancellationToken cancellationToken) =>
+        {
+            if (action is not ("drain" or "ready") || string.IsNullOrEmpty(server))
+            {
+                return Results.Json(new ControlMessage("use POST /lb/drain?server=NAME or /lb/ready?server=NAME"), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+            }
+            try
+            {
+                return Results.Json(new ControlMessage(await controlPlane.SetDrainingAsync(server, action == "drain", cancellationToken).ConfigureAwait(false)), ControlJson.Options);
+            }
+            catch (ArgumentException e)
+            {
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
             }
         });
         app.MapPost("/shutdown", () =>

@@ -87,6 +87,15 @@ public sealed class ControlClient : IDisposable
         return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
     }
 
+    /// <summary>Drains (<paramref name="drain"/>) or readies a web server on every load balancer; returns (ok, message).</summary>
+    public async Task<(bool Ok, string Message)> SetDrainingAsync(string server, bool drain, CancellationToken cancellationToken = default)
+    {
+        var uri = $"lb/{(drain ? "drain" : "ready")}?server={Uri.EscapeDataString(server)}";
+        using var response = await _http.PostAsync(new Uri(uri, UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+        return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
+    }
+
     /// <summary>Asks the control plane to stop everything and exit.</summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {

@@ -37,6 +37,9 @@ public sealed class StateDirectory
     /// <summary>Supervision events, one per line.</summary>
     public string EventsFile => Path.Combine(Root, "events.log");
 
+    /// <summary>The web servers an operator drained (<c>foobar lb drain</c>), a JSON list.</summary>
+    public string LbDrainedFile => Path.Combine(Root, "lb-drained.json");
+
     /// <summary>Pid file of server <paramref name="name"/>.</summary>
     public string PidFile(string name) => Path.Combine(PidDirectory, name + ".pid");
 

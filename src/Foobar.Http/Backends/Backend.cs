@@ -8,6 +8,7 @@ public sealed class Backend
     private long _requests;
     private long _failures;
     private long _active;
+    private volatile bool _draining;
 
     /// <summary>Creates a backend, up until a check says otherwise (a fresh topology starts ready).</summary>
     /// <param name="name">Server name.</param>
@@ -32,6 +33,16 @@ public sealed class Backend
 
     /// <summary>Takes requests only when no non-backup backend of its pool is up (active-passive).</summary>
     public bool Backup { get; }
+
+    /// <summary>
+    /// Set by an operator (<c>foobar lb drain</c>): gets no new requests, whatever its health, while
+    /// those in flight finish. Cleared by <c>foobar lb ready</c>.
+    /// </summary>
+    public bool Draining
+    {
+        get => _draining;
+        set => _draining = value;
+    }
 
     /// <summary>Requests forwarded to it and not finished yet.</summary>
     public long ActiveRequests => Interlocked.Read(ref _active);

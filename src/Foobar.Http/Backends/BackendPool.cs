@@ -12,8 +12,8 @@ public sealed class BackendPool(IReadOnlyList<Backend> backends, ILoadBalancingP
     public ILoadBalancingPolicy Policy { get; } = policy;
 
     /// <summary>
-    /// The backend for the next try of the request <paramref name="key"/>: among those up and not
-    /// <paramref name="tried"/> yet, the non-backup ones, or the backup ones when none of those is
+    /// The backend for the next try of the request <paramref name="key"/>: among those up, not
+    /// draining and not <paramref name="tried"/> yet, the non-backup ones, or the backup ones when none of those is
     /// left; null when none is left at all.
     /// </summary>
     public Backend? Pick(IReadOnlyCollection<Backend> tried, BalanceKey key = default)
@@ -33,13 +33,16 @@ public sealed class BackendPool(IReadOnlyList<Backend> backends, ILoadBalancingP
         var count = 0;
         foreach (var backend in Backends)
         {
-            if (backend.State == BackendState.Up && backend.Backup == backup && !tried.Contains(backend))
+            if (backend.State == BackendState.Up && !backend.Draining && backend.Backup == backup && !tried.Contains(backend))
             {
                 into[count++] = backend;
             }
         }
         return count;
     }
+
+    /// <summary>The backend named <paramref name="name"/>; null when the pool has none.</summary>
+    public Backend? Find(string name) => Backends.FirstOrDefault(b => b.Name == name);
 
     /// <summary>Room for the candidates of a usual pool on the stack: no allocation per request.</summary>
     [System.Runtime.CompilerServices.InlineArray(Length)]

@@ -8,4 +8,8 @@ public static class AdminPaths
 
     /// <summary><c>POST</c> on app servers: the db primary changed; answers a <see cref="PrimaryChangedReply"/>.</summary>
     public const string PrimaryChanged = "/db/primary-changed";
+
+    /// <summary>On load balancers: <c>GET</c> the web servers (<see cref="LbBackendStatus"/>);
+    /// <c>POST {prefix}/NAME/drain</c> or <c>/ready</c> to stop or resume sending it new requests.</summary>
+    public const string LbServers = "/lb/servers";
 }

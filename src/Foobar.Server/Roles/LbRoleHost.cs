@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
-internal sealed class LbRoleHost : IRoleHost
+internal sealed partial class LbRoleHost : IRoleHost
 {
     private readonly Topology.Topology _topology;
     private readonly ServerSpec _server;
@@ -50,6 +50,28 @@ internal sealed class LbRoleHost : IRoleHost
             ExpectedStatus = _topology.Lb.CheckStatus,
         }, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken),
         _claim.RunAsync(cancellationToken));
+
+    /// <summary>The web servers as this load balancer sees them.</summary>
+    public IReadOnlyList<LbBackendStatus> Backends() => _webServers.Backends.Select(b => new LbBackendStatus(
+        b.Name, b.State == BackendState.Up ? "up" : "down", b.Draining, b.Weight, b.Backup, b.ActiveRequests, b.Requests, b.Failures)).ToList();
+
+    /// <summary>Drains (<paramref name="drain"/>) or readies one web server; false when there is no such web server.</summary>
+    public bool SetDraining(string server, bool drain)
+    {
+        if (_webServers.Find(server) is not { } backend)
+        {
+            return false;
+        }
+        if (backend.Draining != drain)
+        {
+            backend.Draining = drain;
+            LogDraining(_logger, server, drain ? "draining: no new requests" : "ready: back in rotation");
+        }
+        return true;
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "{Server} is {What}")]
+    private static partial void LogDraining(ILogger logger, string server, string what);
 
     public RoleHealth Health() => new("lb",
         _claim.Held ? RoleStates.Ready : RoleStates.Standby,

@@ -36,6 +36,21 @@ public class BackendPoolTests
     }
 
     [Fact]
+    public void Pick_DrainingBackend_GetsNoNewRequestsUntilReady()
+    {
+        var backends = Backends.Named("web1", "web2");
+        var pool = new BackendPool(backends, new RoundRobinPolicy());
+
+        pool.Find("web1")!.Draining = true;
+        Assert.All(Enumerable.Range(0, 6), _ => Assert.Equal("web2", pool.Pick([])!.Name));
+        Assert.Null(pool.Pick([backends[1]]));
+
+        pool.Find("web1")!.Draining = false;
+        Assert.Contains("web1", Enumerable.Range(0, 4).Select(_ => pool.Pick([])!.Name));
+        Assert.Null(pool.Find("web9"));
+    }
+
+    [Fact]
     public void Pick_ManyBackends_BeyondTheStackBuffer()
     {
         var backends = Backends.Named([.. Enumerable.Range(1, 40).Select(i => $"web{i}")]);
