@@ -1,5 +1,6 @@
 using System.Net;
 using Foobar.Http.Forwarder;
+using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
 using Foobar.Server.Roles;
 using Foobar.Topology;
@@ -134,6 +135,14 @@ public static class ServerHost
         {
             case ("GET" or "HEAD", AdminPaths.Health):
                 await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
+                return;
+            case ("GET", AdminPaths.Metrics) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+                context.Response.ContentType = PrometheusMetrics.ContentType;
+                await context.Response.WriteAsync(lb.Metrics(), context.RequestAborted).ConfigureAwait(false);
+                return;
+            case ("GET", AdminPaths.Stats) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+                context.Response.ContentType = "text/html; charset=utf-8";
+                await context.Response.WriteAsync(lb.StatsPage(), context.RequestAborted).ConfigureAwait(false);
                 return;
             case ("GET", AdminPaths.LbServers) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
                 await context.Response.WriteAsJsonAsync(lb.Backends(), context.RequestAborted).ConfigureAwait(false);

@@ -100,6 +100,30 @@ public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology
     }
 
     [Fact]
+    public async Task ActiveLoadBalancer_ServesPrometheusMetricsAndAStatsPageOnItsAdminPort()
+    {
+        await WaitAllReadyAsync();
+        var status = await topology.StatusAsync();
+        var active = status.Public.HeldBy ?? throw new InvalidOperationException("no load balancer holds the public address");
+        var admin = $"http://{status.Servers.Single(s => s.Name == active).Address}:9000";
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(active, (await topology.PathOfAsync("/"))[0]);
+        }
+
+        using var metrics = await topology.Http.GetAsync($"{admin}/metrics");
+        var text = await metrics.Content.ReadAsStringAsync();
+        Assert.Equal("text/plain", metrics.Content.Headers.ContentType?.MediaType);
+        Assert.Matches($"foobar_lb_backend_requests_total{{lb=\"{active}\",backend=\"web1\"}} [1-9]", text);
+        Assert.Matches($"foobar_lb_backend_responses_total{{lb=\"{active}\",backend=\"web2\",code=\"2xx\"}} [1-9]", text);
+        Assert.Contains($"foobar_lb_backend_up{{lb=\"{active}\",backend=\"web1\"}} 1", text);
+
+        var stats = await topology.Http.GetStringAsync($"{admin}/stats");
+        Assert.Contains("<tr class=\"up\"><td>web1</td><td>up</td>", stats);
+        Assert.Contains("passed", stats);
+    }
+
+    [Fact]
     public async Task Kill_Web1_SiteKeepsAnsweringAndStartBringsItBack()
     {
         await WaitAllReadyAsync();

@@ -9,6 +9,9 @@ public sealed class Backend
     private long _failures;
     private long _active;
     private volatile bool _draining;
+    private long _retried;
+    private readonly long[] _responses = new long[6];
+    private volatile CheckResult? _lastCheck;
 
     /// <summary>Creates a backend, up until a check says otherwise (a fresh topology starts ready).</summary>
     /// <param name="name">Server name.</param>
@@ -78,6 +81,24 @@ public sealed class Backend
         _state = state;
         StateChanged?.Invoke(this, state, reason);
     }
+
+    /// <summary>Requests that failed here before reaching the application (or idempotent ones) and were handed on to the next backend, if any.</summary>
+    public long Retried => Interlocked.Read(ref _retried);
+
+    /// <summary>Responses passed on, by class: index 1 to 5 for 1xx to 5xx, 0 for anything else.</summary>
+    public long ResponsesOfClass(int statusClass) => Interlocked.Read(ref _responses[statusClass is >= 1 and <= 5 ? statusClass : 0]);
+
+    /// <summary>The last active health check; null before the first.</summary>
+    public CheckResult? LastCheck => _lastCheck;
+
+    /// <summary>Counts a response passed on to the client.</summary>
+    public void CountResponse(int status) => Interlocked.Increment(ref _responses[status / 100 is var c and >= 1 and <= 5 ? c : 0]);
+
+    /// <summary>Counts a request that failed here and goes to another backend.</summary>
+    public void CountRetry() => Interlocked.Increment(ref _retried);
+
+    /// <summary>Records the outcome of an active health check.</summary>
+    public void RecordCheck(CheckResult result) => _lastCheck = result;
 
     /// <summary>A request starts on this backend: counted, and in flight until <see cref="EndRequest"/>.</summary>
     public void BeginRequest()

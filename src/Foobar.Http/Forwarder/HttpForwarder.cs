@@ -75,6 +75,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
             if (notConnected || replayable)
             {
+                backend.CountRetry();
                 return false;
             }
             await WriteErrorAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
@@ -96,7 +97,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         using (response)
         {
-            await CopyResponseAsync(context, response, self).ConfigureAwait(false);
+            await CopyResponseAsync(context, backend, response, self).ConfigureAwait(false);
         }
         return true;
     }
@@ -187,10 +188,11 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         return message;
     }
 
-    private async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response, string self)
+    private async Task CopyResponseAsync(HttpContext context, Backend backend, HttpResponseMessage response, string self)
     {
         var outgoing = context.Response;
         outgoing.StatusCode = (int)response.StatusCode;
+        backend.CountResponse(outgoing.StatusCode);
         CopyHeaders(response.Headers, outgoing);
         CopyHeaders(response.Content.Headers, outgoing);
         var upstream = response.Headers.NonValidated.TryGetValues(ServedBy.HeaderName, out var values) ? values.ToString() : null;

@@ -53,6 +53,7 @@ public sealed partial class ActiveHealthChecker(
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Timeout);
+        var started = timeProvider.GetTimestamp();
         string? failure;
         try
         {
@@ -68,6 +69,7 @@ public sealed partial class ActiveHealthChecker(
         {
             failure = $"check failed: {e.Message}";
         }
+        backend.RecordCheck(new CheckResult(timeProvider.GetUtcNow(), failure is null, failure ?? "passed", timeProvider.GetElapsedTime(started)));
         Record(backend, failure);
     }
 

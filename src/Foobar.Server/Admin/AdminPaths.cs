@@ -12,4 +12,10 @@ public static class AdminPaths
     /// <summary>On load balancers: <c>GET</c> the web servers (<see cref="LbBackendStatus"/>);
     /// <c>POST {prefix}/NAME/drain</c> or <c>/ready</c> to stop or resume sending it new requests.</summary>
     public const string LbServers = "/lb/servers";
+
+    /// <summary><c>GET</c> on load balancers: Prometheus metrics of the web servers.</summary>
+    public const string Metrics = "/metrics";
+
+    /// <summary><c>GET</c> on load balancers: the statistics page, HTML.</summary>
+    public const string Stats = "/stats";
 }

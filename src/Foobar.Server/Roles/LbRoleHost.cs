@@ -3,6 +3,7 @@ using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.Health;
 using Foobar.LoadBalancer;
+using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
@@ -50,6 +51,12 @@ internal sealed partial class LbRoleHost : IRoleHost
             ExpectedStatus = _topology.Lb.CheckStatus,
         }, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken),
         _claim.RunAsync(cancellationToken));
+
+    /// <summary>Prometheus text for <c>/metrics</c>.</summary>
+    public string Metrics() => PrometheusMetrics.Render(_server.Name, _webServers);
+
+    /// <summary>HTML for <c>/stats</c>.</summary>
+    public string StatsPage() => Foobar.LoadBalancer.Stats.StatsPage.Render(_server.Name, _webServers, TimeProvider.System.GetUtcNow());
 
     /// <summary>The web servers as this load balancer sees them.</summary>
     public IReadOnlyList<LbBackendStatus> Backends() => _webServers.Backends.Select(b => new LbBackendStatus(
