@@ -54,6 +54,8 @@ public static class ServerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // A client that has not sent its headers in 10 s is cut (slowloris); Kestrel's default is 30 s.
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             kestrel.Listen(topology.AdminEndPoint(server));
             foreach (var role in server.Roles.Where(IsHttp))
             {

@@ -4,7 +4,7 @@ using System.Net;
 namespace Foobar.EndToEnd.Tests;
 
 /// <summary>The whole default topology up: the site, round robin, and failures of single servers.</summary>
-public class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology>
+public partial class SiteTests(RunningTopology topology) : IClassFixture<RunningTopology>
 {
     [Fact]
     public async Task Site_ThroughPublicAddress_AnswersWithTheFullPath()

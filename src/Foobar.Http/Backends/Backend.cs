@@ -10,6 +10,7 @@ public sealed class Backend
     private long _active;
     private volatile bool _draining;
     private long _retried;
+    private int _consecutiveFailures;
     private readonly long[] _responses = new long[6];
     private volatile CheckResult? _lastCheck;
 
@@ -110,7 +111,15 @@ public sealed class Backend
     /// <summary>A request begun with <see cref="BeginRequest"/> is over.</summary>
     public void EndRequest() => Interlocked.Decrement(ref _active);
 
-    internal void CountFailure() => Interlocked.Increment(ref _failures);
+    /// <summary>Counts a forward that got no usable response; returns how many failed in a row.</summary>
+    internal int CountFailure()
+    {
+        Interlocked.Increment(ref _failures);
+        return Interlocked.Increment(ref _consecutiveFailures);
+    }
+
+    /// <summary>A forward got a response: the run of failures ends.</summary>
+    internal void CountSuccess() => Volatile.Write(ref _consecutiveFailures, 0);
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({BaseUri}, {State})";

@@ -25,6 +25,13 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
     /// </summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Forwards in a row that get no usable response (garbage, a connection closed early, a
+    /// timeout) before the backend is marked down (passive check). Default 3. A connection that
+    /// cannot be opened marks it down at once.
+    /// </summary>
+    public int PassiveFailureLimit { get; init; } = 3;
+
     /// <summary>Forwards <paramref name="context"/>'s request; <paramref name="self"/> names this server in X-Served-By.</summary>
     public async Task ForwardAsync(HttpContext context, BackendPool pool, string self)
     {
@@ -65,12 +72,16 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
         {
-            backend.CountFailure();
+            var failures = backend.CountFailure();
             var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
             if (notConnected)
             {
                 // Passive check: the active checker puts it back once it answers again.
                 backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
+            }
+            else if (failures >= PassiveFailureLimit)
+            {
+                backend.SetState(BackendState.Down, $"{failures} forwards in a row failed, the last: {e.Message}");
             }
             LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
             if (notConnected || replayable)
@@ -83,7 +94,10 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
-            backend.CountFailure();
+            if (backend.CountFailure() >= PassiveFailureLimit)
+            {
+                backend.SetState(BackendState.Down, $"{PassiveFailureLimit} forwards in a row failed, the last: no answer within {ResponseTimeout.TotalSeconds:0} s");
+            }
             await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
             return true;
         }
@@ -95,6 +109,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         {
             ReturnTimeout(timeout);
         }
+        backend.CountSuccess();
         using (response)
         {
             await CopyResponseAsync(context, backend, response, self).ConfigureAwait(false);

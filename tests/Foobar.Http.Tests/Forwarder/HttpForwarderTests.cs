@@ -101,6 +101,45 @@ public class HttpForwarderTests
     }
 
     [Fact]
+    public async Task Forward_BackendAnsweringGarbage_GetsRetriedElsewhere_AndIsMarkedDownAfterThreeFailures()
+    {
+        using var garbage = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        garbage.Start();
+        using var stop = new CancellationTokenSource();
+        var answering = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = await garbage.AcceptTcpClientAsync(stop.Token);
+                var stream = client.GetStream();
+                _ = await stream.ReadAsync(new byte[4096], stop.Token); // the request, or part of it: the answer is garbage either way
+                await stream.WriteAsync("SMTP READY\r\n\r\n"u8.ToArray(), stop.Token);
+            }
+        });
+        await using var good = await NamedBackend("good");
+        await using var fixture = await ForwarderFixture.StartAsync(("garbage", new Uri($"http://127.0.0.1:{((IPEndPoint)garbage.LocalEndpoint).Port}/")), ("good", good.BaseUri));
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await fixture.Client.GetAsync(new Uri("/", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("front, good", string.Join(",", response.Headers.GetValues(ServedBy.HeaderName)));
+        }
+        using (var post = await fixture.Client.PostAsync(new Uri("/api/sign", UriKind.Relative), new StringContent("x")))
+        {
+            // Down by now: the POST goes straight to the good one.
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        }
+
+        var garbageBackend = fixture.Pool.Backends[0];
+        Assert.Equal(BackendState.Down, garbageBackend.State);
+        Assert.Equal(3, garbageBackend.Failures);
+        Assert.Equal(3, garbageBackend.Retried);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answering);
+    }
+
+    [Fact]
     public async Task Forward_NoBackendUp_Returns503WithItsOwnName()
     {
         await using var fixture = await ForwarderFixture.StartAsync(("a", new Uri("http://127.0.0.1:1/")));
