@@ -193,6 +193,26 @@ public class HttpForwarderTests
     }
 
     [Fact]
+    public async Task Forward_RequestId_GeneratedWhenAbsent_PassedOnWhenPresent_AndReturned()
+    {
+        var seen = new List<string>();
+        await using var backend = await NamedBackend("b", context => seen.Add(context.Request.Headers["X-Request-Id"].ToString()));
+        await using var fixture = await ForwarderFixture.StartAsync(("b", backend.BaseUri));
+
+        using var first = await fixture.Client.GetAsync(new Uri("/", UriKind.Relative));
+        using var second = await fixture.Client.GetAsync(new Uri("/", UriKind.Relative));
+        using var given = new HttpRequestMessage(HttpMethod.Get, new Uri("/", UriKind.Relative));
+        given.Headers.Add("X-Request-Id", "client-chosen-42");
+        using var third = await fixture.Client.SendAsync(given);
+
+        Assert.Matches("^[0-9a-f]{32}$", seen[0]);
+        Assert.NotEqual(seen[0], seen[1]);
+        Assert.Equal("client-chosen-42", seen[2]);
+        Assert.Equal(seen[0], Assert.Single(first.Headers.GetValues("X-Request-Id")));
+        Assert.Equal("client-chosen-42", Assert.Single(third.Headers.GetValues("X-Request-Id")));
+    }
+
+    [Fact]
     public async Task Forward_ExistingForwardedFor_IsAppendedTo()
     {
         string? forwardedFor = null;
