@@ -11,6 +11,27 @@ internal static class ControlPlaneConnection
     /// <summary>Exit code when no control plane runs.</summary>
     public const int NotRunningExitCode = 3;
 
+    /// <summary>
+    /// Connects, sends one request answered by (ok, message) and prints the message; the exit code
+    /// is 0, <paramref name="failedExitCode"/> when refused, or <see cref="NotRunningExitCode"/>.
+    /// </summary>
+    public static async Task<int> RequestAsync(StateDirectory state, Func<ControlClient, Task<(bool Ok, string Message)>> request, int failedExitCode = 1)
+    {
+        using var client = await ConnectAsync(state);
+        if (client is null)
+        {
+            return NotRunningExitCode;
+        }
+        var (ok, message) = await request(client);
+        if (!ok)
+        {
+            Terminal.Error(message);
+            return failedExitCode;
+        }
+        Terminal.Ok(message);
+        return 0;
+    }
+
     /// <summary>A client, or null after printing what runs (nothing, or servers without their control plane) and what to do.</summary>
     public static async Task<ControlClient?> ConnectAsync(StateDirectory state)
     {

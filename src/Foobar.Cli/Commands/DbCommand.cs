@@ -44,22 +44,8 @@ internal static class DbCommand
     {
         var to = new Option<string?>("--to") { Description = "The replica to promote (default: the connected replica with the least lag)", HelpName = "SERVER" };
         var command = new Command("switchover", "Make another server the primary with nothing lost: the primary stops taking writes, the replica catches up, roles swap") { to };
-        command.SetAction(async result =>
-        {
-            using var client = await ControlPlaneConnection.ConnectAsync(CommonOptions.StateOf(result));
-            if (client is null)
-            {
-                return ControlPlaneConnection.NotRunningExitCode;
-            }
-            var (ok, message) = await client.SwitchoverAsync(result.GetValue(to));
-            if (!ok)
-            {
-                Terminal.Error(message);
-                return 1;
-            }
-            Terminal.Ok(message);
-            return 0;
-        });
+        command.SetAction(result => ControlPlaneConnection.RequestAsync(CommonOptions.StateOf(result),
+            client => client.SwitchoverAsync(result.GetValue(to))));
         return command;
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Foobar.Cli.Output;
 
 namespace Foobar.Cli.Commands;
 
@@ -16,22 +15,8 @@ internal static class LbCommand
     {
         var server = new Argument<string>("SERVER") { Description = "A web server of the topology" };
         var command = new Command(name, description) { server };
-        command.SetAction(async result =>
-        {
-            using var client = await ControlPlaneConnection.ConnectAsync(CommonOptions.StateOf(result));
-            if (client is null)
-            {
-                return ControlPlaneConnection.NotRunningExitCode;
-            }
-            var (ok, message) = await client.SetDrainingAsync(result.GetValue(server)!, drain);
-            if (!ok)
-            {
-                Terminal.Error(message);
-                return 1;
-            }
-            Terminal.Ok(message);
-            return 0;
-        });
+        command.SetAction(result => ControlPlaneConnection.RequestAsync(CommonOptions.StateOf(result),
+            client => client.SetDrainingAsync(result.GetValue(server)!, drain)));
         return command;
     }
 }
