@@ -1,3 +1,4 @@
+using Foobar.Http;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
@@ -86,11 +87,7 @@ public sealed partial class PublicAddressClaim(
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Listen(EndPoint);
-        });
+        KestrelSettings.Apply(builder.WebHost, kestrel => kestrel.Listen(EndPoint));
         var listener = builder.Build();
         configure(listener);
         try

@@ -1,4 +1,5 @@
 using System.Net;
+using Foobar.Http;
 using Foobar.Http.Forwarder;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
@@ -35,7 +36,6 @@ public static class ServerHost
         // process. Nothing on these paths blocks a thread.
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -51,11 +51,8 @@ public static class ServerHost
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        KestrelSettings.Apply(builder.WebHost, kestrel =>
         {
-            kestrel.AddServerHeader = false;
-            // A client that has not sent its headers in 10 s is cut (slowloris); Kestrel's default is 30 s.
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             kestrel.Listen(topology.AdminEndPoint(server));
             foreach (var role in server.Roles.Where(IsHttp))
             {
