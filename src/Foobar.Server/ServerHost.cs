@@ -29,12 +29,6 @@ public static class ServerHost
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
 
-        // Socket completions run on the event-loop thread instead of being queued to the thread pool,
-        // and Kestrel runs requests there too: one thread handoff less per read, measured 8 % less
-        // CPU per proxied request on the load balancer (bench/lb.sh). The runtime reads the variable
-        // when the process's first asynchronous socket is made, which is after this line in a server
-        // process. Nothing on these paths blocks a thread.
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -130,24 +124,24 @@ public static class ServerHost
     /// </summary>
     private static async Task AdminAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
     {
+        var lb = roles.OfType<LbRoleHost>().FirstOrDefault();
         switch (context.Request.Method, context.Request.Path.Value)
         {
             case ("GET" or "HEAD", AdminPaths.Health):
                 await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
                 return;
-            case ("GET", AdminPaths.Metrics) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+            case ("GET", AdminPaths.Metrics) when lb is not null:
                 context.Response.ContentType = PrometheusMetrics.ContentType;
                 await context.Response.WriteAsync(lb.Metrics(), context.RequestAborted).ConfigureAwait(false);
                 return;
-            case ("GET", AdminPaths.Stats) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+            case ("GET", AdminPaths.Stats) when lb is not null:
                 context.Response.ContentType = "text/html; charset=utf-8";
                 await context.Response.WriteAsync(lb.StatsPage(), context.RequestAborted).ConfigureAwait(false);
                 return;
-            case ("GET", AdminPaths.LbServers) when roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+            case ("GET", AdminPaths.LbServers) when lb is not null:
                 await context.Response.WriteAsJsonAsync(lb.Backends(), context.RequestAborted).ConfigureAwait(false);
                 return;
-            case ("POST", { } path) when path.StartsWith(AdminPaths.LbServers + "/", StringComparison.Ordinal)
-                && roles.OfType<LbRoleHost>().FirstOrDefault() is { } lb:
+            case ("POST", { } path) when lb is not null && path.StartsWith(AdminPaths.LbServers + "/", StringComparison.Ordinal):
                 await SetDrainingAsync(context, lb, path[(AdminPaths.LbServers.Length + 1)..]).ConfigureAwait(false);
                 return;
             case ("POST", AdminPaths.PrimaryChanged) when roles.OfType<AppRoleHost>().FirstOrDefault() is { } app:

@@ -1,3 +1,4 @@
+using Foobar.ControlPlane.Api;
 using System.Net.Http.Json;
 using Foobar.ControlPlane.Supervision;
 using Foobar.Server.Admin;
@@ -14,10 +15,7 @@ internal sealed class PrimaryAnnouncer : IDisposable
 {
     private readonly Topology.Topology _topology;
     private readonly EventLog _events;
-    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) })
-    {
-        Timeout = TimeSpan.FromSeconds(5),
-    };
+    private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
 
     public PrimaryAnnouncer(Topology.Topology topology, EventLog events)
     {

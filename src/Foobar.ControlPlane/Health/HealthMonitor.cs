@@ -1,3 +1,4 @@
+using Foobar.ControlPlane.Api;
 using System.Net.Http.Json;
 using Foobar.ControlPlane.Supervision;
 using Foobar.Server.Admin;
@@ -14,10 +15,7 @@ internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<Se
     private static readonly TimeSpan FastInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan SteadyInterval = TimeSpan.FromSeconds(1);
 
-    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) })
-    {
-        Timeout = TimeSpan.FromSeconds(1),
-    };
+    private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(1));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Foobar.ControlPlane.Api;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Foobar.ControlPlane.Supervision;
@@ -21,10 +22,7 @@ internal sealed class LbTier : IDisposable
     private readonly EventLog _events;
     private readonly Lock _lock = new();
     private readonly SortedSet<string> _drained;
-    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) })
-    {
-        Timeout = TimeSpan.FromSeconds(5),
-    };
+    private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
 
     public LbTier(Topology.Topology topology, string stateFile, EventLog events)
     {

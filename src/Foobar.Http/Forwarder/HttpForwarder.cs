@@ -78,16 +78,16 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
         {
-            var failures = backend.CountFailure();
             var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
             if (notConnected)
             {
                 // Passive check: the active checker puts it back once it answers again.
+                backend.CountFailure();
                 backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
             }
-            else if (failures >= PassiveFailureLimit)
+            else
             {
-                backend.SetState(BackendState.Down, $"{failures} forwards in a row failed, the last: {e.Message}");
+                CountFailure(backend, e.Message);
             }
             LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
             if (notConnected || replayable)
@@ -100,10 +100,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
-            if (backend.CountFailure() >= PassiveFailureLimit)
-            {
-                backend.SetState(BackendState.Down, $"{PassiveFailureLimit} forwards in a row failed, the last: no answer within {ResponseTimeout.TotalSeconds:0} s");
-            }
+            CountFailure(backend, $"no answer within {ResponseTimeout.TotalSeconds:0} s");
             await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
             return true;
         }
@@ -121,6 +118,15 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             await CopyResponseAsync(context, backend, response, self).ConfigureAwait(false);
         }
         return true;
+    }
+
+    /// <summary>Passive check: <see cref="PassiveFailureLimit"/> failures in a row take the backend down.</summary>
+    private void CountFailure(Backend backend, string cause)
+    {
+        if (backend.CountFailure() is var failures && failures >= PassiveFailureLimit)
+        {
+            backend.SetState(BackendState.Down, $"{failures} forwards in a row failed, the last: {cause}");
+        }
     }
 
     /// <summary>
