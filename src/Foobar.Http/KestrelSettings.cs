@@ -23,7 +23,10 @@ public static class KestrelSettings
     /// its first asynchronous socket: the server host calls this before any, so it takes effect
     /// there; a later call (the public address) finds it set already.
     /// </remarks>
-    public static void Apply(IWebHostBuilder webHost, Action<KestrelServerOptions> listen)
+    /// <param name="webHost">The host to set up.</param>
+    /// <param name="idleTimeout">How long an idle keep-alive connection stays open; null for Kestrel's default (130 s).</param>
+    /// <param name="listen">Adds the listeners.</param>
+    public static void Apply(IWebHostBuilder webHost, TimeSpan? idleTimeout, Action<KestrelServerOptions> listen)
     {
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
@@ -31,6 +34,10 @@ public static class KestrelSettings
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            if (idleTimeout is { } idle)
+            {
+                kestrel.Limits.KeepAliveTimeout = idle;
+            }
             listen(kestrel);
         });
     }

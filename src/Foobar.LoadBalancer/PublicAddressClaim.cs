@@ -32,6 +32,9 @@ public sealed partial class PublicAddressClaim(
     /// <summary>The public address and port.</summary>
     public IPEndPoint EndPoint { get; } = endPoint;
 
+    /// <summary>How long an idle client connection on the public address stays open; null for Kestrel's default.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
     /// <summary>Whether this load balancer currently serves the public address.</summary>
     public bool Held => _listener is not null;
 
@@ -87,7 +90,7 @@ public sealed partial class PublicAddressClaim(
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        KestrelSettings.Apply(builder.WebHost, kestrel => kestrel.Listen(EndPoint));
+        KestrelSettings.Apply(builder.WebHost, IdleTimeout, kestrel => kestrel.Listen(EndPoint));
         var listener = builder.Build();
         configure(listener);
         try

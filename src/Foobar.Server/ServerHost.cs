@@ -45,7 +45,8 @@ public static class ServerHost
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
-        KestrelSettings.Apply(builder.WebHost, kestrel =>
+        // A load balancer's clients are the public's: its idle timeout is the topology's timeout_client.
+        KestrelSettings.Apply(builder.WebHost, server.Roles.Contains(Role.Lb) ? topology.Lb.TimeoutClient : null, kestrel =>
         {
             kestrel.Listen(topology.AdminEndPoint(server));
             foreach (var role in server.Roles.Where(IsHttp))
@@ -109,7 +110,7 @@ public static class ServerHost
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
         return server.Roles.Select(role => role switch
         {
-            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, forwarder, checks, logger),
+            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
             Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server, paths),
             Role.Db => new DbRoleHost(topology, server, paths, logger),

@@ -21,6 +21,15 @@ public sealed record ServerSpec(string Name, IPAddress Address, IReadOnlyList<Ro
     /// <summary>Takes requests from the tier in front only when no non-backup server of its role is up. Default false.</summary>
     public bool Backup { get; init; }
 
+    /// <summary>
+    /// Requests the tier in front may have in flight on this server at once; more wait in the load
+    /// balancer's queue (HAProxy's <c>maxconn</c> on a server line). Default 0: no limit.
+    /// </summary>
+    public int MaxConn { get; init; }
+
+    /// <summary>Largest <see cref="MaxConn"/>.</summary>
+    public const int MaxMaxConn = 1_000_000;
+
     /// <summary>Whether the server hosts <paramref name="role"/>.</summary>
     public bool Has(Role role) => Roles.Contains(role);
 }

@@ -56,6 +56,30 @@ public sealed record LbSettings
 
     /// <summary>Statuses a check must answer; empty: any 2xx or 3xx. Default empty.</summary>
     public IReadOnlyList<int> CheckStatus { get; init; } = [];
+
+    /// <summary>
+    /// Time over which a web server that comes back up grows from almost no share of the requests
+    /// to its full weight (HAProxy's <c>slowstart</c>). Default zero: off.
+    /// </summary>
+    public TimeSpan SlowStart { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Requests that may wait while every web server is at its <see cref="ServerSpec.MaxConn"/>; more get 503. Default 1024.</summary>
+    public int MaxQueue { get; init; } = 1024;
+
+    /// <summary>How long a request may wait for a web server below its limit before it gets 503 (HAProxy's <c>timeout queue</c>). Default 5 s.</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time to open a connection to a web server (HAProxy's <c>timeout connect</c>). Default 2 s.</summary>
+    public TimeSpan TimeoutConnect { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Time a web server may take to start its response; then the client gets 504 (HAProxy's <c>timeout server</c>). Default 60 s.</summary>
+    public TimeSpan TimeoutServer { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time an idle client connection is kept open between requests (HAProxy's <c>timeout client</c>). Default 50 s.</summary>
+    public TimeSpan TimeoutClient { get; init; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>Largest request body in bytes; larger ones get 413 and never reach a web server. Default 30 MB, Kestrel's.</summary>
+    public long MaxBody { get; init; } = 30_000_000;
 }
 
 /// <summary>Settings of the <see cref="Role.Web"/> tier.</summary>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Foobar.Testing;
 
 namespace Foobar.EndToEnd.Tests;
 
@@ -41,6 +42,18 @@ public partial class SiteTests
 
         Assert.Equal("201", RawHttp.StatusOf(response));
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(response, "HTTP/1.1 "));
+    }
+
+    [Fact]
+    public async Task BodyOverTheDefaultLimit_Is413FromTheLoadBalancer()
+    {
+        var response = await RawHttp.ExchangeAsync(topology.PublicAddress, 80,
+            "POST /api/entries HTTP/1.1\r\nHost: www.foobar.com\r\nContent-Length: 40000000\r\n\r\n{}");
+
+        Assert.Equal("413", RawHttp.StatusOf(response));
+        Assert.Contains("X-Served-By: lb", response);
+        Assert.DoesNotContain("web1", response);
+        Assert.DoesNotContain("web2", response);
     }
 
     [Fact]

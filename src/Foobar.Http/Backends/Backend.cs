@@ -13,6 +13,9 @@ public sealed class Backend
     private int _consecutiveFailures;
     private readonly long[] _responses = new long[6];
     private volatile CheckResult? _lastCheck;
+    private long _rampStart;
+    private readonly int _maxConcurrent;
+    private readonly TimeSpan _slowStart;
 
     /// <summary>Creates a backend, up until a check says otherwise (a fresh topology starts ready).</summary>
     /// <param name="name">Server name.</param>
@@ -34,6 +37,68 @@ public sealed class Backend
 
     /// <summary>Share of the requests relative to the other backends of its pool.</summary>
     public int Weight { get; }
+
+    /// <summary>
+    /// <see cref="Weight"/> times <see cref="WeightScale"/>, or less while the backend is in its
+    /// <see cref="SlowStart"/>: what the policies balance by.
+    /// </summary>
+    public int EffectiveWeight
+    {
+        get
+        {
+            var full = Weight * WeightScale;
+            var start = Volatile.Read(ref _rampStart);
+            if (start == 0)
+            {
+                return full;
+            }
+            var elapsed = Time.GetElapsedTime(start);
+            if (elapsed >= _slowStart)
+            {
+                Interlocked.CompareExchange(ref _rampStart, 0, start);
+                return full;
+            }
+            return Math.Max(1, (int)(full * elapsed.Ticks / _slowStart.Ticks));
+        }
+    }
+
+    /// <summary>Units of <see cref="EffectiveWeight"/> per unit of <see cref="Weight"/>: room for a ramp of 16 steps even at weight 1 (HAProxy scales the same way).</summary>
+    public const int WeightScale = 16;
+
+    /// <summary>
+    /// Requests it may have in flight at once; the pool queues the rest (HAProxy's <c>maxconn</c>
+    /// on a server line). 0, the default, means no limit.
+    /// </summary>
+    public int MaxConcurrent
+    {
+        get => _maxConcurrent;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _maxConcurrent = value;
+        }
+    }
+
+    /// <summary>Whether one more request may start here now (<see cref="MaxConcurrent"/>).</summary>
+    public bool HasRoom => _maxConcurrent == 0 || Interlocked.Read(ref _active) < _maxConcurrent;
+
+    /// <summary>
+    /// After coming back up, the time over which its share of requests grows from almost nothing to
+    /// its full weight, so that cold caches and connection pools are not flooded at once (HAProxy's
+    /// <c>slowstart</c>). Not applied to the first state of a new backend. Zero, the default, turns it off.
+    /// </summary>
+    public TimeSpan SlowStart
+    {
+        get => _slowStart;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _slowStart = value;
+        }
+    }
+
+    /// <summary>The clock of <see cref="SlowStart"/>. Default the system's.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Takes requests only when no non-backup backend of its pool is up (active-passive).</summary>
     public bool Backup { get; }
@@ -80,6 +145,10 @@ public sealed class Backend
             return;
         }
         _state = state;
+        if (state == BackendState.Up && _slowStart > TimeSpan.Zero)
+        {
+            Volatile.Write(ref _rampStart, Time.GetTimestamp());
+        }
         StateChanged?.Invoke(this, state, reason);
     }
 

@@ -2,7 +2,6 @@ using Foobar.Http.Backends;
 using Foobar.Http.LoadBalancing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Extensions.Logging;
 
@@ -44,10 +43,10 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         var replayable = IsReplayable(context);
         var tried = new List<Backend>(2);
         var key = new BalanceKey(context.Connection.RemoteIpAddress, context.Request.Path.Value ?? "/");
-        while (pool.Pick(tried, key) is { } backend)
+        Acquired acquired;
+        while ((acquired = await pool.AcquireAsync(tried, key, context.RequestAborted).ConfigureAwait(false)).Backend is { } backend)
         {
             tried.Add(backend);
-            backend.BeginRequest();
             try
             {
                 if (await TryForwardAsync(context, backend, replayable, self).ConfigureAwait(false))
@@ -57,12 +56,22 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             }
             finally
             {
-                backend.EndRequest();
+                pool.Release(backend);
             }
         }
-        var status = tried.Count == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway;
-        var reason = tried.Count == 0 ? "no server is up" : $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})";
-        await WriteErrorAsync(context, status, self, reason).ConfigureAwait(false);
+        var (status, reason) = acquired.Refusal switch
+        {
+            Refusal.QueueFull => (StatusCodes.Status503ServiceUnavailable, $"every server is at its limit and {pool.Queue.Length} requests wait already"),
+            Refusal.QueueTimeout => (StatusCodes.Status503ServiceUnavailable, $"every server stayed at its limit for {pool.Queue.Timeout.TotalSeconds:0.###} s"),
+            _ when tried.Count == 0 => (StatusCodes.Status503ServiceUnavailable, "no server is up"),
+            _ => (StatusCodes.Status502BadGateway, $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})"),
+        };
+        if (acquired.Refusal is Refusal.QueueFull or Refusal.QueueTimeout && !context.Response.HasStarted)
+        {
+            // Busy, not broken: a well-behaved client comes back a little later.
+            context.Response.Headers.RetryAfter = "1";
+        }
+        await ErrorResponse.WriteAsync(context, status, self, reason).ConfigureAwait(false);
     }
 
     /// <summary>One try on <paramref name="backend"/>: true when the exchange is over (answered or failed for good), false to try the next.</summary>
@@ -75,6 +84,13 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         try
         {
             response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (!aborted.IsCancellationRequested && ClientFault(e) is { } fault)
+        {
+            // The client's body broke off or broke a limit while it was being passed on: nothing
+            // to hold against the backend, and nothing to retry.
+            await ErrorResponse.WriteAsync(context, fault.StatusCode, self, fault.Message).ConfigureAwait(false);
+            return true;
         }
         catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
         {
@@ -95,13 +111,13 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
                 backend.CountRetry();
                 return false;
             }
-            await WriteErrorAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             CountFailure(backend, $"no answer within {ResponseTimeout.TotalSeconds:0} s");
-            await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s").ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException)
@@ -118,6 +134,19 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             await CopyResponseAsync(context, backend, response, self).ConfigureAwait(false);
         }
         return true;
+    }
+
+    /// <summary>The client's bad request behind a failed send (a malformed chunked body, a body over the size limit); null when the fault is not the client's.</summary>
+    private static BadHttpRequestException? ClientFault(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException bad)
+            {
+                return bad;
+            }
+        }
+        return null;
     }
 
     /// <summary>Passive check: <see cref="PassiveFailureLimit"/> failures in a row take the backend down.</summary>
@@ -265,19 +294,6 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
                 outgoing.Headers[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
             }
         }
-    }
-
-    private static async Task WriteErrorAsync(HttpContext context, int status, string self, string reason)
-    {
-        if (context.Response.HasStarted)
-        {
-            context.Abort();
-            return;
-        }
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        ServedBy.Set(context.Response, self, null);
-        await context.Response.WriteAsync($"{status} {ReasonPhrases.GetReasonPhrase(status)}: {reason}\n", context.RequestAborted).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "Forward to {Backend} failed ({Error}): {Message}")]

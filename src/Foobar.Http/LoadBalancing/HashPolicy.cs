@@ -43,7 +43,7 @@ public sealed class HashPolicy(HashPolicy.By by) : ILoadBalancingPolicy
     {
         var mixed = Mix(keyHash ^ Fnv(MemoryMarshal.AsBytes(backend.Name.AsSpan())));
         var uniform = ((mixed >> 11) + 0.5) / (1UL << 53);
-        return backend.Weight / -Math.Log(uniform);
+        return backend.EffectiveWeight / -Math.Log(uniform);
     }
 
     private static ReadOnlySpan<byte> ClientBytes(BalanceKey key, Span<byte> buffer) =>

@@ -27,5 +27,5 @@ public sealed class LeastConnectionsPolicy : ILoadBalancingPolicy
     }
 
     /// <summary>In-flight requests per unit of weight.</summary>
-    internal static double Load(Backend backend) => (double)backend.ActiveRequests / backend.Weight;
+    internal static double Load(Backend backend) => (double)backend.ActiveRequests / backend.EffectiveWeight;
 }

@@ -26,9 +26,10 @@ public sealed class RoundRobinPolicy : ILoadBalancingPolicy
             long bestCurrent = long.MinValue;
             foreach (var backend in candidates)
             {
-                var current = _current.GetValueOrDefault(backend) + backend.Weight;
+                var weight = backend.EffectiveWeight;
+                var current = _current.GetValueOrDefault(backend) + weight;
                 _current[backend] = current;
-                total += backend.Weight;
+                total += weight;
                 if (current > bestCurrent)
                 {
                     (best, bestCurrent) = (backend, current);

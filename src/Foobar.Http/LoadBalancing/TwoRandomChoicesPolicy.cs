@@ -19,17 +19,21 @@ public sealed class TwoRandomChoicesPolicy(Random? random = null) : ILoadBalanci
         {
             return candidates[0];
         }
+        // One reading of each weight: a backend in its slow start changes weight as time passes.
+        Span<int> weights = candidates.Length <= 64 ? stackalloc int[candidates.Length] : new int[candidates.Length];
         var total = 0L;
-        foreach (var backend in candidates)
+        for (var i = 0; i < candidates.Length; i++)
         {
-            total += backend.Weight;
+            weights[i] = candidates[i].EffectiveWeight;
+            total += weights[i];
         }
-        var first = Draw(candidates, total, exclude: null);
-        var second = Draw(candidates, total - first.Weight, exclude: first);
-        return LeastConnectionsPolicy.Load(second) < LeastConnectionsPolicy.Load(first) ? second : first;
+        var first = Draw(weights, total, exclude: -1);
+        var second = Draw(weights, total - weights[first], exclude: first);
+        return LeastConnectionsPolicy.Load(candidates[second]) < LeastConnectionsPolicy.Load(candidates[first]) ? candidates[second] : candidates[first];
     }
 
-    private Backend Draw(ReadOnlySpan<Backend> candidates, long total, Backend? exclude)
+    /// <summary>The index of a backend drawn in proportion to <paramref name="weights"/>, leaving out <paramref name="exclude"/>.</summary>
+    private int Draw(ReadOnlySpan<int> weights, long total, int exclude)
     {
         long point;
         lock (_lock)
@@ -37,18 +41,18 @@ public sealed class TwoRandomChoicesPolicy(Random? random = null) : ILoadBalanci
             // Random.Shared is thread-safe; a seeded Random (tests) is not.
             point = _random.NextInt64(total);
         }
-        foreach (var backend in candidates)
+        for (var i = 0; i < weights.Length; i++)
         {
-            if (backend == exclude)
+            if (i == exclude)
             {
                 continue;
             }
-            if (point < backend.Weight)
+            if (point < weights[i])
             {
-                return backend;
+                return i;
             }
-            point -= backend.Weight;
+            point -= weights[i];
         }
-        throw new InvalidOperationException("weights changed while drawing");
+        throw new InvalidOperationException("the weights do not add up to the total");
     }
 }

@@ -37,6 +37,12 @@ public static class PrometheusMetrics
             Sample(text, "foobar_lb_backend_responses_total", lb, backend.Name, backend.ResponsesOfClass(0), ("code", Classes[0]));
         }
         Gauge(text, "foobar_lb_backend_check_duration_seconds", "How long the last health check took.", lb, pool, b => b.LastCheck?.Duration.TotalSeconds ?? double.NaN);
+        Gauge(text, "foobar_lb_backend_max_active_requests", "The web server's limit of requests in flight (maxconn); 0 for none.", lb, pool, b => b.MaxConcurrent);
+        Gauge(text, "foobar_lb_backend_effective_weight", "The weight the balancing uses now, in 1/16 of a weight unit: lower during a slow start.", lb, pool, b => b.EffectiveWeight);
+        Header(text, "foobar_lb_queue_requests", "gauge", "Requests waiting for a web server below its limit.");
+        text.Append("foobar_lb_queue_requests{lb=\"").Append(Escape(lb)).Append("\"} ").Append(Format(pool.Queued)).Append('\n');
+        Header(text, "foobar_lb_queue_refused_total", "counter", "Requests refused with 503 because the queue was full or their wait ran out.");
+        text.Append("foobar_lb_queue_refused_total{lb=\"").Append(Escape(lb)).Append("\"} ").Append(Format(pool.QueueRefused)).Append('\n');
         return text.ToString();
     }
 

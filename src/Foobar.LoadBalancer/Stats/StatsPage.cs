@@ -7,8 +7,8 @@ namespace Foobar.LoadBalancer.Stats;
 
 /// <summary>
 /// A page like HAProxy's stats page, at <c>/stats</c> on the admin listener: every web server with
-/// its state, weight, requests in flight and in total, responses by class, failures, retries and
-/// the last health check. Refreshes itself every 2 s.
+/// its state, weight, requests in flight, its limit and in total, responses by class, failures,
+/// retries and the last health check; the queue's length and refusals. Refreshes itself every 2 s.
 /// </summary>
 public static class StatsPage
 {
@@ -23,8 +23,10 @@ public static class StatsPage
             .Append(".up{background:#d9f2d9}.down{background:#f7d4d4}.draining{background:#fdf1c7}</style></head><body>")
             .Append("<h1>").Append(Encode(lb)).Append(" — web servers</h1>")
             .Append("<p>").Append(now.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)).Append(" · ")
+            .Append("queue: ").Append(pool.Queued.ToString(CultureInfo.InvariantCulture)).Append(" waiting, ")
+            .Append(pool.QueueRefused.ToString(CultureInfo.InvariantCulture)).Append(" refused · ")
             .Append("<a href=\"/metrics\">Prometheus metrics</a></p>")
-            .Append("<table><thead><tr><th>server</th><th>state</th><th>weight</th><th>active</th><th>requests</th>")
+            .Append("<table><thead><tr><th>server</th><th>state</th><th>weight</th><th>active</th><th>max</th><th>requests</th>")
             .Append("<th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>other</th><th>failures</th><th>retries</th><th>last check</th></tr></thead><tbody>");
         foreach (var backend in pool.Backends)
         {
@@ -34,7 +36,7 @@ public static class StatsPage
                 : "none yet";
             html.Append("<tr class=\"").Append(state).Append("\"><td>").Append(Encode(backend.Name)).Append(backend.Backup ? " (backup)" : "")
                 .Append("</td><td>").Append(state).Append("</td>");
-            foreach (var number in new[] { backend.Weight, backend.ActiveRequests, backend.Requests, backend.ResponsesOfClass(2), backend.ResponsesOfClass(3),
+            foreach (var number in new[] { backend.Weight, backend.ActiveRequests, backend.MaxConcurrent, backend.Requests, backend.ResponsesOfClass(2), backend.ResponsesOfClass(3),
                 backend.ResponsesOfClass(4), backend.ResponsesOfClass(5), backend.ResponsesOfClass(1) + backend.ResponsesOfClass(0), backend.Failures, backend.Retried })
             {
                 html.Append("<td>").Append(number.ToString(CultureInfo.InvariantCulture)).Append("</td>");

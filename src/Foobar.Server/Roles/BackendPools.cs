@@ -7,9 +7,19 @@ namespace Foobar.Server.Roles;
 /// <summary>The pool of the servers of one role, as seen by the tier in front of it.</summary>
 internal static class BackendPools
 {
-    public static BackendPool For(Topology.Topology topology, Role role, BalanceAlgorithm balance = BalanceAlgorithm.RoundRobin) => new(
-        topology.ServersWith(role).Select(s => new Backend(s.Name, new Uri($"http://{s.Address}:{topology.PortOf(role)}/"), weight: s.Weight, backup: s.Backup)).ToList(),
-        Policy(balance));
+    public static BackendPool For(Topology.Topology topology, Role role, BalanceAlgorithm balance = BalanceAlgorithm.RoundRobin,
+        TimeSpan slowStart = default, QueueOptions? queue = null) => new(
+        topology.ServersWith(role).Select(s => new Backend(s.Name, new Uri($"http://{s.Address}:{topology.PortOf(role)}/"), weight: s.Weight, backup: s.Backup)
+        {
+            MaxConcurrent = s.MaxConn,
+            SlowStart = slowStart,
+        }).ToList(),
+        Policy(balance),
+        queue);
+
+    /// <summary>The web servers as the load balancers see them, with the lb tier's balancing, slow start and queue.</summary>
+    public static BackendPool ForLoadBalancer(Topology.Topology topology) => For(topology, Role.Web, topology.Lb.Balance, topology.Lb.SlowStart,
+        new QueueOptions { Length = topology.Lb.MaxQueue, Timeout = topology.Lb.QueueTimeout });
 
     public static ILoadBalancingPolicy Policy(BalanceAlgorithm balance) => balance switch
     {

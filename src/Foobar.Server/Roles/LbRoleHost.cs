@@ -21,23 +21,23 @@ internal sealed partial class LbRoleHost : IRoleHost
     private readonly BackendPool _webServers;
     private readonly PublicAddressClaim _claim;
 
-    public LbRoleHost(Topology.Topology topology, ServerSpec server, HttpForwarder forwarder, HttpMessageInvoker checkClient, ILogger logger)
+    public LbRoleHost(Topology.Topology topology, ServerSpec server, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
     {
         _topology = topology;
         _server = server;
-        _forwarder = forwarder;
+        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect), forwarderLogger) { ResponseTimeout = topology.Lb.TimeoutServer };
         _checkClient = checkClient;
         _logger = logger;
-        _webServers = BackendPools.For(topology, Role.Web, topology.Lb.Balance);
+        _webServers = BackendPools.ForLoadBalancer(topology);
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
-            PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger);
+            PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger) { IdleTimeout = topology.Lb.TimeoutClient };
     }
 
     public Role Role => Role.Lb;
 
     public int? HttpPort => _topology.Lb.Port;
 
-    public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder);
+    public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder, _topology.Lb.MaxBody);
 
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
         new ActiveHealthChecker(_webServers, new HealthCheckOptions
@@ -65,13 +65,13 @@ internal sealed partial class LbRoleHost : IRoleHost
     /// <summary>Drains (<paramref name="drain"/>) or readies one web server; false when there is no such web server.</summary>
     public bool SetDraining(string server, bool drain)
     {
-        if (_webServers.Find(server) is not { } backend)
+        var was = _webServers.Find(server)?.Draining;
+        if (!_webServers.SetDraining(server, drain))
         {
             return false;
         }
-        if (backend.Draining != drain)
+        if (was != drain)
         {
-            backend.Draining = drain;
             LogDraining(_logger, server, drain ? "draining: no new requests" : "ready: back in rotation");
         }
         return true;

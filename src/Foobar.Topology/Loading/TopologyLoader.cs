@@ -164,7 +164,7 @@ public static class TopologyLoader
                     "use a larger range (a smaller prefix length) in network.range");
                 continue;
             }
-            servers.Add(new ServerSpec(drafts[i].Name, address, drafts[i].Roles, drafts[i].Db) { Weight = drafts[i].Weight, Backup = drafts[i].Backup });
+            servers.Add(new ServerSpec(drafts[i].Name, address, drafts[i].Roles, drafts[i].Db) { Weight = drafts[i].Weight, Backup = drafts[i].Backup, MaxConn = drafts[i].MaxConn });
         }
         return new Topology
         {
@@ -208,9 +208,17 @@ public static class TopologyLoader
             CheckRise = section.Integer("check_rise", 1, 100) ?? defaults.CheckRise,
             CheckFall = section.Integer("check_fall", 1, 100) ?? defaults.CheckFall,
             CheckStatus = ReadStatuses(section, "check_status") ?? defaults.CheckStatus,
+            SlowStart = section.Duration("slow_start") ?? defaults.SlowStart,
+            MaxQueue = section.Integer("max_queue", 0, 1_000_000) ?? defaults.MaxQueue,
+            QueueTimeout = section.Duration("queue_timeout") ?? defaults.QueueTimeout,
+            TimeoutConnect = section.Duration("timeout_connect") ?? defaults.TimeoutConnect,
+            TimeoutServer = section.Duration("timeout_server") ?? defaults.TimeoutServer,
+            TimeoutClient = section.Duration("timeout_client") ?? defaults.TimeoutClient,
+            MaxBody = section.Size("max_body") ?? defaults.MaxBody,
         };
         section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval", "check_fast_interval", "check_timeout",
-            "check_rise", "check_fall", "check_status");
+            "check_rise", "check_fall", "check_status", "slow_start", "max_queue", "queue_timeout", "timeout_connect", "timeout_server",
+            "timeout_client", "max_body");
         return result;
     }
 
@@ -310,7 +318,7 @@ public static class TopologyLoader
         return null;
     }
 
-    private sealed record ServerDraft(string Name, IPAddress? Address, IReadOnlyList<Role> Roles, DbRole? Db, int Weight, bool Backup);
+    private sealed record ServerDraft(string Name, IPAddress? Address, IReadOnlyList<Role> Roles, DbRole? Db, int Weight, bool Backup, int MaxConn);
 
     private static List<ServerDraft> ReadServers(YamlSection root, ProblemList problems)
     {
@@ -358,8 +366,9 @@ public static class TopologyLoader
             var db = server.Choice("db", DbRoles, "database part");
             var weight = server.Integer("weight", ServerSpec.MinWeight, ServerSpec.MaxWeight) ?? 1;
             var backup = server.Boolean("backup") ?? false;
-            server.RejectUnknownKeys("address", "roles", "db", "weight", "backup");
-            drafts.Add(new ServerDraft(name, address, roles, db, weight, backup));
+            var maxConn = server.Integer("maxconn", 1, ServerSpec.MaxMaxConn) ?? 0;
+            server.RejectUnknownKeys("address", "roles", "db", "weight", "backup", "maxconn");
+            drafts.Add(new ServerDraft(name, address, roles, db, weight, backup, maxConn));
         }
         return drafts;
     }

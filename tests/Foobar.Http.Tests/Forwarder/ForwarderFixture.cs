@@ -22,9 +22,13 @@ internal sealed class ForwarderFixture : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends)
+    public Uri BaseUri => _front.BaseUri;
+
+    public static Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends) =>
+        StartAsync(new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy()));
+
+    public static async Task<ForwarderFixture> StartAsync(BackendPool pool)
     {
-        var pool = new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy());
         var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
         var front = await LoopbackServer.StartAsync(context => forwarder.ForwardAsync(context, pool, "front"));
         return new ForwarderFixture(front, pool);

@@ -25,7 +25,8 @@ public class TopologyLoaderTests
     {
         var topology = TopologyText.Parse(TopologyText.Valid + """
 
-            lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204] }
+            lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204],
+                  slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB }
             web: { port: 8082, root: public, proxy: [/api/, /auth/] }
             app: { port: 9090 }
             admin: { port: 9999 }
@@ -42,6 +43,10 @@ public class TopologyLoaderTests
         Assert.Equal(TimeSpan.FromSeconds(2), topology.Lb.CheckTimeout);
         Assert.Equal((3, 4), (topology.Lb.CheckRise, topology.Lb.CheckFall));
         Assert.Equal([200, 204], topology.Lb.CheckStatus);
+        Assert.Equal(TimeSpan.FromSeconds(20), topology.Lb.SlowStart);
+        Assert.Equal((50, TimeSpan.FromSeconds(3)), (topology.Lb.MaxQueue, topology.Lb.QueueTimeout));
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(40)), (topology.Lb.TimeoutConnect, topology.Lb.TimeoutServer, topology.Lb.TimeoutClient));
+        Assert.Equal(1L << 20, topology.Lb.MaxBody);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
@@ -76,7 +81,7 @@ public class TopologyLoaderTests
             network: { range: 127.10.0.0/24 }
             servers:
               lb1: { roles: [lb] }
-              web1: { roles: [web], weight: 3 }
+              web1: { roles: [web], weight: 3, maxconn: 200 }
               web2: { roles: [web], backup: true }
               app1: { roles: [app] }
             """);
@@ -84,6 +89,8 @@ public class TopologyLoaderTests
         Assert.Equal((3, false), (topology.Servers.Single(s => s.Name == "web1").Weight, topology.Servers.Single(s => s.Name == "web1").Backup));
         Assert.Equal((1, true), (topology.Servers.Single(s => s.Name == "web2").Weight, topology.Servers.Single(s => s.Name == "web2").Backup));
         Assert.Equal(1, topology.Servers.Single(s => s.Name == "lb1").Weight);
+        Assert.Equal(200, topology.Servers.Single(s => s.Name == "web1").MaxConn);
+        Assert.Equal(0, topology.Servers.Single(s => s.Name == "web2").MaxConn);
     }
 
     [Theory]
@@ -91,6 +98,9 @@ public class TopologyLoaderTests
     [InlineData("weight: 300", "servers.web1.weight", "not a whole number from 1 to 256")]
     [InlineData("weight: heavy", "servers.web1.weight", "not a whole number from 1 to 256")]
     [InlineData("backup: yes", "servers.web1.backup", "not true or false")]
+    [InlineData("maxconn: 0", "servers.web1.maxconn", "not a whole number from 1 to 1000000")]
+    [InlineData("maxconn: -3", "servers.web1.maxconn", "not a whole number from 1 to 1000000")]
+    [InlineData("maxconn: lots", "servers.web1.maxconn", "not a whole number from 1 to 1000000")]
     public void Parse_BadServerWeightOrBackup_NamesTheKey(string setting, string key, string expected)
     {
         var problem = TopologyText.SingleProblem($$"""
@@ -195,6 +205,14 @@ public class TopologyLoaderTests
     [InlineData("lb: { check_status: [999] }", "lb.check_status", "'999' is not an HTTP status")]
     [InlineData("lb: { check_timeout: 0s }", "lb.check_timeout", "not a duration")]
     [InlineData("db: { disk_reserve: lots }", "db.disk_reserve", "not a size")]
+    [InlineData("lb: { max_body: 0 }", "lb.max_body", "not a size")]
+    [InlineData("lb: { max_body: big }", "lb.max_body", "not a size")]
+    [InlineData("lb: { max_queue: -1 }", "lb.max_queue", "not a whole number from 0 to 1000000")]
+    [InlineData("lb: { slow_start: 0s }", "lb.slow_start", "not a duration")]
+    [InlineData("lb: { queue_timeout: forever }", "lb.queue_timeout", "not a duration")]
+    [InlineData("lb: { timeout_server: -1s }", "lb.timeout_server", "not a duration")]
+    [InlineData("lb: { timeout_client: 0ms }", "lb.timeout_client", "not a duration")]
+    [InlineData("lb: { timeout_connect: 2 }", "lb.timeout_connect", "not a duration")]
     [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 99999999999t }", "db.disk_reserve", "not a size")]

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Foobar.EndToEnd.Tests;
+namespace Foobar.Testing;
 
 /// <summary>Bytes on a TCP connection, for requests no HTTP client would send.</summary>
-internal static class RawHttp
+public static class RawHttp
 {
     /// <summary>Sends <paramref name="request"/> and reads until the server closes or 5 s pass; returns what came back.</summary>
     public static async Task<string> ExchangeAsync(IPAddress address, int port, string request)
