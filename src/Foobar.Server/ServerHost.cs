@@ -42,7 +42,9 @@ public static class ServerHost
         // Requests belong in an access log written off the request path, not in the server log.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(ForwarderClient.Create());
-        builder.Services.AddSingleton<HttpForwarder>();
+        // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server does.
+        builder.Services.AddSingleton(services => new HttpForwarder(services.GetRequiredService<HttpMessageInvoker>(),
+            services.GetRequiredService<ILogger<HttpForwarder>>()) { Http2Backends = true });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         // A load balancer's clients are the public's: its idle timeout is the topology's timeout_client.

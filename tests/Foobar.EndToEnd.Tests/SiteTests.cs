@@ -22,6 +22,24 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task Http2Client_WithPriorKnowledge_IsServedThroughEveryTier()
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{topology.PublicAddress}/api/entries")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.Host = "www.foobar.com";
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Matches("^lb[12], web[12], app[12]", string.Join(",", response.Headers.GetValues("X-Served-By")));
+    }
+
+    [Fact]
     public async Task StaticFile_IsServedByTheWebTierWithoutTheApp()
     {
         using var response = await topology.GetAsync("/assets/foobar.css");

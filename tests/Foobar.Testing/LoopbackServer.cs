@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Foobar.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,7 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Foobar.Testing;
 
-/// <summary>A real Kestrel server on 127.0.0.1 and a free port, for functional tests.</summary>
+/// <summary>A real Kestrel server on 127.0.0.1 and a free port, for functional tests: HTTP/1.1, and HTTP/2 with prior knowledge.</summary>
 public sealed class LoopbackServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -31,7 +32,11 @@ public sealed class LoopbackServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AllowAlternateSchemes = true;
+            k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttp2PriorKnowledge());
+        });
         var app = builder.Build();
         configure(app);
         await app.StartAsync();

@@ -27,9 +27,9 @@ internal sealed class ForwarderFixture : IAsyncDisposable
     public static Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends) =>
         StartAsync(new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy()));
 
-    public static async Task<ForwarderFixture> StartAsync(BackendPool pool)
+    public static async Task<ForwarderFixture> StartAsync(BackendPool pool, bool http2Backends = false)
     {
-        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
+        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance) { Http2Backends = http2Backends };
         var front = await LoopbackServer.StartAsync(context => forwarder.ForwardAsync(context, pool, "front"));
         return new ForwarderFixture(front, pool);
     }
