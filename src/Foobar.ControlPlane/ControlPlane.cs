@@ -8,6 +8,7 @@ using Foobar.ControlPlane.Status;
 using Foobar.ControlPlane.Supervision;
 using Foobar.Server.Admin;
 using Foobar.Topology;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane;
 

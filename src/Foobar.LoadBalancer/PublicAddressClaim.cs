@@ -71,8 +71,8 @@ public sealed partial class PublicAddressClaim(
         }
     }
 
-    /// <summary>A cheap probe, so a standby does not build a web host twice a second.</summary>
-    private bool IsFree()
+    /// <summary>Whether nobody has the address bound now: one bind() call, so a standby does not build a web host ten times a second.</summary>
+    public bool IsFree()
     {
         using var probe = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try

@@ -78,6 +78,13 @@ public sealed record LbSettings
     /// <summary>Time an idle client connection is kept open between requests (HAProxy's <c>timeout client</c>). Default 50 s.</summary>
     public TimeSpan TimeoutClient { get; init; } = TimeSpan.FromSeconds(50);
 
+    /// <summary>
+    /// How long the load balancer holding the public address may miss the standby's heartbeats
+    /// (one every 100 ms) before the standby fences it and takes the address over. Default 500 ms;
+    /// a holder that dies is replaced at once, this is for one that hangs.
+    /// </summary>
+    public TimeSpan TakeoverAfter { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Largest request body in bytes; larger ones get 413 and never reach a web server. Default 30 MB, Kestrel's.</summary>
     public long MaxBody { get; init; } = 30_000_000;
 }

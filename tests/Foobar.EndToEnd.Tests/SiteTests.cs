@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Foobar.Testing;
 
 namespace Foobar.EndToEnd.Tests;
 
@@ -216,6 +217,27 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
         var status = await topology.StatusAsync();
         Assert.Equal(other, status.Public.HeldBy);
         Assert.Contains(status.Servers.Single(s => s.Name == holder).RoleHealth, r => r.State == "standby");
+    }
+
+    [Fact]
+    public async Task Hang_ActiveLoadBalancer_TheStandbyFencesItAndTakesThePublicAddress()
+    {
+        var before = await WaitAllReadyAsync();
+        var holder = before.Public.HeldBy!;
+        var other = holder == "lb1" ? "lb2" : "lb1";
+        var frozen = before.Servers.Single(s => s.Name == holder).Pid!.Value;
+
+        Signal.Send(frozen, Signal.Stop);
+        var elapsed = await RawHttp.TimeAsync(() =>
+            Poll.UntilAsync(() => topology.PathOfAsync("/"), p => p.Length == 3 && p[0] == other, TimeSpan.FromSeconds(20), $"{other} answering at the public address"));
+
+        // The control plane would kill the frozen holder only after 10 s without a health check; the standby's heartbeats do it in about half a second.
+        Assert.InRange(elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.False(ProcessState.IsRunning(frozen));
+        var after = await Poll.UntilAsync(topology.StatusAsync,
+            r => r.Servers.Single(s => s.Name == holder) is { Ready: true } s && s.Pid != frozen, TimeSpan.FromSeconds(30), $"{holder} restarted");
+        Assert.Equal(other, after.Public.HeldBy);
+        Assert.Contains(after.Servers.Single(s => s.Name == holder).RoleHealth, r => r.State == "standby");
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using Foobar.ControlPlane.Status;
 using Foobar.Topology;
 using Foobar.Topology.Loading;
 using Spectre.Console;
+using Foobar.Server.Processes;
 
 namespace Foobar.Cli.Commands;
 

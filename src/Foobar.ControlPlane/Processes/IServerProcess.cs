@@ -1,3 +1,5 @@
+using Foobar.Server.Processes;
+
 namespace Foobar.ControlPlane.Processes;
 
 /// <summary>A started server process.</summary>

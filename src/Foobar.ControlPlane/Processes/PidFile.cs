@@ -1,3 +1,5 @@
+using Foobar.Server.Processes;
+
 namespace Foobar.ControlPlane.Processes;
 
 /// <summary>Pid files holding a <see cref="ProcessIdentity"/>.</summary>

@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.State;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane.Processes;
 

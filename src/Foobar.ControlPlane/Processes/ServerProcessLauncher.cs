@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Foobar.ControlPlane.State;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane.Processes;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane.Processes;
 

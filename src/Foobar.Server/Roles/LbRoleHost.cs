@@ -39,7 +39,14 @@ internal sealed partial class LbRoleHost : IRoleHost
 
     public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder, _topology.Lb.MaxBody);
 
-    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var peers = _topology.ServersWith(Role.Lb).Where(s => s.Name != _server.Name).Select(s => (s.Name, _topology.AdminEndPoint(s))).ToList();
+        using var watch = new StandbyWatch(peers, _claim, _topology.Lb.TakeoverAfter, TimeProvider.System, _logger);
+        await Task.WhenAll(watch.RunAsync(cancellationToken), RunChecksAndClaimAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    private Task RunChecksAndClaimAsync(CancellationToken cancellationToken) => Task.WhenAll(
         new ActiveHealthChecker(_webServers, new HealthCheckOptions
         {
             Path = _topology.Lb.CheckPath,

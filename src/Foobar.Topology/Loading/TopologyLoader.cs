@@ -215,10 +215,11 @@ public static class TopologyLoader
             TimeoutServer = section.Duration("timeout_server") ?? defaults.TimeoutServer,
             TimeoutClient = section.Duration("timeout_client") ?? defaults.TimeoutClient,
             MaxBody = section.Size("max_body") ?? defaults.MaxBody,
+            TakeoverAfter = section.Duration("takeover_after") ?? defaults.TakeoverAfter,
         };
         section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval", "check_fast_interval", "check_timeout",
             "check_rise", "check_fall", "check_status", "slow_start", "max_queue", "queue_timeout", "timeout_connect", "timeout_server",
-            "timeout_client", "max_body");
+            "timeout_client", "max_body", "takeover_after");
         return result;
     }
 

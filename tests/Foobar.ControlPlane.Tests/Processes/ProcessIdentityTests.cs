@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.Processes;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane.Tests.Processes;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Foobar.ControlPlane.Processes;
 using Foobar.ControlPlane.State;
 using Foobar.Testing;
+using Foobar.Server.Processes;
 
 namespace Foobar.ControlPlane.Tests.Processes;
 

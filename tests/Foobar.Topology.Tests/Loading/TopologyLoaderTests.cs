@@ -26,7 +26,7 @@ public class TopologyLoaderTests
         var topology = TopologyText.Parse(TopologyText.Valid + """
 
             lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204],
-                  slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB }
+                  slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB, takeover_after: 300ms }
             web: { port: 8082, root: public, proxy: [/api/, /auth/] }
             app: { port: 9090 }
             admin: { port: 9999 }
@@ -47,6 +47,7 @@ public class TopologyLoaderTests
         Assert.Equal((50, TimeSpan.FromSeconds(3)), (topology.Lb.MaxQueue, topology.Lb.QueueTimeout));
         Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(40)), (topology.Lb.TimeoutConnect, topology.Lb.TimeoutServer, topology.Lb.TimeoutClient));
         Assert.Equal(1L << 20, topology.Lb.MaxBody);
+        Assert.Equal(TimeSpan.FromMilliseconds(300), topology.Lb.TakeoverAfter);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
@@ -213,6 +214,7 @@ public class TopologyLoaderTests
     [InlineData("lb: { timeout_server: -1s }", "lb.timeout_server", "not a duration")]
     [InlineData("lb: { timeout_client: 0ms }", "lb.timeout_client", "not a duration")]
     [InlineData("lb: { timeout_connect: 2 }", "lb.timeout_connect", "not a duration")]
+    [InlineData("lb: { takeover_after: never }", "lb.takeover_after", "not a duration")]
     [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 99999999999t }", "db.disk_reserve", "not a size")]

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Foobar.ControlPlane.Processes;
+namespace Foobar.Server.Processes;
 
 /// <summary>
 /// A process id together with the process's start time, so a pid that the kernel has reused for
