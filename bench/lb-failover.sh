@@ -3,9 +3,10 @@
 # 1. A web server SIGKILLed under `wrk -t2 -c32` through our load balancer pair, then through
 #    HAProxy (defaults plus `option redispatch` and `retry-on all-retryable-errors`) in front of
 #    the same web servers: failed requests (non-2xx/3xx and socket errors) for each.
-# 2. The active load balancer's process SIGKILLed (kill -9 by pid, as a crash): time from the
-#    signal until the public address answers again (curl every 10 ms). keepalived's default
-#    (advert_int 1, 3 missed adverts + skew) is about 3.6 s.
+# 2. The active load balancer's process SIGKILLed (kill -9 by pid, as a crash), then SIGSTOPped
+#    (a hang: the standby's heartbeats miss it, it is fenced): time from the signal until the
+#    public address answers again (curl every 10 ms). keepalived's default (advert_int 1,
+#    3 missed adverts + skew) is about 3.6 s.
 # Usage: bench/lb-failover.sh [ROUNDS]   (default 3). Installs haproxy and wrk if missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,21 +85,28 @@ failed_during_kill() {
 
 printf '%-6s %22s %22s\n' round "foobar failed/total" "haproxy failed/total"
 for round in $(seq 1 "$rounds"); do
-  read -r of ot < <(failed_during_kill "http://$public/1k.html")
-  read -r hf ht < <(failed_during_kill "http://$haproxy_at/1k.html")
+  # $(...) waits for the whole function, its wait for readiness included; < <(...) would not.
+  read -r of ot <<< "$(failed_during_kill "http://$public/1k.html")"
+  read -r hf ht <<< "$(failed_during_kill "http://$haproxy_at/1k.html")"
   printf '%-6s %22s %22s\n' "$round" "$of/$ot" "$hf/$ht"
 done
 
-# The active load balancer killed: time until the public address answers again.
+# The active load balancer crashed (SIGKILL) or hung (SIGSTOP): time until the public address answers again.
 now() { date +%s.%N; }
-printf '\n%-6s %8s %s\n' round killed "SIGKILL → public address answers"
-for round in $(seq 1 "$rounds"); do
+takeover() {
+  local signal=$1 status active pid start
   status=$("$root/foobar" status --json --state "$work/state")
   active=$(echo "$status" | grep -oE '"heldBy": "[a-z0-9]+"' | grep -oE 'lb[0-9]+')
   pid=$(echo "$status" | awk -v n="\"name\": \"$active\"" 'index($0, n) {f=1} f && /"pid"/ {gsub(/[^0-9]/, ""); print; exit}')
   start=$(now)
-  kill -9 "$pid"
+  kill "-$signal" "$pid"
   until curl -sf -m 0.2 -o /dev/null "http://$public/1k.html"; do sleep 0.01; done
-  printf '%-6s %8s %10.3fs\n' "$round" "$active" "$(awk -v a="$(now)" -v b="$start" 'BEGIN{print a-b}')"
-  wait_ready   # the supervisor restarts the killed one as the standby
+  echo "$active $(awk -v a="$(now)" -v b="$start" 'BEGIN{printf "%.3f", a-b}')"
+  wait_ready   # the supervisor restarts the killed (or fenced) one as the standby
+}
+printf '\n%-6s %26s %26s\n' round "SIGKILL → answers again" "SIGSTOP → answers again"
+for round in $(seq 1 "$rounds"); do
+  read -r killed kill_time <<< "$(takeover KILL)"
+  read -r stopped stop_time <<< "$(takeover STOP)"
+  printf '%-6s %19s %5ss %19s %5ss\n' "$round" "$killed" "$kill_time" "$stopped" "$stop_time"
 done

@@ -27,9 +27,12 @@ public static class Http2PriorKnowledge
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
     /// <summary>Serves HTTP/1.1 and prior-knowledge HTTP/2 on <paramref name="listen"/>.</summary>
+    /// <remarks>
+    /// The listener keeps Kestrel's default protocols, HTTP/1.1 and HTTP/2: set explicitly on a
+    /// cleartext endpoint they make Kestrel warn, wrongly here, that HTTP/2 is not enabled.
+    /// </remarks>
     public static ListenOptions UseHttp2PriorKnowledge(this ListenOptions listen)
     {
-        listen.Protocols = HttpProtocols.Http1AndHttp2;
         listen.Use(next => connection => DetectAsync(connection, next));
         return listen;
     }

@@ -29,10 +29,13 @@ internal sealed partial class StandbyWatch(
     TimeProvider time,
     ILogger logger) : IDisposable
 {
-    /// <summary>Time between heartbeats; also the longest a heartbeat may take.</summary>
+    /// <summary>Time between heartbeats.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
-    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = Interval }) { Timeout = 2 * Interval };
+    // A heartbeat may take up to the takeover time: a missed one is only decided on by the time
+    // since the last answer, and a process just started (cold code, busy cores) can take a few
+    // hundred milliseconds over its first.
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = takeoverAfter }) { Timeout = takeoverAfter };
     private Holder? _holder;
 
     private sealed record Holder(string Name, ProcessIdentity? Process, DateTimeOffset LastSeen);
@@ -68,9 +71,12 @@ internal sealed partial class StandbyWatch(
             if (await HealthOfAsync(admin, cancellationToken).ConfigureAwait(false) is { } report
                 && report.Roles.Any(r => r.Role == "lb" && r.State == RoleStates.Ready))
             {
-                var process = _holder is { } known && known.Name == name && known.Process?.Pid == report.Pid
-                    ? known.Process
-                    : IsLocal(admin.Address) ? ProcessIdentity.Of(report.Pid) : null;
+                var known = _holder is { } previous && previous.Name == name && previous.Process?.Pid == report.Pid;
+                var process = known ? _holder!.Process : IsLocal(admin.Address) ? ProcessIdentity.Of(report.Pid) : null;
+                if (!known)
+                {
+                    LogWatching(logger, name, report.Pid, claim.EndPoint, process is null ? "not on this host: cannot be fenced from here" : "on this host");
+                }
                 _holder = new Holder(name, process, time.GetUtcNow());
                 return;
             }
@@ -134,6 +140,9 @@ internal sealed partial class StandbyWatch(
     }
 
     public void Dispose() => _client.Dispose();
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Watching {Peer} (pid {Pid}), which holds {EndPoint}; {Where}")]
+    private static partial void LogWatching(ILogger logger, string peer, int pid, IPEndPoint endPoint, string where);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Peer} (pid {Pid}) holds {EndPoint} but has missed heartbeats for {Seconds:0.0} s: killed it to take the address over (fencing)")]
     private static partial void LogFenced(ILogger logger, string peer, int pid, IPEndPoint endPoint, double seconds);
