@@ -13,7 +13,8 @@ public sealed class BackendPool
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter> _waiters = [];
-    private readonly bool _limited;
+    private volatile Backend[] _backends;
+    private volatile bool _limited;
     private long _queueRefused;
 
     /// <summary>Creates a pool.</summary>
@@ -22,24 +23,53 @@ public sealed class BackendPool
     /// <param name="queue">How requests wait for a backend at its limit; default <see cref="QueueOptions"/>'s defaults.</param>
     public BackendPool(IReadOnlyList<Backend> backends, ILoadBalancingPolicy policy, QueueOptions? queue = null)
     {
-        Backends = backends;
         Policy = policy;
         Queue = queue ?? new QueueOptions();
-        _limited = backends.Any(b => b.MaxConcurrent > 0);
-        foreach (var backend in backends)
+        _backends = [.. backends];
+        _limited = _backends.Any(b => b.MaxConcurrent > 0);
+        foreach (var backend in _backends)
         {
-            backend.StateChanged += (_, state, _) =>
-            {
-                if (state == BackendState.Up)
-                {
-                    ServeWaiters();
-                }
-            };
+            backend.StateChanged += OnStateChanged;
         }
     }
 
     /// <summary>Every backend, up or down.</summary>
-    public IReadOnlyList<Backend> Backends { get; }
+    public IReadOnlyList<Backend> Backends => _backends;
+
+    /// <summary>Raised after <see cref="Replace"/> changed the backends (the health checker follows it).</summary>
+    public event Action? BackendsChanged;
+
+    /// <summary>
+    /// Makes <paramref name="backends"/> the pool's backends (a topology change): requests already
+    /// on a removed backend finish there, new ones go only to these. Keep the same objects for
+    /// backends that stay, so their state and counters carry on.
+    /// </summary>
+    public void Replace(IReadOnlyList<Backend> backends)
+    {
+        lock (_gate)
+        {
+            foreach (var gone in _backends.Except(backends))
+            {
+                gone.StateChanged -= OnStateChanged;
+            }
+            foreach (var added in backends.Except(_backends))
+            {
+                added.StateChanged += OnStateChanged;
+            }
+            _backends = [.. backends];
+            _limited = _backends.Any(b => b.MaxConcurrent > 0);
+        }
+        BackendsChanged?.Invoke();
+        ServeWaiters();
+    }
+
+    private void OnStateChanged(Backend backend, BackendState state, string reason)
+    {
+        if (state == BackendState.Up)
+        {
+            ServeWaiters();
+        }
+    }
 
     /// <summary>The policy choosing among the usable backends.</summary>
     public ILoadBalancingPolicy Policy { get; }
@@ -168,7 +198,7 @@ public sealed class BackendPool
         }
         lock (_gate)
         {
-            for (var node = _waiters.First; node is not null && Backends.Any(b => b.HasRoom);)
+            for (var node = _waiters.First; node is not null && _backends.Any(b => b.HasRoom);)
             {
                 var next = node.Next;
                 var waiter = node.Value;
@@ -185,12 +215,13 @@ public sealed class BackendPool
 
     private Backend? Pick(IReadOnlyCollection<Backend> tried, BalanceKey key, bool roomOnly, out bool full)
     {
+        var backends = _backends;
         var small = default(SmallBuffer);
-        Span<Backend> candidates = Backends.Count <= SmallBuffer.Length ? small : new Backend[Backends.Count];
-        var count = Collect(candidates, tried, backup: false);
+        Span<Backend> candidates = backends.Length <= SmallBuffer.Length ? small : new Backend[backends.Length];
+        var count = Collect(backends, candidates, tried, backup: false);
         if (count == 0)
         {
-            count = Collect(candidates, tried, backup: true);
+            count = Collect(backends, candidates, tried, backup: true);
         }
         full = false;
         if (roomOnly)
@@ -209,10 +240,10 @@ public sealed class BackendPool
         return count == 0 ? null : Policy.Choose(candidates[..count], key);
     }
 
-    private int Collect(Span<Backend> into, IReadOnlyCollection<Backend> tried, bool backup)
+    private static int Collect(Backend[] backends, Span<Backend> into, IReadOnlyCollection<Backend> tried, bool backup)
     {
         var count = 0;
-        foreach (var backend in Backends)
+        foreach (var backend in backends)
         {
             if (backend.State == BackendState.Up && !backend.Draining && backend.Backup == backup && !tried.Contains(backend))
             {

@@ -20,9 +20,49 @@ public sealed partial class ActiveHealthChecker(
     private readonly Dictionary<Backend, int> _streaks = [];
     private readonly Lock _lock = new();
 
-    /// <summary>Runs checks until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(pool.Backends.Select(b => RunBackendAsync(b, cancellationToken)));
+    /// <summary>Runs checks until <paramref name="cancellationToken"/> is cancelled, following the pool's backends as they change.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var loops = new Dictionary<Backend, (CancellationTokenSource Stop, Task Loop)>();
+        void Follow()
+        {
+            lock (loops)
+            {
+                var current = pool.Backends;
+                foreach (var gone in loops.Keys.Except(current).ToList())
+                {
+                    var (stop, loop) = loops[gone];
+                    stop.Cancel();
+                    loop.ContinueWith(_ => stop.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    loops.Remove(gone);
+                }
+                foreach (var added in current.Where(b => !loops.ContainsKey(b)))
+                {
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    loops[added] = (stop, RunBackendAsync(added, stop.Token));
+                }
+            }
+        }
+        pool.BackendsChanged += Follow;
+        try
+        {
+            Follow();
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            pool.BackendsChanged -= Follow;
+            List<Task> running;
+            lock (loops)
+            {
+                running = [.. loops.Values.Select(l => l.Loop)];
+            }
+            await Task.WhenAll(running).ConfigureAwait(false);
+        }
+    }
 
     private async Task RunBackendAsync(Backend backend, CancellationToken cancellationToken)
     {

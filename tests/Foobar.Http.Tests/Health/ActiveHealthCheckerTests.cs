@@ -119,6 +119,36 @@ public class ActiveHealthCheckerTests
 
     // CheckAsync is called directly. The timeout is generous unless a test is about it: a cold
     // server on a busy CI machine can take over a second to answer its first request.
+    [Fact]
+    public async Task Run_FollowsThePool_CheckingAddedBackendsAndNoLongerTheRemovedOnes()
+    {
+        var checkedBy = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        Task<LoopbackServer> Server(string name) => LoopbackServer.StartAsync(context =>
+        {
+            checkedBy.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        });
+        await using var a = await Server("a");
+        await using var b = await Server("b");
+        var first = new Backend("a", a.BaseUri);
+        var added = new Backend("b", b.BaseUri, BackendState.Down);
+        var pool = new BackendPool([first], new RoundRobinPolicy());
+        var checker = new ActiveHealthChecker(pool, new HealthCheckOptions { Interval = TimeSpan.FromMilliseconds(20), FastInterval = TimeSpan.FromMilliseconds(20) },
+            ForwarderClient.Create(), TimeProvider.System, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = checker.RunAsync(stop.Token);
+        await Eventually.TrueAsync(() => checkedBy.GetValueOrDefault("a") > 0, "a checked");
+
+        pool.Replace([added]);
+
+        await Eventually.TrueAsync(() => added.State == BackendState.Up, "the added backend checked up");
+        var aChecks = checkedBy["a"];
+        await Eventually.TrueAsync(() => checkedBy["b"] > 5, "b checked a few more times");
+        Assert.InRange(checkedBy["a"], aChecks, aChecks + 1); // at most the one in flight when it was removed
+        await stop.CancelAsync();
+        await running;
+    }
+
     private static ActiveHealthChecker Create(Backend target, HealthCheckOptions options) => new(
         new BackendPool([target], new RoundRobinPolicy()),
         options.Timeout == new HealthCheckOptions().Timeout ? options with { Timeout = TimeSpan.FromSeconds(10) } : options,

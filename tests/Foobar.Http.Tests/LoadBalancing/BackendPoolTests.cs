@@ -18,6 +18,25 @@ public class BackendPoolTests
     }
 
     [Fact]
+    public void Replace_NewRequestsGoOnlyToTheNewBackends_AndKeptOnesKeepTheirCounts()
+    {
+        var backends = Backends.Named("a", "b");
+        var pool = new BackendPool(backends, new RoundRobinPolicy());
+        backends[1].BeginRequest();
+        var changed = 0;
+        pool.BackendsChanged += () => changed++;
+        var c = new Backend("c", new Uri("http://c/"));
+
+        pool.Replace([backends[1], c]);
+
+        Assert.Equal(1, changed);
+        Assert.Equal(["b", "c"], pool.Backends.Select(b => b.Name));
+        Assert.Equal(["b", "b", "c", "c"], Enumerable.Range(0, 4).Select(_ => pool.Pick([])!.Name).Order());
+        Assert.Equal(1, backends[1].ActiveRequests);
+        Assert.Null(pool.Find("a"));
+    }
+
+    [Fact]
     public void Pick_BackupServers_OnlyWhenEveryOtherIsDownOrTried()
     {
         var main = Backends.Named("web1", "web2");
