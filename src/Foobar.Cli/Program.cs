@@ -15,6 +15,7 @@ var root = new RootCommand("foobar: run the www.foobar.com infrastructure, every
     ServerActionCommand.Create("restart", "Stop a server gracefully and start it again"),
     DbCommand.Create(),
     LbCommand.Create(),
+    ReloadCommand.Create(),
     ServeCommand.Create(),
     ControlPlaneCommand.Create(),
 };

@@ -3,6 +3,9 @@ using Foobar.ControlPlane.Database;
 using Foobar.ControlPlane.LoadBalancing;
 using Foobar.ControlPlane.Health;
 using Foobar.ControlPlane.Processes;
+using Foobar.Topology.Loading;
+using Foobar.ControlPlane.Preflight;
+using Foobar.ControlPlane.Reload;
 using Foobar.ControlPlane.State;
 using Foobar.ControlPlane.Status;
 using Foobar.ControlPlane.Supervision;
@@ -21,11 +24,15 @@ public sealed class ControlPlane
     /// <summary>How long a server gets to finish in-flight requests before SIGKILL. Default 10 s.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
-    private readonly Topology.Topology _topology;
     private readonly StateDirectory _state;
     private readonly TimeProvider _timeProvider;
-    private readonly List<ServerSupervisor> _supervisors;
+    private readonly IServerLauncher _launcher;
+    private readonly RestartPolicy _policy;
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly Dictionary<ServerSupervisor, (CancellationTokenSource Stop, Task Loop)> _supervision = [];
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private volatile Roster _roster;
+    private CancellationToken _running;
     private readonly DbTier? _db;
     private readonly LbTier _lb;
 
@@ -38,13 +45,19 @@ public sealed class ControlPlane
 
     internal ControlPlane(Topology.Topology topology, StateDirectory state, IServerLauncher launcher, TimeProvider timeProvider, RestartPolicy policy)
     {
-        _topology = topology;
         _state = state;
         _timeProvider = timeProvider;
+        _launcher = launcher;
+        _policy = policy;
         Events = new EventLog(timeProvider, state.EventsFile);
-        _supervisors = topology.Servers.Select(s => new ServerSupervisor(s.Name, launcher, policy, timeProvider, Events)).ToList();
+        _roster = new Roster(topology, topology.Servers.Select(s => NewSupervisor(s.Name)).ToList());
         _lb = new LbTier(topology, state.LbDrainedFile, Events);
     }
+
+    /// <summary>The topology in force and a supervisor for each of its servers, replaced together by a reload.</summary>
+    private sealed record Roster(Topology.Topology Topology, IReadOnlyList<ServerSupervisor> Supervisors);
+
+    private ServerSupervisor NewSupervisor(string name) => new(name, _launcher, _policy, _timeProvider, Events);
 
     /// <summary>Supervision events.</summary>
     public EventLog Events { get; }
@@ -56,12 +69,17 @@ public sealed class ControlPlane
         using var loops = new CancellationTokenSource();
         PidFile.Write(_state.ControlPlanePidFile, ProcessIdentity.Of(Environment.ProcessId)!);
         await using var api = await ControlApi.StartAsync(this, _state).ConfigureAwait(false);
-        var supervision = _supervisors.Select(s => RunLoopAsync(s.RunAsync, loops.Token)).ToList();
-        var health = new HealthMonitor(_topology, _supervisors, _timeProvider).RunAsync(loops.Token);
+        _running = loops.Token;
+        var roster = _roster;
+        foreach (var supervisor in roster.Supervisors)
+        {
+            Supervise(supervisor);
+        }
+        var health = new HealthMonitor(() => _roster.Topology, () => _roster.Supervisors, _timeProvider).RunAsync(loops.Token);
         var orchestration = _db is null ? Task.CompletedTask : RunLoopAsync(_db.Orchestrator.RunAsync, loops.Token);
         var balancing = RunLoopAsync(_lb.RunAsync, loops.Token);
-        Events.Record("control-plane", $"starting {_supervisors.Count} servers of {_topology.SiteHost}");
-        foreach (var supervisor in _supervisors)
+        Events.Record("control-plane", $"starting {roster.Supervisors.Count} servers of {roster.Topology.SiteHost}");
+        foreach (var supervisor in roster.Supervisors)
         {
             supervisor.Start();
         }
@@ -75,6 +93,11 @@ public sealed class ControlPlane
         Events.Record("control-plane", "stopping every server");
         await StopAllAsync().ConfigureAwait(false);
         await loops.CancelAsync().ConfigureAwait(false);
+        List<Task> supervision;
+        lock (_supervision)
+        {
+            supervision = [.. _supervision.Values.Select(v => v.Loop)];
+        }
         await Task.WhenAll([.. supervision, health, orchestration, balancing]).ConfigureAwait(false);
         _lb.Dispose();
         if (_db is not null)
@@ -92,9 +115,10 @@ public sealed class ControlPlane
     public StatusReport Snapshot()
     {
         var now = _timeProvider.GetUtcNow();
-        var servers = _supervisors.Select(s =>
+        var (topology, supervisors) = _roster;
+        var servers = supervisors.Select(s =>
         {
-            var spec = _topology.Find(s.Name)!;
+            var spec = topology.Find(s.Name)!;
             var health = s.Health;
             return new ServerStatus(
                 s.Name,
@@ -109,11 +133,11 @@ public sealed class ControlPlane
                 s.LastEvent?.Message);
         }).ToList();
         var holder = servers.FirstOrDefault(s => s.RoleHealth.Any(r => r.Role == "lb" && r.State == RoleStates.Ready));
-        var pub = _topology.Public;
+        var pub = topology.Public;
         var direct = pub.HttpPort == 80 ? $"http://{pub.Address}/" : $"http://{pub.Address}:{pub.HttpPort}/";
-        var publicStatus = new PublicStatus(_topology.SiteHost, pub.Address.ToString(), pub.HttpPort, pub.Url(_topology.Domain), direct,
-            $"curl -i --resolve {_topology.SiteHost}:{pub.HttpPort}:{pub.Address} {pub.Url(_topology.Domain)}", holder?.Name);
-        return new StatusReport(_topology.Domain, _state.Root, Environment.ProcessId, publicStatus, servers, Events.Recent());
+        var publicStatus = new PublicStatus(topology.SiteHost, pub.Address.ToString(), pub.HttpPort, pub.Url(topology.Domain), direct,
+            $"curl -i --resolve {topology.SiteHost}:{pub.HttpPort}:{pub.Address} {pub.Url(topology.Domain)}", holder?.Name);
+        return new StatusReport(topology.Domain, _state.Root, Environment.ProcessId, publicStatus, servers, Events.Recent());
     }
 
     /// <summary>The database tier: roles, positions, lag, semi-sync, alerts.</summary>
@@ -137,8 +161,9 @@ public sealed class ControlPlane
     /// <exception cref="ArgumentException">Unknown server or action; the message says which exist.</exception>
     public async Task<string> ActAsync(string serverName, string action)
     {
-        var supervisor = _supervisors.FirstOrDefault(s => s.Name == serverName)
-            ?? throw new ArgumentException($"no server '{serverName}'; servers: {string.Join(", ", _supervisors.Select(s => s.Name))}");
+        var supervisors = _roster.Supervisors;
+        var supervisor = supervisors.FirstOrDefault(s => s.Name == serverName)
+            ?? throw new ArgumentException($"no server '{serverName}'; servers: {string.Join(", ", supervisors.Select(s => s.Name))}");
         var pid = supervisor.Process?.Identity.Pid;
         switch (action)
         {
@@ -161,14 +186,115 @@ public sealed class ControlPlane
         }
     }
 
+    /// <summary>
+    /// Applies a changed topology file to the running infrastructure (<c>foobar reload</c>): added
+    /// web and app servers start, and the tiers in front take them into rotation once their checks
+    /// pass; removed ones leave every front tier's rotation first, then stop after finishing their
+    /// requests; changed weights, backups and maxconns apply at once. No connection is dropped:
+    /// the load balancers and web servers keep running and only their pools change.
+    /// </summary>
+    /// <returns>A sentence for the operator: what changed, which servers follow it.</returns>
+    /// <exception cref="TopologyException">The file does not load; every problem is listed.</exception>
+    /// <exception cref="InvalidOperationException">The change is more than a reload applies, or an added server's address is in use; nothing changed.</exception>
+    public async Task<string> ReloadAsync(string topologyFile, CancellationToken cancellationToken)
+    {
+        await _reloading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var running = _roster;
+            var next = TopologyLoader.Load(topologyFile);
+            var change = TopologyChange.Between(running.Topology, next);
+            if (change.IsEmpty)
+            {
+                return "nothing to change: the running topology has the same servers";
+            }
+            if (AddressCheck.FindConflicts(next, change.Added) is { Count: > 0 } conflicts)
+            {
+                throw new InvalidOperationException("cannot add: " + string.Join("; ", conflicts));
+            }
+            TopologySnapshot.Save(_state, topologyFile);
+            var removed = running.Supervisors.Where(s => change.Removed.Any(r => r.Name == s.Name)).ToList();
+            var added = change.Added.Select(s => NewSupervisor(s.Name)).ToList();
+            _roster = new Roster(next, [.. running.Supervisors.Except(removed), .. added]);
+            _lb.Follow(next);
+            foreach (var supervisor in added)
+            {
+                Supervise(supervisor);
+                supervisor.Start();
+            }
+            var told = await TellServersAsync(next, change, cancellationToken).ConfigureAwait(false);
+            foreach (var supervisor in removed)
+            {
+                await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
+                await UnsuperviseAsync(supervisor).ConfigureAwait(false);
+            }
+            var message = $"{change}; {told}";
+            Events.Record("control-plane", "reload: " + message);
+            return message;
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>Asks every running server that stays to read the topology again; says who follows it.</summary>
+    private async Task<string> TellServersAsync(Topology.Topology next, TopologyChange change, CancellationToken cancellationToken)
+    {
+        using var client = ServerAdminClient.Create(TimeSpan.FromSeconds(2));
+        var stays = next.Servers.Where(s => !change.Added.Contains(s) && s.Roles.Any(r => r is Role.Lb or Role.Web)).ToList();
+        var answers = await Task.WhenAll(stays.Select(async server =>
+        {
+            try
+            {
+                using var response = await client.PostAsync(new Uri($"http://{next.AdminEndPoint(server)}{AdminPaths.TopologyReload}"), null, cancellationToken).ConfigureAwait(false);
+                return (server.Name, Ok: response.IsSuccessStatusCode);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return (server.Name, Ok: false);
+            }
+        })).ConfigureAwait(false);
+        var following = answers.Where(a => a.Ok).Select(a => a.Name).ToList();
+        var silent = answers.Where(a => !a.Ok).Select(a => a.Name).ToList();
+        return (following.Count > 0 ? $"{string.Join(", ", following)} follow it" : "no front server answered")
+            + (silent.Count > 0 ? $"; {string.Join(", ", silent)} did not answer and will read it when restarted" : "");
+    }
+
     /// <summary>Front tiers first, so no server is handed requests by a tier that outlives it.</summary>
     private async Task StopAllAsync()
     {
         Role[] order = [Role.Lb, Role.Web, Role.App, Role.Db, Role.Dns];
-        foreach (var tier in _supervisors.GroupBy(s => order.Min(r => _topology.Find(s.Name)!.Has(r) ? Array.IndexOf(order, r) : int.MaxValue)).OrderBy(g => g.Key))
+        var (topology, supervisors) = _roster;
+        foreach (var tier in supervisors.GroupBy(s => order.Min(r => topology.Find(s.Name)!.Has(r) ? Array.IndexOf(order, r) : int.MaxValue)).OrderBy(g => g.Key))
         {
             await Task.WhenAll(tier.Select(s => s.StopAsync(StopGrace))).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs <paramref name="supervisor"/>'s loop until the control plane stops or the server leaves the topology.</summary>
+    private void Supervise(ServerSupervisor supervisor)
+    {
+        lock (_supervision)
+        {
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(_running);
+            _supervision[supervisor] = (stop, RunLoopAsync(supervisor.RunAsync, stop.Token));
+        }
+    }
+
+    private async Task UnsuperviseAsync(ServerSupervisor supervisor)
+    {
+        (CancellationTokenSource Stop, Task Loop) entry;
+        lock (_supervision)
+        {
+            if (!_supervision.Remove(supervisor, out entry))
+            {
+                return;
+            }
+        }
+        await entry.Stop.CancelAsync().ConfigureAwait(false);
+        await entry.Loop.ConfigureAwait(false);
+        entry.Stop.Dispose();
     }
 
     private static async Task RunLoopAsync(Func<CancellationToken, Task> loop, CancellationToken cancellationToken)

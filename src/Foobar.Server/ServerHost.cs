@@ -5,6 +5,7 @@ using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
 using Foobar.Server.Roles;
 using Foobar.Topology;
+using Foobar.Topology.Loading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -22,9 +23,15 @@ namespace Foobar.Server;
 public static class ServerHost
 {
     /// <summary>Serves until SIGTERM/SIGINT or <paramref name="cancellationToken"/>.</summary>
+    /// <param name="topology">The infrastructure.</param>
+    /// <param name="serverName">Which of its servers this process is.</param>
+    /// <param name="paths">Where the server keeps its files.</param>
+    /// <param name="cancellationToken">Stops the server.</param>
+    /// <param name="reload">Reads the topology again, for <c>POST /topology/reload</c>; null: the route is not offered.</param>
     /// <exception cref="ArgumentException"><paramref name="serverName"/> is not in the topology.</exception>
     /// <exception cref="RoleFailedException">A role's background work failed (mariadbd would not start, or died).</exception>
-    public static async Task RunAsync(Topology.Topology topology, string serverName, ServerPaths paths, CancellationToken cancellationToken)
+    public static async Task RunAsync(Topology.Topology topology, string serverName, ServerPaths paths, CancellationToken cancellationToken,
+        Func<Topology.Topology>? reload = null)
     {
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
@@ -61,7 +68,7 @@ public static class ServerHost
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
         var roles = CreateRoles(topology, server, paths, app.Services, logger);
         var startedAt = DateTimeOffset.UtcNow;
-        app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminAsync(c, server, roles, startedAt)));
+        app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminAsync(c, server, roles, startedAt, reload)));
         foreach (var role in roles.Where(r => r.HttpPort is not null))
         {
             var port = role.HttpPort!.Value;
@@ -125,7 +132,7 @@ public static class ServerHost
     /// The admin listener: <c>GET /healthz</c> for the control plane's checks, and on app servers
     /// <c>POST /db/primary-changed</c>, the control plane's news of a new db primary.
     /// </summary>
-    private static async Task AdminAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
+    private static async Task AdminAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt, Func<Topology.Topology>? reload)
     {
         var lb = roles.OfType<LbRoleHost>().FirstOrDefault();
         switch (context.Request.Method, context.Request.Path.Value)
@@ -151,10 +158,34 @@ public static class ServerHost
                 var primary = await app.PrimaryChangedAsync().ConfigureAwait(false);
                 await context.Response.WriteAsJsonAsync(new PrimaryChangedReply(server.Name, primary), context.RequestAborted).ConfigureAwait(false);
                 return;
+            case ("POST", AdminPaths.TopologyReload) when reload is not null:
+                await ReloadAsync(context, server, roles, startedAt, reload).ConfigureAwait(false);
+                return;
             default:
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
         }
+    }
+
+    /// <summary>Every role follows the topology read again; answers the health report as it is then, or 422 naming the topology's problems.</summary>
+    private static async Task ReloadAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt, Func<Topology.Topology> reload)
+    {
+        Topology.Topology fresh;
+        try
+        {
+            fresh = reload();
+        }
+        catch (TopologyException e)
+        {
+            context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            await context.Response.WriteAsync(e.Message + "\n", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        foreach (var role in roles)
+        {
+            role.ApplyTopology(fresh);
+        }
+        await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
     }
 
     /// <summary><c>NAME/drain</c> or <c>NAME/ready</c>.</summary>

@@ -19,8 +19,9 @@ internal static class ServeCommand
             try
             {
                 var state = CommonOptions.StateOf(result);
-                var loaded = LoadTopology(result.GetValue(topology), state);
-                await ServerHost.RunAsync(loaded, result.GetValue(name)!, new ServerPaths(state.Root), cancellationToken);
+                var file = result.GetValue(topology);
+                var loaded = LoadTopology(file, state);
+                await ServerHost.RunAsync(loaded, result.GetValue(name)!, new ServerPaths(state.Root), cancellationToken, () => LoadTopology(file, state));
                 return 0;
             }
             catch (RoleFailedException e)

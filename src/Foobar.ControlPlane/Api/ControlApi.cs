@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.State;
+using Foobar.Topology.Loading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ namespace Foobar.ControlPlane.Api;
 /// and only users who can enter the (0700) state directory can reach it.
 /// </summary>
 /// <remarks>
-/// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>GET /db</c>;
+/// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>POST /reload?topology=PATH</c>; <c>GET /db</c>;
 /// <c>POST /db/switchover?to=NAME</c>; <c>POST /lb/{drain|ready}?server=NAME</c>; <c>POST /shutdown</c>.
 /// </remarks>
 internal static class ControlApi
@@ -77,6 +78,25 @@ internal static class ControlApi
             catch (ArgumentException e)
             {
                 return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+            }
+        });
+        app.MapPost("/reload", async (string? topology, CancellationToken cancellationToken) =>
+        {
+            if (string.IsNullOrEmpty(topology) || !Path.IsPathFullyQualified(topology))
+            {
+                return Results.Json(new ControlMessage("use POST /reload?topology=ABSOLUTE_PATH"), ControlJson.Options, statusCode: StatusCodes.Status400BadRequest);
+            }
+            try
+            {
+                return Results.Json(new ControlMessage(await controlPlane.ReloadAsync(topology, cancellationToken).ConfigureAwait(false)), ControlJson.Options);
+            }
+            catch (TopologyException e)
+            {
+                return Results.Json(new ControlMessage($"{topology} does not load, nothing changed:{Environment.NewLine}{e.Message}"), ControlJson.Options, statusCode: StatusCodes.Status422UnprocessableEntity);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Results.Json(new ControlMessage(e.Message + "; nothing changed"), ControlJson.Options, statusCode: StatusCodes.Status409Conflict);
             }
         });
         app.MapPost("/shutdown", () =>

@@ -96,6 +96,14 @@ public sealed class ControlClient : IDisposable
         return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
     }
 
+    /// <summary>Applies the topology file at <paramref name="topologyFile"/> (absolute) to the running infrastructure; returns (ok, message).</summary>
+    public async Task<(bool Ok, string Message)> ReloadAsync(string topologyFile, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.PostAsync(new Uri($"reload?topology={Uri.EscapeDataString(topologyFile)}", UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+        return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
+    }
+
     /// <summary>Asks the control plane to stop everything and exit.</summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {

@@ -10,7 +10,7 @@ namespace Foobar.ControlPlane.Health;
 /// supervisor: every 250 ms while a server is starting (so <c>up</c> sees readiness quickly),
 /// every second otherwise.
 /// </summary>
-internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<ServerSupervisor> supervisors, TimeProvider timeProvider)
+internal sealed class HealthMonitor(Func<Topology.Topology> topology, Func<IReadOnlyList<ServerSupervisor>> supervisors, TimeProvider timeProvider)
 {
     private static readonly TimeSpan FastInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan SteadyInterval = TimeSpan.FromSeconds(1);
@@ -23,8 +23,9 @@ internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<Se
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await Task.WhenAll(supervisors.Select(s => CheckAsync(s, cancellationToken))).ConfigureAwait(false);
-                var interval = supervisors.Any(s => s.State == ServerState.Starting) ? FastInterval : SteadyInterval;
+                var current = supervisors();
+                await Task.WhenAll(current.Select(s => CheckAsync(s, cancellationToken))).ConfigureAwait(false);
+                var interval = current.Any(s => s.State == ServerState.Starting) ? FastInterval : SteadyInterval;
                 try
                 {
                     await Task.Delay(interval, timeProvider, cancellationToken).ConfigureAwait(false);
@@ -43,8 +44,12 @@ internal sealed class HealthMonitor(Topology.Topology topology, IReadOnlyList<Se
         {
             return;
         }
-        var server = topology.Find(supervisor.Name)!;
-        var endPoint = topology.AdminEndPoint(server);
+        var now = topology();
+        if (now.Find(supervisor.Name) is not { } server)
+        {
+            return;
+        }
+        var endPoint = now.AdminEndPoint(server);
         ServerHealthReport? report;
         try
         {

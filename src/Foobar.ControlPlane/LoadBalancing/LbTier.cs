@@ -17,12 +17,15 @@ internal sealed class LbTier : IDisposable
 {
     private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly Topology.Topology _topology;
+    private volatile Topology.Topology _topology;
     private readonly string _stateFile;
     private readonly EventLog _events;
     private readonly Lock _lock = new();
     private readonly SortedSet<string> _drained;
     private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
+
+    /// <summary>Follows a reloaded topology: its web servers are the ones that can be drained.</summary>
+    public void Follow(Topology.Topology topology) => _topology = topology;
 
     public LbTier(Topology.Topology topology, string stateFile, EventLog events)
     {

@@ -11,10 +11,12 @@ namespace Foobar.ControlPlane.Preflight;
 public static class AddressCheck
 {
     /// <summary>One sentence per endpoint that cannot be bound; empty when all can.</summary>
-    public static IReadOnlyList<string> FindConflicts(Topology.Topology topology)
+    /// <param name="topology">The topology to start.</param>
+    /// <param name="only">Check only these servers' endpoints (servers a reload adds); null: every endpoint, the public address too.</param>
+    public static IReadOnlyList<string> FindConflicts(Topology.Topology topology, IReadOnlyCollection<ServerSpec>? only = null)
     {
         var conflicts = new List<string>();
-        foreach (var (endPoint, owner) in EndPoints(topology))
+        foreach (var (endPoint, owner) in EndPoints(topology, only))
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
@@ -37,10 +39,13 @@ public static class AddressCheck
         return conflicts;
     }
 
-    private static IEnumerable<(IPEndPoint, string)> EndPoints(Topology.Topology topology)
+    private static IEnumerable<(IPEndPoint, string)> EndPoints(Topology.Topology topology, IReadOnlyCollection<ServerSpec>? only)
     {
-        yield return (new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), "the public address");
-        foreach (var server in topology.Servers)
+        if (only is null)
+        {
+            yield return (new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), "the public address");
+        }
+        foreach (var server in only ?? topology.Servers)
         {
             yield return (topology.AdminEndPoint(server), $"{server.Name}, admin");
             foreach (var role in server.Roles.Where(r => r is Role.Lb or Role.Web or Role.App))

@@ -18,4 +18,10 @@ public static class AdminPaths
 
     /// <summary><c>GET</c> on load balancers: the statistics page, HTML.</summary>
     public const string Stats = "/stats";
+
+    /// <summary>
+    /// <c>POST</c>: read the topology again and follow its servers (the load balancers their web
+    /// servers, the web servers their app servers); answers a <see cref="ServerHealthReport"/>.
+    /// </summary>
+    public const string TopologyReload = "/topology/reload";
 }

@@ -67,4 +67,8 @@ internal sealed class AppRoleHost : IRoleHost
 
     public RoleHealth Health() => new("app", RoleStates.Ready,
         $"http://{_server.Address}:{HttpPort}/" + (_db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}"));
+
+    public void ApplyTopology(Topology.Topology topology)
+    {
+    }
 }

@@ -9,13 +9,37 @@ internal static class BackendPools
 {
     public static BackendPool For(Topology.Topology topology, Role role, BalanceAlgorithm balance = BalanceAlgorithm.RoundRobin,
         TimeSpan slowStart = default, QueueOptions? queue = null) => new(
-        topology.ServersWith(role).Select(s => new Backend(s.Name, new Uri($"http://{s.Address}:{topology.PortOf(role)}/"), weight: s.Weight, backup: s.Backup)
-        {
-            MaxConcurrent = s.MaxConn,
-            SlowStart = slowStart,
-        }).ToList(),
+        topology.ServersWith(role).Select(s => Create(topology, s, role, slowStart, BackendState.Up)).ToList(),
         Policy(balance),
         queue);
+
+    /// <summary>
+    /// Makes <paramref name="pool"/> follow <paramref name="topology"/>'s servers of <paramref name="role"/>:
+    /// unchanged ones stay as they are; a changed one (address, weight, backup, maxconn) is replaced
+    /// keeping its state; an added one starts down, so it gets requests once its checks pass.
+    /// </summary>
+    public static void Refresh(BackendPool pool, Topology.Topology topology, Role role, TimeSpan slowStart = default) =>
+        pool.Replace(topology.ServersWith(role).Select(s =>
+        {
+            var fresh = Create(topology, s, role, slowStart, pool.Find(s.Name)?.State ?? BackendState.Down);
+            if (pool.Find(s.Name) is not { } kept)
+            {
+                return fresh;
+            }
+            if (kept.BaseUri == fresh.BaseUri && kept.Weight == fresh.Weight && kept.Backup == fresh.Backup && kept.MaxConcurrent == fresh.MaxConcurrent)
+            {
+                return kept;
+            }
+            fresh.Draining = kept.Draining;
+            return fresh;
+        }).ToList());
+
+    private static Backend Create(Topology.Topology topology, ServerSpec server, Role role, TimeSpan slowStart, BackendState state) =>
+        new(server.Name, new Uri($"http://{server.Address}:{topology.PortOf(role)}/"), state, server.Weight, server.Backup)
+        {
+            MaxConcurrent = server.MaxConn,
+            SlowStart = slowStart,
+        };
 
     /// <summary>The web servers as the load balancers see them, with the lb tier's balancing, slow start and queue.</summary>
     public static BackendPool ForLoadBalancer(Topology.Topology topology) => For(topology, Role.Web, topology.Lb.Balance, topology.Lb.SlowStart,

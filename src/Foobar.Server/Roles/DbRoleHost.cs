@@ -100,4 +100,8 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
         // server_id is unsigned 32-bit; keep it positive and non-zero with the low 31 bits.
         return (int)((uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]) & 0x7FFF_FFFF);
     }
+
+    public void ApplyTopology(Topology.Topology topology)
+    {
+    }
 }

@@ -18,4 +18,7 @@ internal interface IRoleHost
     Task RunAsync(CancellationToken cancellationToken);
 
     RoleHealth Health();
+
+    /// <summary>Follows a changed topology's servers of the tier behind (added, removed, reweighted); nothing for roles with none.</summary>
+    void ApplyTopology(Topology.Topology topology);
 }

@@ -87,6 +87,8 @@ internal sealed partial class LbRoleHost : IRoleHost
     [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "{Server} is {What}")]
     private static partial void LogDraining(ILogger logger, string server, string what);
 
+    public void ApplyTopology(Topology.Topology topology) => BackendPools.Refresh(_webServers, topology, Role.Web, _topology.Lb.SlowStart);
+
     public RoleHealth Health() => new("lb",
         _claim.Held ? RoleStates.Ready : RoleStates.Standby,
         $"{(_claim.Held ? "active, holds" : "standby for")} {_claim.EndPoint}; web servers: {BackendPools.Describe(_webServers)}");

@@ -18,4 +18,8 @@ internal sealed class PlaceholderRoleHost(Role role, string detail) : IRoleHost
     public Task RunAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public RoleHealth Health() => new(role.Name(), RoleStates.Placeholder, detail);
+
+    public void ApplyTopology(Topology.Topology topology)
+    {
+    }
 }

@@ -23,5 +23,7 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
     public Task RunAsync(CancellationToken cancellationToken) =>
         new ActiveHealthChecker(_apps, new HealthCheckOptions { Path = topology.Web.CheckPath, Interval = topology.Web.CheckInterval }, checkClient, TimeProvider.System, logger).RunAsync(cancellationToken);
 
+    public void ApplyTopology(Topology.Topology topology) => BackendPools.Refresh(_apps, topology, Role.App);
+
     public RoleHealth Health() => new("web", RoleStates.Ready, $"static {topology.WebRootPath}; app servers: {BackendPools.Describe(_apps)}");
 }
