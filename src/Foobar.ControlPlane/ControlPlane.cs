@@ -132,11 +132,16 @@ public sealed class ControlPlane
                 health?.Roles ?? [],
                 s.LastEvent?.Message);
         }).ToList();
-        var holder = servers.FirstOrDefault(s => s.RoleHealth.Any(r => r.Role == "lb" && r.State == RoleStates.Ready));
+        var serving = servers.Where(s => s.RoleHealth.Any(r => r.Role == "lb" && r.State == RoleStates.Ready)).ToList();
         var pub = topology.Public;
-        var direct = pub.HttpPort == 80 ? $"http://{pub.Address}/" : $"http://{pub.Address}:{pub.HttpPort}/";
-        var publicStatus = new PublicStatus(topology.SiteHost, pub.Address.ToString(), pub.HttpPort, pub.Url(topology.Domain), direct,
-            $"curl -i --resolve {topology.SiteHost}:{pub.HttpPort}:{pub.Address} {pub.Url(topology.Domain)}", holder?.Name);
+        // Active-active: no shared address; every ready load balancer serves on its own, and DNS hands them out.
+        var (address, port, heldBy) = topology.Lb.Mode == LbMode.ActiveActive
+            ? ((serving.FirstOrDefault()?.Address ?? topology.ServersWith(Role.Lb).First().Address.ToString()), topology.Lb.Port,
+                serving.Count > 0 ? string.Join(", ", serving.Select(s => s.Name)) : null)
+            : (pub.Address.ToString(), pub.HttpPort, serving.FirstOrDefault()?.Name);
+        var direct = port == 80 ? $"http://{address}/" : $"http://{address}:{port}/";
+        var publicStatus = new PublicStatus(topology.SiteHost, address, port, pub.Url(topology.Domain), direct,
+            $"curl -i --resolve {topology.SiteHost}:{port}:{address} {pub.Url(topology.Domain)}", heldBy);
         return new StatusReport(topology.Domain, _state.Root, Environment.ProcessId, publicStatus, servers, Events.Recent());
     }
 

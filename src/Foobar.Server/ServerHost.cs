@@ -123,7 +123,7 @@ public static class ServerHost
             Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server, paths),
             Role.Db => new DbRoleHost(topology, server, paths, logger),
-            Role.Dns => new PlaceholderRoleHost(Role.Dns, $"placeholder: no DNS answers yet; use curl --resolve {topology.SiteHost}:{topology.Public.HttpPort}:{topology.Public.Address}"),
+            Role.Dns => new DnsRoleHost(topology, server, logger),
             _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),
         }).ToList();
     }

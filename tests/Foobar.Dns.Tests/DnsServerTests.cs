@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Foobar.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Foobar.Dns.Tests;
@@ -41,11 +42,11 @@ public sealed class DnsServerTests : IAsyncLifetime
     public async Task Udp_QueryIsAnswered()
     {
         using var udp = new UdpClient();
-        await udp.SendAsync(Queries.For("www.foobar.com"), _endPoint);
+        await udp.SendAsync(DnsQueries.For("www.foobar.com"), _endPoint);
 
         var received = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal([IPAddress.Parse("127.10.0.1")], Queries.Read(received.Buffer).Addresses);
+        Assert.Equal([IPAddress.Parse("127.10.0.1")], DnsQueries.Read(received.Buffer).Addresses);
     }
 
     [Fact]
@@ -53,12 +54,12 @@ public sealed class DnsServerTests : IAsyncLifetime
     {
         using var udp = new UdpClient();
         await udp.SendAsync(new byte[] { 1, 2, 3 }, _endPoint);
-        await udp.SendAsync(Queries.For("www.foobar.com", flags: 0x8000), _endPoint);
-        await udp.SendAsync(Queries.For("www.foobar.com", id: 77), _endPoint);
+        await udp.SendAsync(DnsQueries.For("www.foobar.com", flags: 0x8000), _endPoint);
+        await udp.SendAsync(DnsQueries.For("www.foobar.com", id: 77), _endPoint);
 
         var received = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(77, Queries.Read(received.Buffer).Id);
+        Assert.Equal(77, DnsQueries.Read(received.Buffer).Id);
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public sealed class DnsServerTests : IAsyncLifetime
         var stream = tcp.GetStream();
         foreach (var id in new ushort[] { 1, 2 })
         {
-            var query = Queries.For("foobar.com", id: id);
+            var query = DnsQueries.For("foobar.com", id: id);
             var framed = new byte[query.Length + 2];
             BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
             query.CopyTo(framed, 2);
@@ -80,7 +81,7 @@ public sealed class DnsServerTests : IAsyncLifetime
             var answer = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
             await stream.ReadExactlyAsync(answer);
 
-            Assert.Equal(id, Queries.Read(answer).Id);
+            Assert.Equal(id, DnsQueries.Read(answer).Id);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Foobar.Dns.Protocol;
+using Foobar.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Foobar.Dns.Tests;
@@ -12,16 +13,16 @@ public class ZoneTests
     private static DnsServer Server(params IPAddress[] site) => new(new IPEndPoint(IPAddress.Loopback, 0),
         new Zone("foobar.com", () => site, new Dictionary<string, IPAddress> { ["web1"] = IPAddress.Parse("127.10.0.5") }), NullLogger.Instance);
 
-    private static Queries.Reply Ask(DnsServer server, byte[] query) => Queries.Read(server.Respond(query)!);
+    private static DnsQueries.Reply Ask(DnsServer server, byte[] query) => DnsQueries.Read(server.Respond(query)!);
 
     [Fact]
     public void Site_AnswersEveryAddress_Rotated_Authoritative_WithAShortTtl()
     {
         var server = Server(Lb1, Lb2);
 
-        var first = Ask(server, Queries.For("www.foobar.com"));
-        var second = Ask(server, Queries.For("WWW.FooBar.com."));
-        var apex = Ask(server, Queries.For("foobar.com"));
+        var first = Ask(server, DnsQueries.For("www.foobar.com"));
+        var second = Ask(server, DnsQueries.For("WWW.FooBar.com."));
+        var apex = Ask(server, DnsQueries.For("foobar.com"));
 
         Assert.Equal(0x1234, first.Id);
         Assert.Equal(0, first.Rcode);
@@ -39,11 +40,11 @@ public class ZoneTests
     {
         var server = Server(Lb1);
 
-        Assert.Equal([IPAddress.Parse("127.10.0.5")], Ask(server, Queries.For("web1.foobar.com")).Addresses);
-        Assert.Equal((int)DnsRcode.NameError, Ask(server, Queries.For("nope.foobar.com")).Rcode);
-        Assert.Equal((int)DnsRcode.Refused, Ask(server, Queries.For("example.org")).Rcode);
-        Assert.Equal((int)DnsRcode.Refused, Ask(server, Queries.For("evilfoobar.com")).Rcode);
-        var aaaa = Ask(server, Queries.For("www.foobar.com", type: 28));
+        Assert.Equal([IPAddress.Parse("127.10.0.5")], Ask(server, DnsQueries.For("web1.foobar.com")).Addresses);
+        Assert.Equal((int)DnsRcode.NameError, Ask(server, DnsQueries.For("nope.foobar.com")).Rcode);
+        Assert.Equal((int)DnsRcode.Refused, Ask(server, DnsQueries.For("example.org")).Rcode);
+        Assert.Equal((int)DnsRcode.Refused, Ask(server, DnsQueries.For("evilfoobar.com")).Rcode);
+        var aaaa = Ask(server, DnsQueries.For("www.foobar.com", type: 28));
         Assert.Equal((0, 0), (aaaa.Rcode, aaaa.Addresses.Count));
     }
 
@@ -51,17 +52,17 @@ public class ZoneTests
     public void BadMessages_GetFormErrOrNotImp_OrAreDropped_AndCounted()
     {
         var server = Server(Lb1);
-        var good = Queries.For("www.foobar.com");
+        var good = DnsQueries.For("www.foobar.com");
         var pointer = good.ToArray();
         pointer[12] = 0xC0; // a compression pointer where the question's name starts
-        var longLabel = Queries.For(new string('a', 64) + ".foobar.com");
-        var longName = Queries.For(string.Join('.', Enumerable.Repeat(new string('a', 60), 5)) + ".foobar.com");
+        var longLabel = DnsQueries.For(new string('a', 64) + ".foobar.com");
+        var longName = DnsQueries.For(string.Join('.', Enumerable.Repeat(new string('a', 60), 5)) + ".foobar.com");
 
         Assert.Null(server.Respond(new byte[5]));                                              // no room for an id
-        Assert.Null(server.Respond(Queries.For("www.foobar.com", flags: 0x8000)));             // a response
-        Assert.Equal((int)DnsRcode.NotImplemented, Ask(server, Queries.For("www.foobar.com", flags: 0x2800)).Rcode); // opcode 5, UPDATE
-        Assert.Equal((int)DnsRcode.FormatError, Ask(server, Queries.For("www.foobar.com", questions: 2)).Rcode);
-        Assert.Equal((int)DnsRcode.FormatError, Ask(server, Queries.For("www.foobar.com", questions: 0)).Rcode);
+        Assert.Null(server.Respond(DnsQueries.For("www.foobar.com", flags: 0x8000)));             // a response
+        Assert.Equal((int)DnsRcode.NotImplemented, Ask(server, DnsQueries.For("www.foobar.com", flags: 0x2800)).Rcode); // opcode 5, UPDATE
+        Assert.Equal((int)DnsRcode.FormatError, Ask(server, DnsQueries.For("www.foobar.com", questions: 2)).Rcode);
+        Assert.Equal((int)DnsRcode.FormatError, Ask(server, DnsQueries.For("www.foobar.com", questions: 0)).Rcode);
         Assert.Equal((int)DnsRcode.FormatError, Ask(server, good[..^3]).Rcode);                // no type and class
         Assert.Equal((int)DnsRcode.FormatError, Ask(server, good[..20]).Rcode);                // cut inside the name
         Assert.Equal((int)DnsRcode.FormatError, Ask(server, pointer).Rcode);
@@ -76,9 +77,9 @@ public class ZoneTests
     {
         var many = Enumerable.Range(1, 100).Select(i => IPAddress.Parse($"127.10.1.{i}")).ToArray();
 
-        var answer = Server(many).Respond(Queries.For("www.foobar.com"))!;
+        var answer = Server(many).Respond(DnsQueries.For("www.foobar.com"))!;
 
         Assert.True(answer.Length <= 512);
-        Assert.Equal(30, Queries.Read(answer).Addresses.Count); // (512 - 12 header - 20 question) / 16 per record
+        Assert.Equal(30, DnsQueries.Read(answer).Addresses.Count); // (512 - 12 header - 20 question) / 16 per record
     }
 }

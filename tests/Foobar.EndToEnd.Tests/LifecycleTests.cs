@@ -115,16 +115,17 @@ public class LifecycleTests
     }
 
     [Fact]
-    public async Task Up_ActiveActiveMode_IsRefusedRatherThanRunAsSomethingElse()
+    public async Task Up_ActiveActiveWithoutADnsServer_IsRefusedRatherThanRunAsSomethingElse()
     {
         await using var topology = new RunningTopology();
         var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
-        await File.WriteAllTextAsync(topology.TopologyFile, yaml.Replace("mode: active-passive", "mode: active-active", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(topology.TopologyFile, yaml.Replace("mode: active-passive", "mode: active-active", StringComparison.Ordinal)
+            .Replace("  dns1: { roles: [dns] }\n", "", StringComparison.Ordinal));
 
         var up = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
 
         Assert.Equal(1, up.ExitCode);
-        Assert.Contains("lb.mode: active-active is not available yet", up.Stderr);
+        Assert.Contains("lb.mode: active-active needs a dns server in the topology", up.Stderr);
     }
 
     [Fact]

@@ -43,6 +43,17 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
 
     public IPAddress PublicAddress { get; }
 
+    /// <summary>dns1's DNS endpoint (the range's second address, port 53).</summary>
+    public IPEndPoint Dns => new(AddressOf("dns1"), 53);
+
+    /// <summary>The address the default topology's plan gives <paramref name="server"/> (dns1 .2, lb1 .3 ... db2 .10).</summary>
+    public IPAddress AddressOf(string server)
+    {
+        string[] order = ["dns1", "lb1", "lb2", "web1", "web2", "app1", "app2", "db1", "db2"];
+        var prefix = PublicAddress.ToString()[..PublicAddress.ToString().LastIndexOf('.')];
+        return IPAddress.Parse($"{prefix}.{Array.IndexOf(order, server) + 2}");
+    }
+
     public HttpClient Http { get; }
 
     public FoobarCli.Result? UpResult { get; private set; }

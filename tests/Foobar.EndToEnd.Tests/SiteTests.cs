@@ -41,6 +41,19 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task Dns_AnswersThePublicAddressForTheSite_AndEachServersName()
+    {
+        var site = await DnsQueries.AskAsync(topology.Dns, "www.foobar.com");
+        var apex = await DnsQueries.AskAsync(topology.Dns, "foobar.com");
+        var db2 = await DnsQueries.AskAsync(topology.Dns, "db2.foobar.com");
+
+        Assert.Equal([topology.PublicAddress], site.Addresses);
+        Assert.Equal(5u, site.Ttl);
+        Assert.Equal([topology.PublicAddress], apex.Addresses);
+        Assert.Equal([topology.AddressOf("db2")], db2.Addresses);
+    }
+
+    [Fact]
     public async Task StaticFile_IsServedByTheWebTierWithoutTheApp()
     {
         using var response = await topology.GetAsync("/assets/foobar.css");

@@ -64,11 +64,11 @@ internal static class UpCommand
         {
             return tooLong;
         }
-        if (topology.Lb.Mode == LbMode.ActiveActive)
+        if (topology.Lb.Mode == LbMode.ActiveActive && topology.ServersWith(Role.Dns).Count == 0)
         {
-            // Both load balancers serving needs DNS to hand out both addresses; until then the pair
-            // would silently run active-passive, which is not what the file asks for.
-            return "lb.mode: active-active is not available yet (it needs the dns role to return both load balancers' addresses); use active-passive";
+            // Both load balancers serving needs DNS to hand out both addresses; without it clients
+            // would know only one, and the pair would not be a pair.
+            return "lb.mode: active-active needs a dns server in the topology to hand out both load balancers' addresses: add one (roles: [dns]), or use active-passive";
         }
         if (topology.ServersWith(Role.Web).Count > 0 && !Directory.Exists(topology.WebRootPath))
         {

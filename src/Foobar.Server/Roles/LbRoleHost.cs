@@ -39,15 +39,12 @@ internal sealed partial class LbRoleHost : IRoleHost
 
     public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder, _topology.Lb.MaxBody);
 
+    /// <summary>Active-active: both load balancers serve on their own addresses and DNS hands out both; no public address to hold.</summary>
+    private bool ActiveActive => _topology.Lb.Mode == LbMode.ActiveActive;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var peers = _topology.ServersWith(Role.Lb).Where(s => s.Name != _server.Name).Select(s => (s.Name, _topology.AdminEndPoint(s))).ToList();
-        using var watch = new StandbyWatch(peers, _claim, _topology.Lb.TakeoverAfter, TimeProvider.System, _logger);
-        await Task.WhenAll(watch.RunAsync(cancellationToken), RunChecksAndClaimAsync(cancellationToken)).ConfigureAwait(false);
-    }
-
-    private Task RunChecksAndClaimAsync(CancellationToken cancellationToken) => Task.WhenAll(
-        new ActiveHealthChecker(_webServers, new HealthCheckOptions
+        var checks = new ActiveHealthChecker(_webServers, new HealthCheckOptions
         {
             Path = _topology.Lb.CheckPath,
             Interval = _topology.Lb.CheckInterval,
@@ -56,8 +53,16 @@ internal sealed partial class LbRoleHost : IRoleHost
             Rise = _topology.Lb.CheckRise,
             Fall = _topology.Lb.CheckFall,
             ExpectedStatus = _topology.Lb.CheckStatus,
-        }, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken),
-        _claim.RunAsync(cancellationToken));
+        }, _checkClient, TimeProvider.System, _logger).RunAsync(cancellationToken);
+        if (ActiveActive)
+        {
+            await checks.ConfigureAwait(false);
+            return;
+        }
+        var peers = _topology.ServersWith(Role.Lb).Where(s => s.Name != _server.Name).Select(s => (s.Name, _topology.AdminEndPoint(s))).ToList();
+        using var watch = new StandbyWatch(peers, _claim, _topology.Lb.TakeoverAfter, TimeProvider.System, _logger);
+        await Task.WhenAll(checks, watch.RunAsync(cancellationToken), _claim.RunAsync(cancellationToken)).ConfigureAwait(false);
+    }
 
     /// <summary>Prometheus text for <c>/metrics</c>.</summary>
     public string Metrics() => PrometheusMetrics.Render(_server.Name, _webServers);
@@ -89,7 +94,8 @@ internal sealed partial class LbRoleHost : IRoleHost
 
     public void ApplyTopology(Topology.Topology topology) => BackendPools.Refresh(_webServers, topology, Role.Web, _topology.Lb.SlowStart);
 
-    public RoleHealth Health() => new("lb",
-        _claim.Held ? RoleStates.Ready : RoleStates.Standby,
-        $"{(_claim.Held ? "active, holds" : "standby for")} {_claim.EndPoint}; web servers: {BackendPools.Describe(_webServers)}");
+    public RoleHealth Health() => ActiveActive
+        ? new("lb", RoleStates.Ready, $"active-active, serves {_server.Address}:{_topology.Lb.Port}; web servers: {BackendPools.Describe(_webServers)}")
+        : new("lb", _claim.Held ? RoleStates.Ready : RoleStates.Standby,
+            $"{(_claim.Held ? "active, holds" : "standby for")} {_claim.EndPoint}; web servers: {BackendPools.Describe(_webServers)}");
 }

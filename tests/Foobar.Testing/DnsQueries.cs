@@ -2,10 +2,10 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 
-namespace Foobar.Dns.Tests;
+namespace Foobar.Testing;
 
 /// <summary>Query messages as a resolver sends them, and a reader for the answers.</summary>
-internal static class Queries
+public static class DnsQueries
 {
     public static byte[] For(string name, ushort type = 1, ushort id = 0x1234, ushort flags = 0x0100, ushort questions = 1)
     {
@@ -23,6 +23,15 @@ internal static class Queries
         message.Add(0);
         message.AddRange([(byte)(type >> 8), (byte)type, 0, 1]);
         return [.. message];
+    }
+
+    /// <summary>Asks <paramref name="server"/> over UDP for <paramref name="name"/>'s A records; throws when no answer comes within 5 s.</summary>
+    public static async Task<Reply> AskAsync(System.Net.IPEndPoint server, string name)
+    {
+        using var udp = new System.Net.Sockets.UdpClient(server.AddressFamily);
+        await udp.SendAsync(For(name), server);
+        var received = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        return Read(received.Buffer);
     }
 
     public sealed record Reply(ushort Id, int Flags, int Rcode, int Questions, IReadOnlyList<IPAddress> Addresses, uint Ttl);
