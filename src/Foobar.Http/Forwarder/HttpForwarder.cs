@@ -213,10 +213,11 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         {
             message.Content = new StreamContent(incoming.Body);
         }
+        var connection = incoming.Headers.Connection.ToString();
         foreach (var header in incoming.Headers)
         {
             var name = header.Key;
-            if (HopByHopHeaders.Contains(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+            if (HopByHopHeaders.Contains(name, connection) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
@@ -288,8 +289,9 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             // Kestrel writes 101 itself when the connection is upgraded.
             outgoing.StatusCode = status;
         }
-        CopyHeaders(response.Headers, outgoing);
-        CopyHeaders(response.Content.Headers, outgoing);
+        var connection = response.Headers.NonValidated.TryGetValues("Connection", out var tokens) ? tokens.ToString() : "";
+        CopyHeaders(response.Headers, outgoing, connection);
+        CopyHeaders(response.Content.Headers, outgoing, connection);
         var upstream = response.Headers.NonValidated.TryGetValues(ServedBy.HeaderName, out var values) ? values.ToString() : null;
         ServedBy.Set(outgoing, self, upstream);
         if (!outgoing.Headers.ContainsKey(RequestIdHeader))
@@ -339,11 +341,11 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
     /// Copies headers as received (<c>NonValidated</c>): enumerating <see cref="System.Net.Http.Headers.HttpHeaders"/>
     /// otherwise parses every value into its typed form only for it to be printed again.
     /// </summary>
-    private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders headers, HttpResponse outgoing)
+    private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders headers, HttpResponse outgoing, string connection)
     {
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (!HopByHopHeaders.Contains(name) && !name.Equals(ServedBy.HeaderName, StringComparison.OrdinalIgnoreCase))
+            if (!HopByHopHeaders.Contains(name, connection) && !name.Equals(ServedBy.HeaderName, StringComparison.OrdinalIgnoreCase))
             {
                 outgoing.Headers[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
             }

@@ -193,6 +193,25 @@ public class HttpForwarderTests
     }
 
     [Fact]
+    public async Task Forward_HeadersTheBackendNamesInConnection_AreNotPassedOn()
+    {
+        await using var backend = await LoopbackServer.StartAsync(async context =>
+        {
+            context.Response.Headers.Connection = "X-Internal";
+            context.Response.Headers["X-Internal"] = "backend-only";
+            context.Response.Headers["X-Public"] = "yes";
+            await context.Response.WriteAsync("ok");
+        });
+        await using var fixture = await ForwarderFixture.StartAsync(("a", backend.BaseUri));
+
+        var response = await RawHttp.ExchangeAsync(IPAddress.Loopback, fixture.BaseUri.Port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+        Assert.Equal("200", RawHttp.StatusOf(response));
+        Assert.DoesNotContain("X-Internal", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("X-Public: yes", response);
+    }
+
+    [Fact]
     public async Task Forward_RequestId_GeneratedWhenAbsent_PassedOnWhenPresent_AndReturned()
     {
         var seen = new List<string>();
