@@ -210,7 +210,7 @@ public static class ServerHost
     private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
     {
         var health = roles.Select(r => r.Health()).ToList();
-        var ready = health.All(h => h.State is RoleStates.Ready or RoleStates.Standby or RoleStates.Placeholder);
+        var ready = health.All(h => h.State is RoleStates.Ready or RoleStates.Standby);
         var report = new ServerHealthReport(server.Name, Environment.ProcessId, startedAt, ready, health);
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return context.Response.WriteAsJsonAsync(report, context.RequestAborted);

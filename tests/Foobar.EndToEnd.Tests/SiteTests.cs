@@ -266,7 +266,9 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
         var db1 = status.Servers.Single(s => s.Name == "db1").RoleHealth.Single();
         Assert.Equal("ready", db1.State);
         Assert.StartsWith("mariadbd pid ", db1.Detail);
-        Assert.Equal("placeholder", status.Servers.Single(s => s.Name == "dns1").RoleHealth.Single().State);
+        var dns1 = status.Servers.Single(s => s.Name == "dns1").RoleHealth.Single();
+        Assert.Equal("ready", dns1.State);
+        Assert.StartsWith("answers for foobar.com on ", dns1.Detail);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed record PublicStatus(string Host, string Address, int HttpPort, str
 /// <param name="UptimeSeconds">Seconds since the current process started.</param>
 /// <param name="Restarts">Restarts after crashes.</param>
 /// <param name="Ready">Running and its last health check passed.</param>
-/// <param name="RoleHealth">Each role's state from the server itself (placeholders say so).</param>
+/// <param name="RoleHealth">Each role's state from the server itself.</param>
 /// <param name="LastEvent">The last supervision event, for people.</param>
 public sealed record ServerStatus(
     string Name,

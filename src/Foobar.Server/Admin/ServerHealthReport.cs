@@ -4,7 +4,7 @@ namespace Foobar.Server.Admin;
 /// <param name="Server">Server name.</param>
 /// <param name="Pid">Process id.</param>
 /// <param name="StartedAt">When the process started serving.</param>
-/// <param name="Ready">Every role is ready (placeholders count: they do all they claim).</param>
+/// <param name="Ready">Every role is ready (a standby load balancer counts: it does all it should).</param>
 /// <param name="Roles">Each role's state.</param>
 public sealed record ServerHealthReport(string Server, int Pid, DateTimeOffset StartedAt, bool Ready, IReadOnlyList<RoleHealth> Roles);
 
@@ -25,7 +25,4 @@ public static class RoleStates
 
     /// <summary>Getting ready (a database initializing or recovering).</summary>
     public const string Starting = "starting";
-
-    /// <summary>Not implemented yet: the process runs, the role does nothing. Never shown as ready work.</summary>
-    public const string Placeholder = "placeholder";
 }
