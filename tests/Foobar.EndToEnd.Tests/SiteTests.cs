@@ -272,6 +272,16 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task Servers_RunWithTheLargerGen0Budget()
+    {
+        var lb1 = (await WaitAllReadyAsync()).Servers.Single(s => s.Name == "lb1").Pid!.Value;
+
+        var environment = (await File.ReadAllTextAsync($"/proc/{lb1}/environ")).Split('\0');
+
+        Assert.Contains("DOTNET_GCgen0size=0x4000000", environment);
+    }
+
+    [Fact]
     public async Task Up_WhenAlreadyRunning_IsAClearError()
     {
         var again = await FoobarCli.RunAsync("up", "--detach", "-t", topology.TopologyFile, "--state", topology.StateDirectory);

@@ -11,9 +11,16 @@ namespace Foobar.ControlPlane.Processes;
 public static class DetachedProcess
 {
     /// <summary>Starts <paramref name="command"/>; the caller is its parent and reaps it.</summary>
-    public static Process Start(IReadOnlyList<string> command, string logFile)
+    /// <param name="command">The program and its arguments.</param>
+    /// <param name="logFile">Where its output goes (appended).</param>
+    /// <param name="environment">Variables added to this process's environment for it.</param>
+    public static Process Start(IReadOnlyList<string> command, string logFile, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("exec </dev/null >>\"$0\" 2>&1; exec setsid \"$@\"");
         start.ArgumentList.Add(logFile);
