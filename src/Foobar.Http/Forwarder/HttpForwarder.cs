@@ -197,13 +197,16 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
     }
 
     private static bool HasBody(HttpContext context) =>
-        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
+        !UpgradeTunnel.IsWebSocketOverHttp2(context)
+        && (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0);
 
     private HttpRequestMessage CreateRequest(HttpContext context, Backend backend)
     {
         var incoming = context.Request;
-        var http2 = Http2Backends && HttpProtocol.IsHttp2(incoming.Protocol);
-        var message = new HttpRequestMessage(HttpMethod.Parse(incoming.Method),
+        var webSocketOverHttp2 = UpgradeTunnel.IsWebSocketOverHttp2(context);
+        var http2 = Http2Backends && HttpProtocol.IsHttp2(incoming.Protocol) && !webSocketOverHttp2;
+        // An HTTP/2 WebSocket (extended CONNECT, RFC 8441) goes on as the HTTP/1.1 handshake, a GET.
+        var message = new HttpRequestMessage(webSocketOverHttp2 ? HttpMethod.Get : HttpMethod.Parse(incoming.Method),
             string.Concat(backend.Origin, incoming.PathBase.ToUriComponent(), incoming.Path.ToUriComponent(), incoming.QueryString.Value))
         {
             Version = http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
@@ -244,6 +247,10 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             message.Headers.TryAddWithoutValidation("Connection", "Upgrade");
             message.Headers.TryAddWithoutValidation("Upgrade", incoming.Headers.Upgrade.ToString());
         }
+        else if (webSocketOverHttp2)
+        {
+            UpgradeTunnel.AddWebSocketHandshake(message);
+        }
         var prior = incoming.Headers["X-Forwarded-For"].ToString();
         if (context.Connection.RemoteIpAddress is { } remote)
         {
@@ -278,8 +285,8 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         var outgoing = context.Response;
         var status = (int)response.StatusCode;
         backend.CountResponse(status);
-        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        if (status == StatusCodes.Status101SwitchingProtocols && upgrade is not { IsUpgradableRequest: true })
+        var takeOver = UpgradeTunnel.TakeOver(context);
+        if (status == StatusCodes.Status101SwitchingProtocols && takeOver is null)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} switched protocols unasked").ConfigureAwait(false);
             return;
@@ -300,8 +307,16 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         if (status == StatusCodes.Status101SwitchingProtocols)
         {
-            outgoing.Headers.Upgrade = response.Headers.NonValidated.TryGetValues("Upgrade", out var protocol) ? protocol.ToString() : "";
-            await UpgradeTunnel.RunAsync(upgrade!, response, context.RequestAborted).ConfigureAwait(false);
+            if (!UpgradeTunnel.IsWebSocketOverHttp2(context))
+            {
+                outgoing.Headers.Upgrade = response.Headers.NonValidated.TryGetValues("Upgrade", out var protocol) ? protocol.ToString() : "";
+            }
+            else
+            {
+                // HTTP/2 accepts with 200 and has no handshake key to answer.
+                outgoing.Headers.Remove("Sec-WebSocket-Accept");
+            }
+            await UpgradeTunnel.RunAsync(takeOver!, response, context.RequestAborted).ConfigureAwait(false);
             return;
         }
         try

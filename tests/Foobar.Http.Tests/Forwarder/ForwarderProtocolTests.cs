@@ -64,6 +64,30 @@ public class ForwarderProtocolTests
     }
 
     [Fact]
+    public async Task WebSocketOverHttp2_GoesOnAsTheHttp11Handshake_AndMessagesFlow()
+    {
+        await using var backend = await EchoWebSocketBackend();
+        await using var fixture = await ForwarderFixture.StartAsync(("ws", backend.BaseUri));
+        using var socket = new ClientWebSocket();
+        socket.Options.HttpVersion = HttpVersion.Version20;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        socket.Options.CollectHttpResponseDetails = true;
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.BaseUri.Port}/chat"), invoker, CancellationToken.None);
+        await socket.SendAsync(Encoding.UTF8.GetBytes("over h2"), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[4096];
+        var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, socket.HttpStatusCode); // HTTP/2 accepts with 200; HTTP/1.1 would be 101
+        Assert.False(socket.HttpResponseHeaders!.ContainsKey("Sec-WebSocket-Accept"));
+        Assert.Equal("echo: over h2", Encoding.UTF8.GetString(buffer, 0, received.Count));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+        Assert.Equal(1, fixture.Pool.Backends[0].ResponsesOfClass(1));
+    }
+
+    [Fact]
     public async Task BackendSwitchingProtocolsUnasked_Is502()
     {
         using var liar = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
