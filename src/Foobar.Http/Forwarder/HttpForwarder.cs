@@ -216,11 +216,11 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         {
             message.Content = new StreamContent(incoming.Body);
         }
-        var connection = incoming.Headers.Connection.ToString();
         foreach (var header in incoming.Headers)
         {
             var name = header.Key;
-            if (HopByHopHeaders.Contains(name, connection) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+            // No names from the client's Connection header: Kestrel keeps only close, keep-alive and upgrade of it.
+            if (HopByHopHeaders.Contains(name, []) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
