@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -8,7 +9,7 @@ namespace Foobar.Db.Accounts;
 /// (mode 0600). Every db server creates the same accounts from it; the control plane and the app
 /// servers read it to connect.
 /// </summary>
-public sealed record DbCredentials(string AppPassword, string ReplicationPassword, string AdminPassword)
+public sealed partial record DbCredentials(string AppPassword, string ReplicationPassword, string AdminPassword)
 {
     /// <summary>The application's account: data of the application's schema only.</summary>
     public const string AppUser = "foobar_app";
@@ -34,14 +35,11 @@ public sealed record DbCredentials(string AppPassword, string ReplicationPasswor
             var fresh = new DbCredentials(NewPassword(), NewPassword(), NewPassword());
             var temporary = $"{file}.{Guid.NewGuid():N}.tmp";
             SecretFile.Write(temporary, JsonSerializer.Serialize(fresh, Json));
-            try
-            {
-                File.Move(temporary, file, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(file))
-            {
-                File.Delete(temporary);
-            }
+            // link(2) publishes the complete file under its name or fails because another racer's is
+            // there already. File.Move(overwrite: false) checks, then renames: two racers could both
+            // pass the check, and the later rename replaced passwords the earlier one already used.
+            Publish.Link(temporary, file);
+            File.Delete(temporary);
         }
         return Load(file);
     }
@@ -73,4 +71,23 @@ public sealed record DbCredentials(string AppPassword, string ReplicationPasswor
     /// <summary>32 random characters from [A-Za-z0-9]: 190 bits, nothing to quote in SQL or a connection string.</summary>
     private static string NewPassword() =>
         RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+
+    /// <summary>Atomic creation of a file under a name that must not be replaced.</summary>
+    private static partial class Publish
+    {
+        private const int AlreadyExists = 17; // EEXIST
+
+        /// <summary>Gives <paramref name="existing"/>'s content the name <paramref name="name"/> too, unless <paramref name="name"/> exists (then nothing changes).</summary>
+        /// <exception cref="IOException">The link failed for another reason.</exception>
+        public static void Link(string existing, string name)
+        {
+            if (SysLink(existing, name) != 0 && Marshal.GetLastPInvokeError() is var error && error != AlreadyExists)
+            {
+                throw new IOException($"could not create {name}: {Marshal.GetPInvokeErrorMessage(error)}");
+            }
+        }
+
+        [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        private static partial int SysLink(string existing, string name);
+    }
 }
