@@ -1,5 +1,4 @@
 using Foobar.ControlPlane.Api;
-using System.Net.Http.Json;
 using Foobar.ControlPlane.Supervision;
 using Foobar.Server.Admin;
 
@@ -49,17 +48,6 @@ internal sealed class HealthMonitor(Func<Topology.Topology> topology, Func<IRead
         {
             return;
         }
-        var endPoint = now.AdminEndPoint(server);
-        ServerHealthReport? report;
-        try
-        {
-            using var response = await _client.GetAsync(new Uri($"http://{endPoint}{AdminPaths.Health}"), cancellationToken).ConfigureAwait(false);
-            report = await response.Content.ReadFromJsonAsync<ServerHealthReport>(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-        {
-            report = null;
-        }
-        supervisor.ReportHealth(process, report);
+        supervisor.ReportHealth(process, await ServerHealthClient.GetAsync(_client, now.AdminEndPoint(server), cancellationToken).ConfigureAwait(false));
     }
 }

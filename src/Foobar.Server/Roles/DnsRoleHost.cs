@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Foobar.Dns;
 using Foobar.Server.Admin;
 using Foobar.Topology;
@@ -59,17 +58,8 @@ internal sealed class DnsRoleHost : IRoleHost
         while (!cancellationToken.IsCancellationRequested)
         {
             var ready = await Task.WhenAll(lbs.Select(async lb =>
-            {
-                try
-                {
-                    var report = await client.GetFromJsonAsync<ServerHealthReport>(new Uri($"http://{_topology.AdminEndPoint(lb)}{AdminPaths.Health}"), cancellationToken).ConfigureAwait(false);
-                    return report is { Ready: true } ? lb.Address : null;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-                {
-                    return null;
-                }
-            })).ConfigureAwait(false);
+                await ServerHealthClient.GetAsync(client, _topology.AdminEndPoint(lb), cancellationToken).ConfigureAwait(false) is { Ready: true } ? lb.Address : null))
+                .ConfigureAwait(false);
             var healthy = ready.OfType<IPAddress>().ToList();
             _healthyLbs = healthy.Count > 0 ? healthy : AllLbs;
             try

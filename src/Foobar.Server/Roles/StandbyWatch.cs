@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using Foobar.LoadBalancer;
 using Foobar.Server.Admin;
@@ -68,7 +67,7 @@ internal sealed partial class StandbyWatch(
     {
         foreach (var (name, admin) in peers)
         {
-            if (await HealthOfAsync(admin, cancellationToken).ConfigureAwait(false) is { } report
+            if (await ServerHealthClient.GetAsync(_client, admin, cancellationToken).ConfigureAwait(false) is { } report
                 && report.Roles.Any(r => r.Role == "lb" && r.State == RoleStates.Ready))
             {
                 var known = _holder is { } previous && previous.Name == name && previous.Process?.Pid == report.Pid;
@@ -84,18 +83,6 @@ internal sealed partial class StandbyWatch(
         if (_holder is { } holder && time.GetUtcNow() - holder.LastSeen >= takeoverAfter && !claim.IsFree())
         {
             Fence(holder);
-        }
-    }
-
-    private async Task<ServerHealthReport?> HealthOfAsync(IPEndPoint admin, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _client.GetFromJsonAsync<ServerHealthReport>(new Uri($"http://{admin}{AdminPaths.Health}"), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-        {
-            return null;
         }
     }
 
