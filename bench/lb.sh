@@ -55,7 +55,7 @@ servers:
   app1: { roles: [app], address: $prefix.13 }
 YAML
 "$root/foobar" --version >/dev/null   # build once
-# The runtime settings the control plane starts every server with (ServerProcessLauncher.Environment).
+# The runtime settings the control plane starts every server with (ServerProcessLauncher.RuntimeSettings).
 DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve lb1 -t "$work/foobar.yaml" --state "$work/state" >"$work/lb1.log" 2>&1 &
 pids+=($!)
 

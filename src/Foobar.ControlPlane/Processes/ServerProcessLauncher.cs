@@ -14,7 +14,7 @@ internal sealed class ServerProcessLauncher(StateDirectory state) : IServerLaunc
     /// (docs/load-balancer.md). The runtime reads this setting from the environment only.
     /// An idle server allocates little, so the budget costs memory only where it buys speed.
     /// </summary>
-    public static readonly IReadOnlyDictionary<string, string> Environment = new Dictionary<string, string>
+    public static readonly IReadOnlyDictionary<string, string> RuntimeSettings = new Dictionary<string, string>
     {
         ["DOTNET_GCgen0size"] = "0x4000000",
     };
@@ -23,7 +23,7 @@ internal sealed class ServerProcessLauncher(StateDirectory state) : IServerLaunc
 
     public IServerProcess Start(string serverName)
     {
-        var process = DetachedProcess.Start([.. _foobar, "serve", serverName, "--state", state.Root], state.LogFile(serverName), Environment);
+        var process = DetachedProcess.Start([.. _foobar, "serve", serverName, "--state", state.Root], state.LogFile(serverName), RuntimeSettings);
         // Read /proc now: the process cannot have been reaped yet, since only we wait for it.
         var identity = ProcessIdentity.Of(process.Id) ?? new ProcessIdentity(process.Id, 0);
         PidFile.Write(state.PidFile(serverName), identity);

@@ -285,7 +285,8 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         var outgoing = context.Response;
         var status = (int)response.StatusCode;
         backend.CountResponse(status);
-        var takeOver = UpgradeTunnel.TakeOver(context);
+        // Only a 101 needs to know how the client's side is taken over.
+        var takeOver = status == StatusCodes.Status101SwitchingProtocols ? UpgradeTunnel.TakeOver(context) : null;
         if (status == StatusCodes.Status101SwitchingProtocols && takeOver is null)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} switched protocols unasked").ConfigureAwait(false);
