@@ -21,8 +21,9 @@ internal static class BackendPools
     public static void Refresh(BackendPool pool, Topology.Topology topology, Role role, TimeSpan slowStart = default) =>
         pool.Replace(topology.ServersWith(role).Select(s =>
         {
-            var fresh = Create(topology, s, role, slowStart, pool.Find(s.Name)?.State ?? BackendState.Down);
-            if (pool.Find(s.Name) is not { } kept)
+            var kept = pool.Find(s.Name);
+            var fresh = Create(topology, s, role, slowStart, kept?.State ?? BackendState.Down);
+            if (kept is null)
             {
                 return fresh;
             }
