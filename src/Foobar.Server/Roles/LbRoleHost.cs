@@ -25,7 +25,7 @@ internal sealed partial class LbRoleHost : IRoleHost
     {
         _topology = topology;
         _server = server;
-        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect), forwarderLogger) { ResponseTimeout = topology.Lb.TimeoutServer, Http2Backends = true };
+        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect), forwarderLogger) { ResponseTimeout = topology.Lb.TimeoutServer, ConnectTimeout = topology.Lb.TimeoutConnect, Http2Backends = true };
         _checkClient = checkClient;
         _logger = logger;
         _webServers = BackendPools.ForLoadBalancer(topology);

@@ -1,0 +1,114 @@
+using System.IO.Pipelines;
+using Foobar.Http.Backends;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Foobar.Http.Forwarder.Http1;
+
+/// <summary>
+/// The forwarder's lean path: a body-less, replayable HTTP/1.x request (the bulk of a site's
+/// traffic) goes to the backend over one of <see cref="BackendConnections"/>, its head written
+/// from Kestrel's parsed request and the response head parsed from the connection's buffer.
+/// Everything else (bodies, upgrades, HTTP/2 clients, TLS to the backend) takes
+/// <c>SocketsHttpHandler</c>.
+/// </summary>
+/// <remarks>Measured against that path in bench/lb.sh; see docs/load-balancer.md.</remarks>
+internal static class Http1Exchange
+{
+    /// <summary>Whether <paramref name="context"/>'s request to <paramref name="backend"/> takes this path.</summary>
+    public static bool Suits(HttpContext context, Backend backend, bool replayable) =>
+        replayable
+        && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+        && context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true }
+        && backend.BaseUri.Scheme == Uri.UriSchemeHttp;
+
+    /// <summary>
+    /// Sends the request and reads the response head into the returned connection's
+    /// <see cref="BackendConnection.Head"/>; the caller copies the body and returns or closes the
+    /// connection. An idle connection the backend closed meanwhile is replaced by a new one once.
+    /// </summary>
+    /// <exception cref="HttpRequestException">No connection (<see cref="HttpRequestError.ConnectionError"/>), no answer or a malformed one.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled (timeout or client gone).</exception>
+    public static async ValueTask<BackendConnection> SendAsync(HttpContext context, Backend backend, TimeSpan connectTimeout, CancellationToken token)
+    {
+        var connections = BackendConnections.For(backend);
+        var forwarded = ForwardedHeaders.For(context);
+        var requestWasHead = HttpMethods.IsHead(context.Request.Method);
+        var connection = connections.TakeIdle();
+        while (true)
+        {
+            connection ??= await connections.ConnectAsync(connectTimeout, token).ConfigureAwait(false);
+            try
+            {
+                RequestHead.Write(connection.Output, context.Request, backend, forwarded);
+                connection.Requests++;
+                await connection.Output.FlushAsync(token).ConfigureAwait(false);
+                if (await ReadHeadAsync(connection, requestWasHead, token).ConfigureAwait(false))
+                {
+                    return connection;
+                }
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            await connection.DisposeAsync().ConfigureAwait(false);
+            if (connection.Requests == 1)
+            {
+                throw new HttpRequestException(HttpRequestError.ResponseEnded, $"{backend.Name} closed the connection without answering.");
+            }
+            // A kept connection the backend had closed as the request went out: nothing reached
+            // the application, so a new connection carries it.
+            connection = null;
+        }
+    }
+
+    /// <summary>Reads the response head, skipping interim responses (100, 103); false when the connection ended before any byte came.</summary>
+    private static async ValueTask<bool> ReadHeadAsync(BackendConnection connection, bool requestWasHead, CancellationToken token)
+    {
+        var input = connection.Input;
+        var received = false;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Reset by the backend: Kestrel's transport completes the pipe with the error.
+                return !received ? false : throw new HttpRequestException(HttpRequestError.ResponseEnded, $"The connection failed in the middle of the response head: {e.Message}", e);
+            }
+            var buffer = result.Buffer;
+            received |= !buffer.IsEmpty;
+            bool parsed;
+            SequencePosition consumed;
+            try
+            {
+                parsed = connection.Head.TryParse(buffer, requestWasHead, out consumed);
+            }
+            catch
+            {
+                input.AdvanceTo(buffer.Start);
+                throw;
+            }
+            if (parsed)
+            {
+                input.AdvanceTo(consumed);
+                // A 101 ends the exchange too: the caller refuses it, as nothing asked for an upgrade.
+                if (connection.Head.Status is >= 200 or StatusCodes.Status101SwitchingProtocols)
+                {
+                    return true;
+                }
+                continue;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                return !received ? false : throw new HttpRequestException(HttpRequestError.ResponseEnded, "The backend closed the connection in the middle of the response head.");
+            }
+        }
+    }
+}
