@@ -2,6 +2,7 @@ using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.LoadBalancing;
 using Foobar.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Foobar.Http.Tests.Forwarder;
@@ -27,9 +28,13 @@ internal sealed class ForwarderFixture : IAsyncDisposable
     public static Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends) =>
         StartAsync(new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy()));
 
-    public static async Task<ForwarderFixture> StartAsync(BackendPool pool, bool http2Backends = false)
+    public static async Task<ForwarderFixture> StartAsync(BackendPool pool, bool http2Backends = false, TimeSpan? responseTimeout = null, ILogger<HttpForwarder>? logger = null)
     {
-        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance) { Http2Backends = http2Backends };
+        var forwarder = new HttpForwarder(ForwarderClient.Create(), logger ?? NullLogger<HttpForwarder>.Instance)
+        {
+            Http2Backends = http2Backends,
+            ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(60),
+        };
         var front = await LoopbackServer.StartAsync(context => forwarder.ForwardAsync(context, pool, "front"));
         return new ForwarderFixture(front, pool);
     }

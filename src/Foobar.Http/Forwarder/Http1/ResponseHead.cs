@@ -170,7 +170,7 @@ internal sealed class ResponseHead
     {
         if (line.Length < 12 || !line.StartsWith("HTTP/1."u8) || line[7] is not ((byte)'0' or (byte)'1') || line[8] != ' '
             || !char.IsAsciiDigit((char)line[9]) || !char.IsAsciiDigit((char)line[10]) || !char.IsAsciiDigit((char)line[11])
-            || (line.Length > 12 && line[12] != ' ') || line[9] == '0')
+            || (line.Length > 12 && line[12] != ' ') || line[9] == '0' || line[12..].IndexOfAny(ControlChars) >= 0)
         {
             throw Invalid($"a malformed status line \"{Printable(line)}\"");
         }
