@@ -2,8 +2,8 @@
 # Our load balancer against HAProxy in front of the same two backends: nginx serving a 1 KB file
 # on two addresses, so the figures are the load balancers' own. Both: roundrobin, keep-alive to
 # the backends, active checks every second. Our lb1 runs alone (`foobar serve lb1`), holding the
-# public address. wrk -t2 -c64 against each, alternating rounds; prints requests/s, p99 and the
-# ratios ours/HAProxy. Usage: bench/lb.sh [ROUNDS] [SECONDS]   (default 3 rounds of 10 s)
+# public address. wrk -t2 -c64 against each, alternating rounds; prints requests/s, p99, CPU
+# per request of each load balancer process, and the ratios ours/HAProxy. Usage: bench/lb.sh [ROUNDS] [SECONDS]   (default 3 rounds of 10 s)
 # Installs haproxy, nginx and wrk if missing (Debian's packages).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +57,7 @@ YAML
 "$root/foobar" --version >/dev/null   # build once
 # The runtime settings the control plane starts every server with (ServerProcessLauncher.RuntimeSettings).
 DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve lb1 -t "$work/foobar.yaml" --state "$work/state" >"$work/lb1.log" 2>&1 &
-pids+=($!)
+pids+=($!); lb1_pid=$!
 
 cat > "$work/haproxy.cfg" <<CFG
 global
@@ -77,23 +77,28 @@ backend web
   server web2 $web2:80 check inter 1s
 CFG
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
-pids+=($!)
+pids+=($!); haproxy_pid=$!
 for url in "http://$public/1k.html" "http://$haproxy_at/1k.html"; do
   for _ in $(seq 1 200); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
   curl -sf -o /dev/null "$url" || { echo "no answer from $url" >&2; exit 1; }
 done
 
-# wrk's requests/s and its "99%" latency in ms.
+# wrk's requests/s, its "99%" latency in ms, and the CPU time the load balancer process
+# (pid $2) spent per request in µs (user + system, from /proc/PID/stat; steadier than
+# throughput on a shared machine).
 measure() {
-  local out p99
+  local out p99 before after
+  before=$(awk '{print $14 + $15}' "/proc/$2/stat")
   out=$(wrk -t2 -c64 -d"${seconds}s" --latency "$1")
+  after=$(awk '{print $14 + $15}' "/proc/$2/stat")
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   case "$p99" in
     *us) p99=$(awk -v v="${p99%us}" 'BEGIN{print v/1000}') ;;
     *ms) p99="${p99%ms}" ;;
     *s) p99=$(awk -v v="${p99%s}" 'BEGIN{print v*1000}') ;;
   esac
-  echo "$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}') $p99"
+  echo "$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}') $p99" \
+    "$(echo "$out" | awk -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" '/requests in/ {printf "%.1f", (a - b) * 1e6 / hz / $1}')"
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -101,14 +106,16 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[i
 wrk -t2 -c64 -d3s "http://$public/1k.html" >/dev/null
 wrk -t2 -c64 -d3s "http://$haproxy_at/1k.html" >/dev/null
 
-printf '%-6s %12s %9s %12s %9s\n' round "foobar r/s" "p99 ms" "haproxy r/s" "p99 ms"
-o_rps=""; o_p99=""; h_rps=""; h_p99=""
+printf '%-6s %12s %9s %9s %12s %9s %9s\n' round "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs"
+o_rps=""; o_p99=""; o_cpu=""; h_rps=""; h_p99=""; h_cpu=""
 for round in $(seq 1 "$rounds"); do
-  read -r orps op99 < <(measure "http://$public/1k.html")
-  read -r hrps hp99 < <(measure "http://$haproxy_at/1k.html")
-  printf '%-6s %12s %9s %12s %9s\n' "$round" "$orps" "$op99" "$hrps" "$hp99"
-  o_rps="$o_rps $orps"; o_p99="$o_p99 $op99"; h_rps="$h_rps $hrps"; h_p99="$h_p99 $hp99"
+  read -r orps op99 ocpu < <(measure "http://$public/1k.html" "$lb1_pid")
+  read -r hrps hp99 hcpu < <(measure "http://$haproxy_at/1k.html" "$haproxy_pid")
+  printf '%-6s %12s %9s %9s %12s %9s %9s\n' "$round" "$orps" "$op99" "$ocpu" "$hrps" "$hp99" "$hcpu"
+  o_rps="$o_rps $orps"; o_p99="$o_p99 $op99"; o_cpu="$o_cpu $ocpu"; h_rps="$h_rps $hrps"; h_p99="$h_p99 $hp99"; h_cpu="$h_cpu $hcpu"
 done
 o=$(echo $o_rps | median); h=$(echo $h_rps | median); op=$(echo $o_p99 | median); hp=$(echo $h_p99 | median)
-printf 'median: foobar %s r/s p99 %s ms; haproxy %s r/s p99 %s ms; throughput ratio %.2f, p99 ratio %.2f (ours/haproxy)\n' \
-  "$o" "$op" "$h" "$hp" "$(awk -v a="$o" -v b="$h" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$hp" 'BEGIN{print a/b}')"
+oc=$(echo $o_cpu | median); hc=$(echo $h_cpu | median)
+printf 'median: foobar %s r/s p99 %s ms %s µs/request; haproxy %s r/s p99 %s ms %s µs/request\n' "$o" "$op" "$oc" "$h" "$hp" "$hc"
+printf 'ratios ours/haproxy: throughput %.2f, p99 %.2f, cpu per request %.2f\n' \
+  "$(awk -v a="$o" -v b="$h" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$hp" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$hc" 'BEGIN{print a/b}')"
