@@ -1,8 +1,8 @@
 using Foobar.Http;
 using Foobar.Http.Forwarder;
+using Foobar.Web.Static;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.FileProviders;
 
 namespace Foobar.Web;
 
@@ -20,12 +20,8 @@ public static class WebServer
     /// <exception cref="DirectoryNotFoundException">The site root does not exist.</exception>
     public static void Configure(IApplicationBuilder app, WebOptions options, HttpForwarder forwarder)
     {
-        if (!Directory.Exists(options.Root))
-        {
-            throw new DirectoryNotFoundException(
-                $"The web root '{options.Root}' does not exist. Create it, or set web.root in the topology file to a directory of static files.");
-        }
-        app.Use((context, next) =>
+        var files = new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
+        app.Run(context =>
         {
             ServedBy.EnsureOnStart(context, options.ServerName);
             var path = context.Request.Path.Value ?? "/";
@@ -41,9 +37,13 @@ public static class WebServer
                     return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
                 }
             }
-            return next(context);
+            var method = context.Request.Method;
+            if ((HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
+                && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
+            {
+                return StaticFileResponder.ServeAsync(context, file, cacheControl: null);
+            }
+            return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
         });
-        app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(options.Root) });
-        app.Run(context => forwarder.ForwardAsync(context, options.Apps, options.ServerName));
     }
 }
