@@ -13,9 +13,7 @@ namespace Foobar.Web.Tests;
 public sealed class WebServerTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("foobar-web-").FullName;
-    private LoopbackServer _app = null!;
-    private LoopbackServer _web = null!;
-    private HttpClient _client = null!;
+    private WebSite _site = null!;
 
     private string Root => Path.Combine(_dir, "site");
 
@@ -26,21 +24,13 @@ public sealed class WebServerTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Root, "assets", "site.css"), "body{}");
         await File.WriteAllTextAsync(Path.Combine(Root, "api", "hello"), "static file under a proxy prefix");
         await File.WriteAllTextAsync(Path.Combine(_dir, "secret.txt"), "outside the root");
-        _app = await LoopbackServer.StartAsync(async context =>
-        {
-            context.Response.Headers[ServedBy.HeaderName] = "app1";
-            await context.Response.WriteAsync($"app:{context.Request.Path.Value}");
-        });
-        var apps = new BackendPool([new Backend("app1", _app.BaseUri)], new RoundRobinPolicy());
-        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
-        _web = await LoopbackServer.StartAsync(app => WebServer.Configure(app, new WebOptions("web1", Root, ["/api/"], apps), forwarder));
-        _client = new HttpClient { BaseAddress = _web.BaseUri };
+        _site = await WebSite.StartAsync(Root);
     }
 
     [Fact]
     public async Task StaticFile_IsServedByTheWebServerAlone()
     {
-        using var response = await _client.GetAsync(new Uri("/assets/site.css", UriKind.Relative));
+        using var response = await _site.Client.GetAsync(new Uri("/assets/site.css", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/css", response.Content.Headers.ContentType?.MediaType);
@@ -51,11 +41,11 @@ public sealed class WebServerTests : IAsyncLifetime
     [Fact]
     public async Task StaticFile_IfNoneMatch_Returns304()
     {
-        using var first = await _client.GetAsync(new Uri("/assets/site.css", UriKind.Relative));
+        using var first = await _site.Client.GetAsync(new Uri("/assets/site.css", UriKind.Relative));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/assets/site.css");
         request.Headers.IfNoneMatch.Add(first.Headers.ETag!);
 
-        using var second = await _client.SendAsync(request);
+        using var second = await _site.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.NotModified, second.StatusCode);
     }
@@ -63,7 +53,7 @@ public sealed class WebServerTests : IAsyncLifetime
     [Fact]
     public async Task ProxyPrefix_IsForwardedEvenWhenAFileMatches()
     {
-        using var response = await _client.GetAsync(new Uri("/api/hello", UriKind.Relative));
+        using var response = await _site.Client.GetAsync(new Uri("/api/hello", UriKind.Relative));
 
         Assert.Equal("app:/api/hello", await response.Content.ReadAsStringAsync());
         Assert.Equal("web1, app1", ServedByOf(response));
@@ -75,7 +65,7 @@ public sealed class WebServerTests : IAsyncLifetime
     [InlineData("/assets")]
     public async Task PathWithoutAFile_IsForwardedToTheApp(string path)
     {
-        using var response = await _client.GetAsync(new Uri(path, UriKind.Relative));
+        using var response = await _site.Client.GetAsync(new Uri(path, UriKind.Relative));
 
         Assert.Equal($"app:{path}", await response.Content.ReadAsStringAsync());
     }
@@ -83,7 +73,7 @@ public sealed class WebServerTests : IAsyncLifetime
     [Fact]
     public async Task Post_ToAStaticPath_GoesToTheApp()
     {
-        using var response = await _client.PostAsync(new Uri("/assets/site.css", UriKind.Relative), new StringContent(""));
+        using var response = await _site.Client.PostAsync(new Uri("/assets/site.css", UriKind.Relative), new StringContent(""));
 
         Assert.Equal("web1, app1", ServedByOf(response));
     }
@@ -91,7 +81,7 @@ public sealed class WebServerTests : IAsyncLifetime
     [Fact]
     public async Task Healthz_IsAnsweredHere()
     {
-        using var response = await _client.GetAsync(new Uri("/healthz", UriKind.Relative));
+        using var response = await _site.Client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("web1", ServedByOf(response));
@@ -105,9 +95,9 @@ public sealed class WebServerTests : IAsyncLifetime
     [InlineData("/%252e%252e/secret.txt")]
     public async Task Traversal_NeverServesAFileOutsideTheRoot(string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_web.BaseUri, path));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_site.BaseUri, path));
 
-        using var response = await _client.SendAsync(request);
+        using var response = await _site.Client.SendAsync(request);
 
         Assert.DoesNotContain("outside the root", await response.Content.ReadAsStringAsync());
     }
@@ -128,9 +118,7 @@ public sealed class WebServerTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _web.DisposeAsync();
-        await _app.DisposeAsync();
+        await _site.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 

@@ -17,9 +17,7 @@ public sealed class StaticFileTests : IAsyncLifetime
 {
     private const string Ten = "0123456789";
     private readonly string _dir = Directory.CreateTempSubdirectory("foobar-static-").FullName;
-    private LoopbackServer _app = null!;
-    private LoopbackServer _web = null!;
-    private HttpClient _client = null!;
+    private WebSite _site = null!;
 
     private string Root => Path.Combine(_dir, "site");
 
@@ -36,22 +34,12 @@ public sealed class StaticFileTests : IAsyncLifetime
         File.CreateSymbolicLink(Path.Combine(Root, "escape.txt"), Path.Combine(_dir, "outside.txt"));
         File.CreateSymbolicLink(Path.Combine(Root, "alias.txt"), Path.Combine(Root, "ten.txt"));
         Directory.CreateSymbolicLink(Path.Combine(Root, "up"), _dir);
-        _app = await LoopbackServer.StartAsync(async context =>
-        {
-            context.Response.Headers[ServedBy.HeaderName] = "app1";
-            await context.Response.WriteAsync($"app:{context.Request.Path.Value}");
-        });
-        var apps = new BackendPool([new Backend("app1", _app.BaseUri)], new RoundRobinPolicy());
-        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
-        _web = await LoopbackServer.StartAsync(app => WebServer.Configure(app, new WebOptions("web1", Root, ["/api/"], apps), forwarder));
-        _client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = _web.BaseUri };
+        _site = await WebSite.StartAsync(Root);
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _web.DisposeAsync();
-        await _app.DisposeAsync();
+        await _site.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -59,7 +47,7 @@ public sealed class StaticFileTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(method ?? HttpMethod.Get, new Uri(path, UriKind.Relative));
         headers?.Invoke(request.Headers);
-        return await _client.SendAsync(request);
+        return await _site.Client.SendAsync(request);
     }
 
     [Theory]
@@ -253,7 +241,7 @@ public sealed class StaticFileTests : IAsyncLifetime
     [InlineData("/ten.txt%00.png")]
     public async Task LinksOutOfTheRoot_HiddenFiles_AndNulBytes_AreNeverServedFromDisk(string path)
     {
-        using var response = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(_web.BaseUri, path)));
+        using var response = await _site.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(_site.BaseUri, path)));
 
         var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain("outside the root", body);

@@ -1,0 +1,52 @@
+using Foobar.Http;
+using Foobar.Http.Backends;
+using Foobar.Http.Forwarder;
+using Foobar.Http.LoadBalancing;
+using Foobar.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Foobar.Web.Tests;
+
+/// <summary>
+/// A web server "web1" on real Kestrel over a site root, with an app server "app1" behind it
+/// that answers <c>app:PATH</c>; <c>/api/</c> is the proxy prefix.
+/// </summary>
+internal sealed class WebSite : IAsyncDisposable
+{
+    private readonly LoopbackServer _app;
+    private readonly LoopbackServer _web;
+
+    private WebSite(LoopbackServer app, LoopbackServer web, HttpClient client)
+    {
+        _app = app;
+        _web = web;
+        Client = client;
+    }
+
+    public HttpClient Client { get; }
+
+    public Uri BaseUri => _web.BaseUri;
+
+    /// <summary>Starts both; the client does not decompress, so tests see the bytes as sent.</summary>
+    public static async Task<WebSite> StartAsync(string root)
+    {
+        var app = await LoopbackServer.StartAsync(async context =>
+        {
+            context.Response.Headers[ServedBy.HeaderName] = "app1";
+            await context.Response.WriteAsync($"app:{context.Request.Path.Value}");
+        });
+        var apps = new BackendPool([new Backend("app1", app.BaseUri)], new RoundRobinPolicy());
+        var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
+        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, new WebOptions("web1", root, ["/api/"], apps), forwarder));
+        var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None }) { BaseAddress = web.BaseUri };
+        return new WebSite(app, web, client);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _web.DisposeAsync();
+        await _app.DisposeAsync();
+    }
+}
