@@ -106,9 +106,12 @@ internal sealed class LbTier : IDisposable
                 }
                 agreed.Add(lb.Name);
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or JsonException
+                || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                // Not running, starting, or restarting: told on a later pass.
+                // Not running, starting, restarting, or being stopped with the rest: told on a later
+                // pass. (The pattern binds before &&: written as one condition, a refused connection
+                // while everything stopped escaped and crashed `foobar up` at Ctrl+C.)
             }
         }
         return agreed;

@@ -89,7 +89,8 @@ public sealed class ClusterAdmin : IAsyncDisposable
             }
             return status with { ProbedAt = time.GetUtcNow() };
         }
-        catch (Exception e) when (e is MySqlException or MySqlProtocolException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is MySqlException or MySqlProtocolException or IOException or TimeoutException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return new NodeStatus { Name = node.Name, Reachable = false, Error = e.Message, ProbedAt = time.GetUtcNow() };
         }
