@@ -83,24 +83,7 @@ for url in "http://$public/1k.html" "http://$haproxy_at/1k.html"; do
   curl -sf -o /dev/null "$url" || { echo "no answer from $url" >&2; exit 1; }
 done
 
-# wrk's requests/s, its "99%" latency in ms, and the CPU time the load balancer process
-# (pid $2) spent per request in µs (user + system, from /proc/PID/stat; steadier than
-# throughput on a shared machine).
-measure() {
-  local out p99 before after
-  before=$(awk '{print $14 + $15}' "/proc/$2/stat")
-  out=$(wrk -t2 -c64 -d"${seconds}s" --latency "$1")
-  after=$(awk '{print $14 + $15}' "/proc/$2/stat")
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  case "$p99" in
-    *us) p99=$(awk -v v="${p99%us}" 'BEGIN{print v/1000}') ;;
-    *ms) p99="${p99%ms}" ;;
-    *s) p99=$(awk -v v="${p99%s}" 'BEGIN{print v*1000}') ;;
-  esac
-  echo "$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}') $p99" \
-    "$(echo "$out" | awk -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" '/requests in/ {printf "%.1f", (a - b) * 1e6 / hz / $1}')"
-}
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source "$root/bench/lib/wrk.sh"
 
 # Warm both (JIT, connection pools), untimed.
 wrk -t2 -c64 -d3s "http://$public/1k.html" >/dev/null
@@ -109,8 +92,8 @@ wrk -t2 -c64 -d3s "http://$haproxy_at/1k.html" >/dev/null
 printf '%-6s %12s %9s %9s %12s %9s %9s\n' round "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs"
 o_rps=""; o_p99=""; o_cpu=""; h_rps=""; h_p99=""; h_cpu=""
 for round in $(seq 1 "$rounds"); do
-  read -r orps op99 ocpu < <(measure "http://$public/1k.html" "$lb1_pid")
-  read -r hrps hp99 hcpu < <(measure "http://$haproxy_at/1k.html" "$haproxy_pid")
+  read -r orps op99 ocpu < <(wrk_measure "http://$public/1k.html" "$lb1_pid")
+  read -r hrps hp99 hcpu < <(wrk_measure "http://$haproxy_at/1k.html" "$haproxy_pid")
   printf '%-6s %12s %9s %9s %12s %9s %9s\n' "$round" "$orps" "$op99" "$ocpu" "$hrps" "$hp99" "$hcpu"
   o_rps="$o_rps $orps"; o_p99="$o_p99 $op99"; o_cpu="$o_cpu $ocpu"; h_rps="$h_rps $hrps"; h_p99="$h_p99 $hp99"; h_cpu="$h_cpu $hcpu"
 done

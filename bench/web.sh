@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Our web server (`foobar serve web1`) against nginx configured alike (sendfile, keep-alive, no
+# access log, two worker processes for the two cores, a keep-alive upstream), each alone on its
+# own address over the same site directory and in front of the same app server (a separate nginx
+# answering 1 KB on every path, so the app costs both the same). wrk -t2 -c64, alternating rounds:
+# a 1 KB static file, a 1 MB static file, and a proxied /api/ request. Prints requests/s, p99, CPU
+# per request of each web server, and the ratios ours/nginx.
+# Usage: bench/web.sh [ROUNDS] [SECONDS]   (default 3 rounds of 10 s). Installs nginx and wrk if missing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${1:-3}"
+seconds="${2:-10}"
+for tool in nginx wrk; do
+  command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
+done
+source "$root/bench/lib/wrk.sh"
+work="$(mktemp -d /tmp/foobar-bench-web.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; done
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+prefix=127.35.0
+ours=$prefix.11; theirs=$prefix.21; app=$prefix.13
+mkdir -p "$work/site" "$work/state"
+head -c 1024 /dev/zero | tr '\0' 'x' > "$work/site/1k.html"
+head -c 1048576 /dev/urandom > "$work/site/1m.bin"
+
+cat > "$work/app.conf" <<CFG
+user root;
+worker_processes 1;
+pid $work/app.pid;
+error_log $work/app-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen $app:8080; location / { default_type text/plain; return 200 "$(head -c 1024 /dev/zero | tr '\0' 'y')"; } }
+}
+CFG
+nginx -c "$work/app.conf" -g 'daemon off;' &
+pids+=($!)
+
+cat > "$work/nginx.conf" <<CFG
+user root;
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  upstream app { server $app:8080; keepalive 64; }
+  server {
+    listen $theirs:80;
+    root $work/site;
+    location /api/ { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CFG
+nginx -c "$work/nginx.conf" -g 'daemon off;' &
+nginx_master=$!
+pids+=($nginx_master)
+
+cat > "$work/foobar.yaml" <<YAML
+domain: foobar.com
+network: { range: $prefix.0/24 }
+public: { address: $prefix.1 }
+web: { root: $work/site }
+servers:
+  lb1:  { roles: [lb], address: $prefix.3 }
+  web1: { roles: [web], address: $ours }
+  app1: { roles: [app], address: $app }
+YAML
+"$root/foobar" --version >/dev/null   # build once
+# The runtime settings the control plane starts every server with (ServerProcessLauncher.RuntimeSettings).
+DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve web1 -t "$work/foobar.yaml" --state "$work/state" >"$work/web1.log" 2>&1 &
+web1_pid=$!
+pids+=($web1_pid)
+for url in "http://$ours/1k.html" "http://$theirs/1k.html" "http://$ours/api/x" "http://$theirs/api/x"; do
+  for _ in $(seq 1 200); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
+  curl -sf -o /dev/null "$url" || { echo "no answer from $url" >&2; exit 1; }
+done
+nginx_workers="$(pgrep -P "$nginx_master" | tr '\n' ' ')"
+
+tests=("1k.html" "1m.bin" "api/x")
+for t in "${tests[@]}"; do   # warm both (JIT, caches, upstream connections), untimed
+  wrk -t2 -c64 -d3s "http://$ours/$t" >/dev/null
+  wrk -t2 -c64 -d3s "http://$theirs/$t" >/dev/null
+done
+
+printf '%-8s %-6s %11s %8s %8s %11s %8s %8s\n' test round "foobar r/s" "p99 ms" "cpu µs" "nginx r/s" "p99 ms" "cpu µs"
+declare -A o_rps o_p99 o_cpu n_rps n_p99 n_cpu
+for round in $(seq 1 "$rounds"); do
+  for t in "${tests[@]}"; do
+    read -r orps op99 ocpu < <(wrk_measure "http://$ours/$t" "$web1_pid")
+    read -r nrps np99 ncpu < <(wrk_measure "http://$theirs/$t" "$nginx_workers")
+    printf '%-8s %-6s %11s %8s %8s %11s %8s %8s\n' "$t" "$round" "$orps" "$op99" "$ocpu" "$nrps" "$np99" "$ncpu"
+    o_rps[$t]="${o_rps[$t]:-} $orps"; o_p99[$t]="${o_p99[$t]:-} $op99"; o_cpu[$t]="${o_cpu[$t]:-} $ocpu"
+    n_rps[$t]="${n_rps[$t]:-} $nrps"; n_p99[$t]="${n_p99[$t]:-} $np99"; n_cpu[$t]="${n_cpu[$t]:-} $ncpu"
+  done
+done
+echo
+printf '%-8s %11s %8s %8s %11s %8s %8s   %s\n' median "foobar r/s" "p99 ms" "cpu µs" "nginx r/s" "p99 ms" "cpu µs" "ratios ours/nginx: r/s, p99, cpu"
+for t in "${tests[@]}"; do
+  o=$(echo ${o_rps[$t]} | median); op=$(echo ${o_p99[$t]} | median); oc=$(echo ${o_cpu[$t]} | median)
+  n=$(echo ${n_rps[$t]} | median); np=$(echo ${n_p99[$t]} | median); nc=$(echo ${n_cpu[$t]} | median)
+  printf '%-8s %11s %8s %8s %11s %8s %8s   %.2f %.2f %.2f\n' "$t" "$o" "$op" "$oc" "$n" "$np" "$nc" \
+    "$(awk -v a="$o" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$np" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$nc" 'BEGIN{print a/b}')"
+done
