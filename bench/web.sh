@@ -72,7 +72,7 @@ cat > "$work/foobar.yaml" <<YAML
 domain: foobar.com
 network: { range: $prefix.0/24 }
 public: { address: $prefix.1 }
-web: { root: $work/site }
+web: { root: $work/site, access_log: off }   # nginx has access_log off too
 servers:
   lb1:  { roles: [lb], address: $prefix.3 }
   web1: { roles: [web], address: $ours }

@@ -120,7 +120,7 @@ public static class ServerHost
         return server.Roles.Select(role => role switch
         {
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
-            Role.Web => new WebRoleHost(topology, server, forwarder, checks, logger),
+            Role.Web => new WebRoleHost(topology, server, paths, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server, paths),
             Role.Db => new DbRoleHost(topology, server, paths, logger),
             Role.Dns => new DnsRoleHost(topology, server, logger),

@@ -10,6 +10,9 @@ public sealed record ServerPaths(string StateRoot)
     /// <summary>The orchestrator's record of which db server is the primary.</summary>
     public string ClusterStateFile => Path.Combine(StateRoot, "db", "cluster.json");
 
+    /// <summary>The access log of web server <paramref name="name"/>.</summary>
+    public string AccessLogFile(string name) => Path.Combine(StateRoot, "logs", $"{name}.access.log");
+
     /// <summary>Everything of db server <paramref name="name"/>: data, logs, socket, its account script.</summary>
     public string DbDirectory(string name) => Path.Combine(StateRoot, "db", name);
 }

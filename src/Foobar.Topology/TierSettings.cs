@@ -109,6 +109,25 @@ public sealed record WebSettings
 
     /// <summary>Time between active checks of the app servers. Default 1 s.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Each web server's access log, <c>logs/NAME.access.log</c> in the state directory. Default
+    /// <see cref="WebAccessLog.Combined"/>, as nginx's.
+    /// </summary>
+    public WebAccessLog AccessLog { get; init; } = WebAccessLog.Combined;
+}
+
+/// <summary>The web servers' access log (<c>web.access_log</c>).</summary>
+public enum WebAccessLog
+{
+    /// <summary><c>off</c>: none.</summary>
+    Off,
+
+    /// <summary><c>combined</c>: nginx's combined format, then the request time and the upstream servers.</summary>
+    Combined,
+
+    /// <summary><c>json</c>: one JSON object per line.</summary>
+    Json,
 }
 
 /// <summary>Settings of the <see cref="Role.App"/> tier.</summary>

@@ -1,3 +1,4 @@
+using Foobar.Http.AccessLogs;
 using Foobar.Http.Backends;
 
 namespace Foobar.Web;
@@ -7,4 +8,8 @@ namespace Foobar.Web;
 /// <param name="Root">Absolute path of the static files.</param>
 /// <param name="ProxyPrefixes">Path prefixes always forwarded to <paramref name="Apps"/>.</param>
 /// <param name="Apps">The app servers.</param>
-public sealed record WebOptions(string ServerName, string Root, IReadOnlyList<string> ProxyPrefixes, BackendPool Apps);
+public sealed record WebOptions(string ServerName, string Root, IReadOnlyList<string> ProxyPrefixes, BackendPool Apps)
+{
+    /// <summary>Where every request is logged; null for none. Its writer runs elsewhere (<see cref="AccessLog.RunAsync"/>).</summary>
+    public AccessLog? AccessLog { get; init; }
+}

@@ -21,6 +21,7 @@ public static class WebServer
     public static void Configure(IApplicationBuilder app, WebOptions options, HttpForwarder forwarder)
     {
         var files = new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
+        options.AccessLog?.Use(app, options.ServerName);
         app.Run(context =>
         {
             ServedBy.EnsureOnStart(context, options.ServerName);

@@ -1,4 +1,5 @@
 using Foobar.Http;
+using Foobar.Http.AccessLogs;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.LoadBalancing;
@@ -16,20 +17,23 @@ internal sealed class WebSite : IAsyncDisposable
 {
     private readonly LoopbackServer _app;
     private readonly LoopbackServer _web;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _logging;
 
-    private WebSite(LoopbackServer app, LoopbackServer web, HttpClient client)
+    private WebSite(LoopbackServer app, LoopbackServer web, HttpClient client, AccessLog? accessLog)
     {
         _app = app;
         _web = web;
         Client = client;
+        _logging = accessLog?.RunAsync(_stop.Token) ?? Task.CompletedTask;
     }
 
     public HttpClient Client { get; }
 
     public Uri BaseUri => _web.BaseUri;
 
-    /// <summary>Starts both; the client does not decompress, so tests see the bytes as sent.</summary>
-    public static async Task<WebSite> StartAsync(string root)
+    /// <summary>Starts both, and the access log's writer when there is one; the client does not decompress, so tests see the bytes as sent.</summary>
+    public static async Task<WebSite> StartAsync(string root, AccessLog? accessLog = null)
     {
         var app = await LoopbackServer.StartAsync(async context =>
         {
@@ -38,9 +42,9 @@ internal sealed class WebSite : IAsyncDisposable
         });
         var apps = new BackendPool([new Backend("app1", app.BaseUri)], new RoundRobinPolicy());
         var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
-        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, new WebOptions("web1", root, ["/api/"], apps), forwarder));
+        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, new WebOptions("web1", root, ["/api/"], apps) { AccessLog = accessLog }, forwarder));
         var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None }) { BaseAddress = web.BaseUri };
-        return new WebSite(app, web, client);
+        return new WebSite(app, web, client, accessLog);
     }
 
     public async ValueTask DisposeAsync()
@@ -48,5 +52,8 @@ internal sealed class WebSite : IAsyncDisposable
         Client.Dispose();
         await _web.DisposeAsync();
         await _app.DisposeAsync();
+        await _stop.CancelAsync();
+        await _logging;
+        _stop.Dispose();
     }
 }

@@ -21,6 +21,13 @@ public static class TopologyLoader
         ["active-active"] = LbMode.ActiveActive,
     };
 
+    private static readonly Dictionary<string, WebAccessLog> AccessLogs = new(StringComparer.Ordinal)
+    {
+        ["off"] = WebAccessLog.Off,
+        ["combined"] = WebAccessLog.Combined,
+        ["json"] = WebAccessLog.Json,
+    };
+
     private static readonly Dictionary<string, BalanceAlgorithm> Algorithms = new(StringComparer.Ordinal)
     {
         ["roundrobin"] = BalanceAlgorithm.RoundRobin,
@@ -288,8 +295,9 @@ public static class TopologyLoader
             Proxy = proxy ?? defaults.Proxy,
             CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
+            AccessLog = section.Choice("access_log", AccessLogs, "access log format") ?? defaults.AccessLog,
         };
-        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval");
+        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log");
         return result;
     }
 

@@ -27,7 +27,7 @@ public class TopologyLoaderTests
 
             lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204],
                   slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB, takeover_after: 300ms }
-            web: { port: 8082, root: public, proxy: [/api/, /auth/] }
+            web: { port: 8082, root: public, proxy: [/api/, /auth/], access_log: json }
             app: { port: 9090 }
             admin: { port: 9999 }
             db: { semi_sync_timeout: 2s, max_replica_lag: 1500ms, failover_block: 2m, disk_reserve: 500MB }
@@ -49,6 +49,7 @@ public class TopologyLoaderTests
         Assert.Equal(1L << 20, topology.Lb.MaxBody);
         Assert.Equal(TimeSpan.FromMilliseconds(300), topology.Lb.TakeoverAfter);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
+        Assert.Equal(WebAccessLog.Json, topology.Web.AccessLog);
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
         Assert.Equal(9999, topology.Admin.Port);
@@ -114,6 +115,16 @@ public class TopologyLoaderTests
 
         Assert.Equal(key, problem.Key);
         Assert.Contains(expected, problem.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownAccessLogFormat_NamesTheKeyAndTheChoices()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\nweb: { access_log: verbose }\n");
+
+        Assert.Equal("web.access_log", problem.Key);
+        Assert.Contains("verbose", problem.Message);
+        Assert.Contains("combined", problem.Fix);
     }
 
     [Fact]

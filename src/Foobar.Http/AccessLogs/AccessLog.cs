@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Foobar.Http.AccessLogs;
+
+/// <summary>
+/// A server's access log, written off the request path: a request only queues its entry; one
+/// background loop formats and appends entries to the file, flushing when the queue runs dry. When
+/// the disk cannot keep up and <see cref="Capacity"/> entries wait, further entries are counted
+/// in <see cref="Dropped"/> rather than slowing requests down.
+/// </summary>
+public sealed class AccessLog
+{
+    /// <summary>Entries that may wait to be written.</summary>
+    public const int Capacity = 65_536;
+
+    private readonly Channel<AccessLogEntry> _queue;
+    private readonly string _path;
+    private readonly AccessLogFormat _format;
+    private long _dropped;
+
+    /// <summary>A log appending to <paramref name="path"/> (created with its directory).</summary>
+    public AccessLog(string path, AccessLogFormat format, int capacity = Capacity)
+    {
+        _path = path;
+        _format = format;
+        _queue = Channel.CreateBounded<AccessLogEntry>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.DropWrite,
+            SingleReader = true,
+        }, _ => Interlocked.Increment(ref _dropped));
+    }
+
+    /// <summary>The file.</summary>
+    public string Path => _path;
+
+    /// <summary>Entries not written because the queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Queues an entry; never waits.</summary>
+    public void Add(AccessLogEntry entry) => _queue.Writer.TryWrite(entry);
+
+    /// <summary>Logs every request that passes through <paramref name="app"/> from here on; <paramref name="self"/> is the server's name.</summary>
+    public void Use(IApplicationBuilder app, string self) =>
+        app.Use(async (context, next) =>
+        {
+            var arrived = DateTimeOffset.UtcNow;
+            var startedAt = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                Add(AccessLogEntry.Of(context, arrived, startedAt, self));
+            }
+        });
+
+    /// <summary>Writes entries until <paramref name="cancellationToken"/>, then what is still queued.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path))!);
+        var file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 64 * 1024);
+        await using (file.ConfigureAwait(false))
+        {
+            var writer = new StreamWriter(file, new UTF8Encoding(false), 64 * 1024);
+            await using (writer.ConfigureAwait(false))
+            {
+                try
+                {
+                    while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        WriteQueued(writer);
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    _queue.Writer.TryComplete();
+                    WriteQueued(writer);
+                }
+            }
+        }
+    }
+
+    private void WriteQueued(StreamWriter writer)
+    {
+        while (_queue.Reader.TryRead(out var entry))
+        {
+            writer.Write(AccessLogLine.Format(entry, _format));
+            writer.Write('\n');
+        }
+    }
+}
