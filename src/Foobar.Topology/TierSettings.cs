@@ -115,6 +115,19 @@ public sealed record WebSettings
     /// <see cref="WebAccessLog.Combined"/>, as nginx's.
     /// </summary>
     public WebAccessLog AccessLog { get; init; } = WebAccessLog.Combined;
+
+    /// <summary>
+    /// Path prefixes that hold only files (<c>/assets/</c>): a GET or HEAD that names no file gets
+    /// 404 (the site's <c>404.html</c> when there is one) instead of going to the app servers, and
+    /// other methods get 405. Default none.
+    /// </summary>
+    public IReadOnlyList<string> Static { get; init; } = [];
+
+    /// <summary>
+    /// The Cache-Control value for static files by path pattern, in file order, the first match
+    /// winning: a prefix (<c>/assets/</c>) or a suffix (<c>*.html</c>). Default none.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> CacheControl { get; init; } = [];
 }
 
 /// <summary>The web servers' access log (<c>web.access_log</c>).</summary>

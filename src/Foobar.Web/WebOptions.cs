@@ -12,4 +12,10 @@ public sealed record WebOptions(string ServerName, string Root, IReadOnlyList<st
 {
     /// <summary>Where every request is logged; null for none. Its writer runs elsewhere (<see cref="AccessLog.RunAsync"/>).</summary>
     public AccessLog? AccessLog { get; init; }
+
+    /// <summary>Path prefixes that hold only files: a miss is 404, never the app servers (<c>web.static</c>).</summary>
+    public IReadOnlyList<string> StaticPrefixes { get; init; } = [];
+
+    /// <summary>Cache-Control for static files by path pattern (<c>web.cache_control</c>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> CacheControl { get; init; } = [];
 }

@@ -8,8 +8,9 @@ namespace Foobar.Web;
 
 /// <summary>
 /// The web role's pipeline, as nginx's <c>try_files $uri @app</c>: <c>/healthz</c> answers here,
-/// proxy prefixes go to the app servers, other paths are a static file when one matches and go to
-/// the app servers otherwise (the home page is dynamic).
+/// proxy prefixes go to the app servers, other paths are a static file when one matches, a 404
+/// under a static-only prefix, and go to the app servers otherwise (the home page is dynamic).
+/// Errors the web server answers itself use the site's <c>404.html</c> and <c>50x.html</c>.
 /// </summary>
 public static class WebServer
 {
@@ -21,6 +22,8 @@ public static class WebServer
     public static void Configure(IApplicationBuilder app, WebOptions options, HttpForwarder forwarder)
     {
         var files = new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
+        var errorPages = new SiteErrorPages(files);
+        var cacheControl = new CacheControlRules(options.CacheControl);
         options.AccessLog?.Use(app, options.ServerName);
         app.Run(context =>
         {
@@ -31,20 +34,40 @@ public static class WebServer
                 context.Response.ContentType = "text/plain";
                 return context.Response.WriteAsync("ok\n", context.RequestAborted);
             }
-            foreach (var prefix in options.ProxyPrefixes)
+            // Errors answered here (no app server answered, no such static file) get the site's pages.
+            context.Features.Set<IErrorPages>(errorPages);
+            if (StartsWithAny(path, options.ProxyPrefixes))
             {
-                if (path.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
-                }
+                return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
             }
             var method = context.Request.Method;
-            if ((HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
-                && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
+            var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+            if (readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
             {
-                return StaticFileResponder.ServeAsync(context, file, cacheControl: null);
+                return StaticFileResponder.ServeAsync(context, file, cacheControl.For(path));
+            }
+            if (StartsWithAny(path, options.StaticPrefixes))
+            {
+                if (!readable)
+                {
+                    context.Response.Headers.Allow = "GET, HEAD";
+                    return ErrorResponse.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, options.ServerName, $"{path} holds only files");
+                }
+                return ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, options.ServerName, $"no file {path}");
             }
             return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
         });
+    }
+
+    private static bool StartsWithAny(string path, IReadOnlyList<string> prefixes)
+    {
+        foreach (var prefix in prefixes)
+        {
+            if (path.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

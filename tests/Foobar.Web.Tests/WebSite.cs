@@ -32,17 +32,23 @@ internal sealed class WebSite : IAsyncDisposable
 
     public Uri BaseUri => _web.BaseUri;
 
-    /// <summary>Starts both, and the access log's writer when there is one; the client does not decompress, so tests see the bytes as sent.</summary>
-    public static async Task<WebSite> StartAsync(string root, AccessLog? accessLog = null)
+    /// <summary>
+    /// Starts both, and the access log's writer when there is one; the client does not decompress,
+    /// so tests see the bytes as sent. <paramref name="configure"/> adjusts the web options;
+    /// without <paramref name="appUp"/> the app server's address refuses connections.
+    /// </summary>
+    public static async Task<WebSite> StartAsync(string root, AccessLog? accessLog = null, Func<WebOptions, WebOptions>? configure = null, bool appUp = true)
     {
         var app = await LoopbackServer.StartAsync(async context =>
         {
             context.Response.Headers[ServedBy.HeaderName] = "app1";
             await context.Response.WriteAsync($"app:{context.Request.Path.Value}");
         });
-        var apps = new BackendPool([new Backend("app1", app.BaseUri)], new RoundRobinPolicy());
+        var apps = new BackendPool([new Backend("app1", appUp ? app.BaseUri : LoopbackServer.ClosedPort())], new RoundRobinPolicy());
+        var options = new WebOptions("web1", root, ["/api/"], apps) { AccessLog = accessLog };
+        options = configure?.Invoke(options) ?? options;
         var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
-        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, new WebOptions("web1", root, ["/api/"], apps) { AccessLog = accessLog }, forwarder));
+        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, options, forwarder));
         var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None }) { BaseAddress = web.BaseUri };
         return new WebSite(app, web, client, accessLog);
     }

@@ -7,7 +7,8 @@ namespace Foobar.Http.Forwarder;
 public static class ErrorResponse
 {
     /// <summary>
-    /// Writes "<paramref name="status"/> Reason: <paramref name="reason"/>" with this server in
+    /// Writes "<paramref name="status"/> Reason: <paramref name="reason"/>", or the site's page for
+    /// the status when the request carries <see cref="IErrorPages"/> with one, with this server in
     /// X-Served-By; when the response has started already, cuts the connection instead, the only
     /// honest signal left.
     /// </summary>
@@ -19,8 +20,18 @@ public static class ErrorResponse
             return;
         }
         context.Response.StatusCode = status;
-        context.Response.ContentType = "text/plain; charset=utf-8";
         ServedBy.Set(context.Response, self, null);
+        if (context.Features.Get<IErrorPages>() is { } pages && pages.TryGet(status, out var page, out var contentType))
+        {
+            context.Response.ContentType = contentType;
+            context.Response.ContentLength = page.Length;
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+            }
+            return;
+        }
+        context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync($"{status} {ReasonPhrases.GetReasonPhrase(status)}: {reason}\n", context.RequestAborted).ConfigureAwait(false);
     }
 }

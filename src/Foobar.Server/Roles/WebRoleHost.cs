@@ -25,7 +25,12 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
     public int? HttpPort => topology.Web.Port;
 
     public void Configure(IApplicationBuilder app) =>
-        WebServer.Configure(app, new WebOptions(server.Name, topology.WebRootPath, topology.Web.Proxy, _apps) { AccessLog = _accessLog }, forwarder);
+        WebServer.Configure(app, new WebOptions(server.Name, topology.WebRootPath, topology.Web.Proxy, _apps)
+        {
+            AccessLog = _accessLog,
+            StaticPrefixes = topology.Web.Static,
+            CacheControl = topology.Web.CacheControl,
+        }, forwarder);
 
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
         new ActiveHealthChecker(_apps, new HealthCheckOptions { Path = topology.Web.CheckPath, Interval = topology.Web.CheckInterval }, checkClient, TimeProvider.System, logger).RunAsync(cancellationToken),

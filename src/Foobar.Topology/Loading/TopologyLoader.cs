@@ -280,14 +280,7 @@ public static class TopologyLoader
         {
             return defaults;
         }
-        var proxy = section.Strings("proxy");
-        foreach (var prefix in proxy ?? [])
-        {
-            if (!prefix.StartsWith('/'))
-            {
-                section.Problem(section.Node("proxy"), "proxy", $"prefix '{prefix}' does not start with '/'", $"write it as '/{prefix}'");
-            }
-        }
+        var proxy = ReadPrefixes(section, "proxy");
         var result = new WebSettings
         {
             Port = section.Port("port") ?? defaults.Port,
@@ -296,9 +289,51 @@ public static class TopologyLoader
             CheckPath = ReadPath(section, "check_path") ?? defaults.CheckPath,
             CheckInterval = section.Duration("check_interval") ?? defaults.CheckInterval,
             AccessLog = section.Choice("access_log", AccessLogs, "access log format") ?? defaults.AccessLog,
+            Static = ReadPrefixes(section, "static") ?? defaults.Static,
+            CacheControl = ReadCacheControl(section) ?? defaults.CacheControl,
         };
-        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log");
+        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control");
         return result;
+    }
+
+    /// <summary>A list of path prefixes, each starting with '/'.</summary>
+    private static List<string>? ReadPrefixes(YamlSection section, string key)
+    {
+        var prefixes = section.Strings(key);
+        foreach (var prefix in prefixes ?? [])
+        {
+            if (!prefix.StartsWith('/'))
+            {
+                section.Problem(section.Node(key), key, $"prefix '{prefix}' does not start with '/'", $"write it as '/{prefix}'");
+            }
+        }
+        return prefixes;
+    }
+
+    /// <summary><c>cache_control:</c> pattern → header value, in file order.</summary>
+    private static List<KeyValuePair<string, string>>? ReadCacheControl(YamlSection web)
+    {
+        if (web.Section("cache_control") is not { } section)
+        {
+            return null;
+        }
+        var rules = new List<KeyValuePair<string, string>>();
+        foreach (var (pattern, node) in section.Entries())
+        {
+            if (!pattern.StartsWith('/') && !(pattern.StartsWith("*.", StringComparison.Ordinal) && pattern.Length > 2))
+            {
+                section.Problem(node, pattern, $"pattern '{pattern}' is neither a path prefix nor a suffix", "write a prefix such as '/assets/' or a suffix such as '*.html'");
+            }
+            else if (node is not YamlDotNet.RepresentationModel.YamlScalarNode { Value: { Length: > 0 } value } || value.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            {
+                section.Problem(node, pattern, "the Cache-Control value must be one line of text", $"write '{pattern}: \"public, max-age=3600\"'");
+            }
+            else
+            {
+                rules.Add(new(pattern, value));
+            }
+        }
+        return rules;
     }
 
     private static string? ReadPath(YamlSection section, string key)

@@ -27,7 +27,8 @@ public class TopologyLoaderTests
 
             lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204],
                   slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB, takeover_after: 300ms }
-            web: { port: 8082, root: public, proxy: [/api/, /auth/], access_log: json }
+            web: { port: 8082, root: public, proxy: [/api/, /auth/], access_log: json, static: [/assets/],
+                   cache_control: { /assets/: "public, max-age=31536000, immutable", "*.html": no-cache } }
             app: { port: 9090 }
             admin: { port: 9999 }
             db: { semi_sync_timeout: 2s, max_replica_lag: 1500ms, failover_block: 2m, disk_reserve: 500MB }
@@ -50,6 +51,8 @@ public class TopologyLoaderTests
         Assert.Equal(TimeSpan.FromMilliseconds(300), topology.Lb.TakeoverAfter);
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
         Assert.Equal(WebAccessLog.Json, topology.Web.AccessLog);
+        Assert.Equal(["/assets/"], topology.Web.Static);
+        Assert.Equal([new("/assets/", "public, max-age=31536000, immutable"), new("*.html", "no-cache")], topology.Web.CacheControl);
         Assert.Equal(Path.GetFullPath("/srv/foobar/public"), topology.WebRootPath);
         Assert.Equal(9090, topology.App.Port);
         Assert.Equal(9999, topology.Admin.Port);
@@ -125,6 +128,21 @@ public class TopologyLoaderTests
         Assert.Equal("web.access_log", problem.Key);
         Assert.Contains("verbose", problem.Message);
         Assert.Contains("combined", problem.Fix);
+    }
+
+    [Theory]
+    [InlineData("static: [assets/]", "web.static", "does not start with '/'")]
+    [InlineData("cache_control: { assets: no-cache }", "web.cache_control.assets", "neither a path prefix nor a suffix")]
+    [InlineData("cache_control: { \"*.\": no-cache }", "web.cache_control.*.", "neither a path prefix nor a suffix")]
+    [InlineData("cache_control: { /a/: [no-cache] }", "web.cache_control./a/", "one line of text")]
+    [InlineData("cache_control: { /a/: \"no-cache\\r\\nSet-Cookie: x=1\" }", "web.cache_control./a/", "one line of text")]
+    [InlineData("cache_control: [/a/]", "web.cache_control", "must be a mapping")]
+    public void Parse_BadStaticOrCacheControl_NamesTheKey(string setting, string key, string expected)
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + $"\nweb: {{ {setting} }}\n");
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(expected, problem.Message);
     }
 
     [Fact]
