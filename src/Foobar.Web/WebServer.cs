@@ -24,7 +24,7 @@ public static class WebServer
         var files = new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
         var errorPages = new SiteErrorPages(files);
         var cacheControl = new CacheControlRules(options.CacheControl);
-        options.AccessLog?.Use(app, options.ServerName);
+        options.AccessLog?.Use(app, options.ServerName, quietPath: HealthPath);
         app.Run(context =>
         {
             ServedBy.EnsureOnStart(context, options.ServerName);

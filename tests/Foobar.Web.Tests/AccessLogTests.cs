@@ -22,13 +22,15 @@ public sealed class AccessLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EveryRequest_IsLogged_WithStatusLengthAndTheAppServerThatAnswered()
+    public async Task EveryRequestButHealthChecks_IsLogged_WithStatusLengthTheAppServerThatAnsweredAndTheRealClient()
     {
         await using (var site = await WebSite.StartAsync(Path.Combine(_dir, "site"), new AccessLog(LogFile, AccessLogFormat.Json)))
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/hello.txt", UriKind.Relative));
             request.Headers.UserAgent.ParseAdd("test-agent/1.0");
+            request.Headers.Add("X-Forwarded-For", "203.0.113.9");
             (await site.Client.SendAsync(request)).Dispose();
+            (await site.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).Dispose();
             (await site.Client.GetAsync(new Uri("/api/entries?page=2", UriKind.Relative))).Dispose();
             await Eventually.TrueAsync(() => File.Exists(LogFile) && File.ReadAllLines(LogFile).Length == 2, "two lines in the access log");
         }
@@ -39,6 +41,7 @@ public sealed class AccessLogTests : IAsyncLifetime
         Assert.Equal(5, lines[0].GetProperty("body_bytes").GetInt64());
         Assert.Equal("test-agent/1.0", lines[0].GetProperty("user_agent").GetString());
         Assert.Equal(JsonValueKind.Null, lines[0].GetProperty("upstream").ValueKind);
+        Assert.Equal("203.0.113.9", lines[0].GetProperty("forwarded_for").GetString());
         Assert.Equal("/api/entries?page=2", lines[1].GetProperty("target").GetString());
         Assert.Equal("app1", lines[1].GetProperty("upstream").GetString());
         Assert.Matches("^[0-9a-f]{32}$", lines[1].GetProperty("request_id").GetString());

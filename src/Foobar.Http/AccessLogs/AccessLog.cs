@@ -43,10 +43,19 @@ public sealed class AccessLog
     /// <summary>Queues an entry; never waits.</summary>
     public void Add(AccessLogEntry entry) => _queue.Writer.TryWrite(entry);
 
-    /// <summary>Logs every request that passes through <paramref name="app"/> from here on; <paramref name="self"/> is the server's name.</summary>
-    public void Use(IApplicationBuilder app, string self) =>
+    /// <summary>
+    /// Logs every request that passes through <paramref name="app"/> from here on, except those to
+    /// <paramref name="quietPath"/> (the health checks, two a second per load balancer);
+    /// <paramref name="self"/> is the server's name.
+    /// </summary>
+    public void Use(IApplicationBuilder app, string self, string? quietPath = null) =>
         app.Use(async (context, next) =>
         {
+            if (quietPath is not null && context.Request.Path.Value == quietPath)
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
             var arrived = DateTimeOffset.UtcNow;
             var startedAt = Stopwatch.GetTimestamp();
             try

@@ -16,9 +16,10 @@ namespace Foobar.Http.AccessLogs;
 /// <param name="Duration">From the request's arrival to the end of the response.</param>
 /// <param name="Upstream">The servers behind this one that took part (from X-Served-By); null when none did.</param>
 /// <param name="RequestId">The X-Request-Id the request carried or was given.</param>
+/// <param name="ForwardedFor">The X-Forwarded-For the request came with: behind a load balancer, the real client.</param>
 public readonly record struct AccessLogEntry(
     DateTimeOffset Time, string Client, string Method, string Target, string Protocol, int Status, long? BodyBytes,
-    string? Referer, string? UserAgent, TimeSpan Duration, string? Upstream, string? RequestId)
+    string? Referer, string? UserAgent, TimeSpan Duration, string? Upstream, string? RequestId, string? ForwardedFor = null)
 {
     /// <summary>The entry for <paramref name="context"/>'s finished exchange, which started at <paramref name="startedAt"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
     /// <param name="context">The exchange.</param>
@@ -38,6 +39,7 @@ public readonly record struct AccessLogEntry(
         var referer = request.Headers.Referer.ToString();
         var userAgent = request.Headers.UserAgent.ToString();
         var requestId = request.Headers[Forwarder.HttpForwarder.RequestIdHeader].ToString();
+        var forwardedFor = request.Headers["X-Forwarded-For"].ToString();
         return new AccessLogEntry(
             arrived,
             context.Connection.RemoteIpAddress?.ToString() ?? "-",
@@ -50,6 +52,7 @@ public readonly record struct AccessLogEntry(
             userAgent.Length == 0 ? null : userAgent,
             Stopwatch.GetElapsedTime(startedAt),
             upstream,
-            requestId.Length == 0 ? null : requestId);
+            requestId.Length == 0 ? null : requestId,
+            forwardedFor.Length == 0 ? null : forwardedFor);
     }
 }

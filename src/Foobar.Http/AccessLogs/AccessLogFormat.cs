@@ -7,8 +7,9 @@ public enum AccessLogFormat
     Off,
 
     /// <summary>
-    /// nginx's <c>combined</c> followed by the request time in seconds and the upstream servers:
-    /// <c>1.2.3.4 - - [22/Nov/2026:16:55:57 +0000] "GET / HTTP/1.1" 200 1024 "-" "curl/8" 0.003 "app1"</c>.
+    /// nginx's <c>combined</c> followed by the request time in seconds, the upstream servers, the
+    /// request id and X-Forwarded-For:
+    /// <c>1.2.3.4 - - [22/Nov/2026:16:55:57 +0000] "GET / HTTP/1.1" 200 1024 "-" "curl/8" 0.003 "app1" "6ab9…" "10.0.0.7"</c>.
     /// </summary>
     Combined,
 

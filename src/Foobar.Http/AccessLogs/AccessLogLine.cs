@@ -31,7 +31,8 @@ public static class AccessLogLine
         Escaped(line, e.UserAgent ?? "-").Append("\" ")
             .Append(e.Duration.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)).Append(" \"");
         Escaped(line, e.Upstream ?? "-").Append("\" \"");
-        return Escaped(line, e.RequestId ?? "-").Append('"').ToString();
+        Escaped(line, e.RequestId ?? "-").Append("\" \"");
+        return Escaped(line, e.ForwardedFor ?? "-").Append('"').ToString();
     }
 
     private static StringBuilder Escaped(StringBuilder line, string text)
@@ -78,6 +79,7 @@ public static class AccessLogLine
             json.WriteNumber("request_time", Math.Round(e.Duration.TotalSeconds, 6));
             json.WriteString("upstream", e.Upstream);
             json.WriteString("request_id", e.RequestId);
+            json.WriteString("forwarded_for", e.ForwardedFor);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);

@@ -8,7 +8,7 @@ public sealed class AccessLogTests : IDisposable
 {
     private static readonly AccessLogEntry Sample = new(
         new DateTimeOffset(2026, 11, 22, 16, 55, 57, TimeSpan.Zero), "10.0.0.7", "GET", "/api/entries?page=2", "HTTP/1.1", 200, 1024,
-        "https://www.foobar.com/", "curl/8.5", TimeSpan.FromMilliseconds(3.2), "app1", "6ab9d734");
+        "https://www.foobar.com/", "curl/8.5", TimeSpan.FromMilliseconds(3.2), "app1", "6ab9d734", "203.0.113.9");
 
     private readonly string _dir = Directory.CreateTempSubdirectory("foobar-accesslog-").FullName;
 
@@ -18,16 +18,16 @@ public sealed class AccessLogTests : IDisposable
     public void Combined_IsNginxsCombined_ThenRequestTimeUpstreamAndRequestId()
     {
         Assert.Equal(
-            "10.0.0.7 - - [22/Nov/2026:16:55:57 +0000] \"GET /api/entries?page=2 HTTP/1.1\" 200 1024 \"https://www.foobar.com/\" \"curl/8.5\" 0.003 \"app1\" \"6ab9d734\"",
+            "10.0.0.7 - - [22/Nov/2026:16:55:57 +0000] \"GET /api/entries?page=2 HTTP/1.1\" 200 1024 \"https://www.foobar.com/\" \"curl/8.5\" 0.003 \"app1\" \"6ab9d734\" \"203.0.113.9\"",
             AccessLogLine.Format(Sample, AccessLogFormat.Combined));
     }
 
     [Fact]
     public void Combined_MissingValues_AreDashes()
     {
-        var line = AccessLogLine.Format(Sample with { BodyBytes = null, Referer = null, UserAgent = null, Upstream = null, RequestId = null }, AccessLogFormat.Combined);
+        var line = AccessLogLine.Format(Sample with { BodyBytes = null, Referer = null, UserAgent = null, Upstream = null, RequestId = null, ForwardedFor = null }, AccessLogFormat.Combined);
 
-        Assert.EndsWith("\" 200 - \"-\" \"-\" 0.003 \"-\" \"-\"", line);
+        Assert.EndsWith("\" 200 - \"-\" \"-\" 0.003 \"-\" \"-\" \"-\"", line);
     }
 
     [Theory]
@@ -40,7 +40,7 @@ public sealed class AccessLogTests : IDisposable
         var line = AccessLogLine.Format(Sample with { UserAgent = userAgent }, AccessLogFormat.Combined);
 
         Assert.Contains($"\"{written}\"", line);
-        Assert.Equal(10, line.Count(c => c == '"'));
+        Assert.Equal(12, line.Count(c => c == '"'));
     }
 
     [Fact]
@@ -56,6 +56,7 @@ public sealed class AccessLogTests : IDisposable
         Assert.Equal(1024, json.GetProperty("body_bytes").GetInt64());
         Assert.Equal(0.0032, json.GetProperty("request_time").GetDouble(), 6);
         Assert.Equal("app1", json.GetProperty("upstream").GetString());
+        Assert.Equal("203.0.113.9", json.GetProperty("forwarded_for").GetString());
         Assert.Equal("quote\" and\nnewline", json.GetProperty("user_agent").GetString());
         Assert.Equal(Sample.Time, json.GetProperty("time").GetDateTimeOffset());
     }
