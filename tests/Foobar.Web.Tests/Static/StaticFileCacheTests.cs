@@ -70,6 +70,25 @@ public sealed class StaticFileCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task MemoryBudget_FilesPastItAreReadFromDisk_AndAReplacedFileGivesItsBytesBack()
+    {
+        await File.WriteAllBytesAsync(Path.Combine(_root, "a.bin"), new byte[100]);
+        await File.WriteAllBytesAsync(Path.Combine(_root, "b.bin"), new byte[100]);
+        var cache = new StaticFileCache(new SiteRoot(_root), _time) { MemoryBudget = 150 };
+
+        Assert.NotNull(cache.Get("/a.bin")!.Body);
+        Assert.Null(cache.Get("/b.bin")!.Body);
+        Assert.Equal(100, cache.BytesInMemory);
+
+        await File.WriteAllBytesAsync(Path.Combine(_root, "a.bin"), new byte[40]);
+        File.SetLastWriteTimeUtc(Path.Combine(_root, "a.bin"), DateTime.UtcNow.AddMinutes(1));
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(40, cache.Get("/a.bin")!.Body!.Length);
+        Assert.Equal(40, cache.BytesInMemory);
+    }
+
+    [Fact]
     public void MissingRoot_NamesTheSettingToFix()
     {
         var e = Assert.Throws<DirectoryNotFoundException>(() => new SiteRoot(Path.Combine(_root, "nope")));
