@@ -11,52 +11,75 @@ namespace Foobar.Web;
 /// proxy prefixes go to the app servers, other paths are a static file when one matches, a 404
 /// under a static-only prefix, and go to the app servers otherwise (the home page is dynamic).
 /// Errors the web server answers itself use the site's <c>404.html</c> and <c>50x.html</c>.
+/// New settings (<see cref="Apply"/>) take effect from the next request, on the same connections.
 /// </summary>
-public static class WebServer
+public sealed class WebServer
 {
     /// <summary>The path the load balancers check.</summary>
     public const string HealthPath = "/healthz";
 
-    /// <summary>Adds the web role to <paramref name="app"/>'s pipeline.</summary>
-    /// <exception cref="DirectoryNotFoundException">The site root does not exist.</exception>
-    public static void Configure(IApplicationBuilder app, WebOptions options, HttpForwarder forwarder)
+    private readonly string _name;
+    private readonly HttpForwarder _forwarder;
+    private volatile Settings _settings;
+
+    private WebServer(WebOptions options, HttpForwarder forwarder)
     {
-        var files = new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
-        var errorPages = new SiteErrorPages(files);
-        var cacheControl = new CacheControlRules(options.CacheControl);
+        _name = options.ServerName;
+        _forwarder = forwarder;
+        _settings = Settings.From(options, previous: null);
+    }
+
+    /// <summary>Adds the web role to <paramref name="app"/>'s pipeline; the server returned takes new settings.</summary>
+    /// <exception cref="DirectoryNotFoundException">The site root does not exist.</exception>
+    public static WebServer Configure(IApplicationBuilder app, WebOptions options, HttpForwarder forwarder)
+    {
+        var server = new WebServer(options, forwarder);
         options.AccessLog?.Use(app, options.ServerName, quietPath: HealthPath);
-        app.Run(context =>
+        app.Run(server.HandleAsync);
+        return server;
+    }
+
+    /// <summary>
+    /// Serves from now on with <paramref name="options"/>' root, prefixes and Cache-Control rules
+    /// (the server's name, app servers and access log stay); requests under way finish with the
+    /// settings they started with. A root that stays keeps its cache.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The new root does not exist; the old settings stay.</exception>
+    public void Apply(WebOptions options) => _settings = Settings.From(options, _settings);
+
+    private Task HandleAsync(HttpContext context)
+    {
+        var settings = _settings;
+        ServedBy.EnsureOnStart(context, _name);
+        var path = context.Request.Path.Value ?? "/";
+        if (path == HealthPath)
         {
-            ServedBy.EnsureOnStart(context, options.ServerName);
-            var path = context.Request.Path.Value ?? "/";
-            if (path == HealthPath)
+            context.Response.ContentType = "text/plain";
+            return context.Response.WriteAsync("ok\n", context.RequestAborted);
+        }
+        // Errors answered here (no app server answered, no such static file) get the site's pages.
+        context.Features.Set<IErrorPages>(settings.ErrorPages);
+        if (StartsWithAny(path, settings.Options.ProxyPrefixes))
+        {
+            return _forwarder.ForwardAsync(context, settings.Options.Apps, _name);
+        }
+        var method = context.Request.Method;
+        var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var files = settings.Files;
+        if (readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
+        {
+            return StaticFileResponder.ServeAsync(context, file, settings.CacheControl.For(path));
+        }
+        if (StartsWithAny(path, settings.Options.StaticPrefixes))
+        {
+            if (!readable)
             {
-                context.Response.ContentType = "text/plain";
-                return context.Response.WriteAsync("ok\n", context.RequestAborted);
+                context.Response.Headers.Allow = "GET, HEAD";
+                return ErrorResponse.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, _name, $"{path} holds only files");
             }
-            // Errors answered here (no app server answered, no such static file) get the site's pages.
-            context.Features.Set<IErrorPages>(errorPages);
-            if (StartsWithAny(path, options.ProxyPrefixes))
-            {
-                return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
-            }
-            var method = context.Request.Method;
-            var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
-            if (readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
-            {
-                return StaticFileResponder.ServeAsync(context, file, cacheControl.For(path));
-            }
-            if (StartsWithAny(path, options.StaticPrefixes))
-            {
-                if (!readable)
-                {
-                    context.Response.Headers.Allow = "GET, HEAD";
-                    return ErrorResponse.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, options.ServerName, $"{path} holds only files");
-                }
-                return ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, options.ServerName, $"no file {path}");
-            }
-            return forwarder.ForwardAsync(context, options.Apps, options.ServerName);
-        });
+            return ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, _name, $"no file {path}");
+        }
+        return _forwarder.ForwardAsync(context, settings.Options.Apps, _name);
     }
 
     private static bool StartsWithAny(string path, IReadOnlyList<string> prefixes)
@@ -69,5 +92,18 @@ public static class WebServer
             }
         }
         return false;
+    }
+
+    /// <summary>Everything a request reads, swapped whole.</summary>
+    private sealed record Settings(WebOptions Options, StaticFileCache Files, SiteErrorPages ErrorPages, CacheControlRules CacheControl)
+    {
+        public static Settings From(WebOptions options, Settings? previous)
+        {
+            var files = previous is not null && previous.Options.Root == options.Root
+                ? previous.Files
+                : new StaticFileCache(new SiteRoot(options.Root), TimeProvider.System);
+            var errorPages = ReferenceEquals(files, previous?.Files) ? previous!.ErrorPages : new SiteErrorPages(files);
+            return new Settings(options, files, errorPages, new CacheControlRules(options.CacheControl));
+        }
     }
 }

@@ -96,4 +96,33 @@ public partial class SiteTests
         Assert.Contains("nothing to change", same.Output);
         Assert.DoesNotContain((await topology.StatusAsync()).Servers, s => s.Name == "lb3");
     }
+
+    [Fact]
+    public async Task Reload_CacheControlChanged_TheWebServersFollowIt()
+    {
+        await WaitAllReadyAsync();
+        var original = await File.ReadAllTextAsync(topology.TopologyFile);
+        Assert.Contains("/assets/: \"public, max-age=3600\"", original);
+        var shorter = Path.Combine(topology.Directory, "shorter-cache.yaml");
+        await File.WriteAllTextAsync(shorter, original.Replace("max-age=3600", "max-age=60", StringComparison.Ordinal));
+
+        try
+        {
+            var changed = await topology.CliAsync("reload", "-t", shorter);
+
+            Assert.True(changed.ExitCode == 0, changed.Output);
+            Assert.Contains("changed the web servers' root, prefixes or Cache-Control rules", changed.Output);
+            for (var i = 0; i < 4; i++)
+            {
+                // Both web servers, in turn.
+                using var response = await topology.GetAsync("/assets/foobar.css");
+                Assert.Equal("public, max-age=60", response.Headers.CacheControl?.ToString());
+            }
+        }
+        finally
+        {
+            var back = await topology.CliAsync("reload", "-t", topology.TopologyFile);
+            Assert.True(back.ExitCode == 0, back.Output);
+        }
+    }
 }

@@ -20,15 +20,23 @@ internal sealed class WebSite : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _logging;
 
-    private WebSite(LoopbackServer app, LoopbackServer web, HttpClient client, AccessLog? accessLog)
+    private WebSite(LoopbackServer app, LoopbackServer web, HttpClient client, AccessLog? accessLog, WebServer server, WebOptions options)
     {
         _app = app;
         _web = web;
         Client = client;
+        Server = server;
+        Options = options;
         _logging = accessLog?.RunAsync(_stop.Token) ?? Task.CompletedTask;
     }
 
     public HttpClient Client { get; }
+
+    /// <summary>The web server, to give new settings.</summary>
+    public WebServer Server { get; }
+
+    /// <summary>The settings it started with.</summary>
+    public WebOptions Options { get; }
 
     public Uri BaseUri => _web.BaseUri;
 
@@ -48,9 +56,10 @@ internal sealed class WebSite : IAsyncDisposable
         var options = new WebOptions("web1", root, ["/api/"], apps) { AccessLog = accessLog };
         options = configure?.Invoke(options) ?? options;
         var forwarder = new HttpForwarder(ForwarderClient.Create(), NullLogger<HttpForwarder>.Instance);
-        var web = await LoopbackServer.StartAsync(builder => WebServer.Configure(builder, options, forwarder));
+        WebServer? server = null;
+        var web = await LoopbackServer.StartAsync(builder => server = WebServer.Configure(builder, options, forwarder));
         var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None }) { BaseAddress = web.BaseUri };
-        return new WebSite(app, web, client, accessLog);
+        return new WebSite(app, web, client, accessLog, server!, options);
     }
 
     public async ValueTask DisposeAsync()

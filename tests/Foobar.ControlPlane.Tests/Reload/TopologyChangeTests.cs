@@ -51,7 +51,8 @@ public class TopologyChangeTests
 
     [Theory]
     [InlineData("lb: { balance: leastconn }\n", "lb changed")]
-    [InlineData("web: { proxy: [/api/, /auth/] }\n", "web changed")]
+    [InlineData("web: { port: 8081 }\n", "web (port, check_path, check_interval, access_log) changed")]
+    [InlineData("web: { access_log: json, proxy: [/auth/] }\n", "web (port, check_path, check_interval, access_log) changed")]
     [InlineData("db: { semi_sync_timeout: 2s }\n", "db changed")]
     [InlineData("public: { http: 8080 }\n", "public changed")]
     [InlineData("admin: { port: 9999 }\n", "admin changed")]
@@ -61,6 +62,20 @@ public class TopologyChangeTests
 
         Assert.Contains(expected, e.Message);
         Assert.Contains("'foobar down', then 'foobar up'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("web: { proxy: [/api/, /auth/] }\n")]
+    [InlineData("web: { static: [/assets/] }\n")]
+    [InlineData("web: { cache_control: { /assets/: no-cache } }\n")]
+    [InlineData("web: { root: . }\n")]
+    public void Between_WebRootPrefixesOrCacheControlChanged_IsAppliedByTheWebServers(string settings)
+    {
+        var change = TopologyChange.Between(Parse(Base), Parse(Base + settings));
+
+        Assert.True(change.WebSettings);
+        Assert.False(change.IsEmpty);
+        Assert.Equal("changed the web servers' root, prefixes or Cache-Control rules", change.ToString());
     }
 
     [Theory]
