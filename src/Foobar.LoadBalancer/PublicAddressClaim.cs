@@ -35,6 +35,12 @@ public sealed partial class PublicAddressClaim(
     /// <summary>How long an idle client connection on the public address stays open; null for Kestrel's default.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
+    /// <summary>An HTTPS endpoint taken and given up together with <see cref="EndPoint"/>; null for none.</summary>
+    public IPEndPoint? HttpsEndPoint { get; init; }
+
+    /// <summary>The certificate served on <see cref="HttpsEndPoint"/>.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
+
     /// <summary>Whether this load balancer currently serves the public address.</summary>
     public bool Held => _listener is not null;
 
@@ -72,12 +78,14 @@ public sealed partial class PublicAddressClaim(
     }
 
     /// <summary>Whether nobody has the address bound now: one bind() call, so a standby does not build a web host ten times a second.</summary>
-    public bool IsFree()
+    public bool IsFree() => IsFree(EndPoint) && (HttpsEndPoint is null || IsFree(HttpsEndPoint));
+
+    private static bool IsFree(IPEndPoint endPoint)
     {
-        using var probe = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            probe.Bind(EndPoint);
+            probe.Bind(endPoint);
             return true;
         }
         catch (SocketException)
@@ -90,7 +98,14 @@ public sealed partial class PublicAddressClaim(
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        KestrelSettings.Apply(builder.WebHost, IdleTimeout, kestrel => kestrel.Listen(EndPoint));
+        KestrelSettings.Apply(builder.WebHost, IdleTimeout, kestrel =>
+        {
+            kestrel.Listen(EndPoint);
+            if (HttpsEndPoint is not null)
+            {
+                KestrelSettings.ListenHttps(kestrel, HttpsEndPoint, Certificate ?? throw new InvalidOperationException("an HTTPS endpoint needs a certificate"));
+            }
+        });
         var listener = builder.Build();
         configure(listener);
         try

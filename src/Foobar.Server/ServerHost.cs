@@ -119,7 +119,7 @@ public static class ServerHost
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
         return server.Roles.Select(role => role switch
         {
-            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
+            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, paths, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
             Role.Web => new WebRoleHost(topology, server, paths, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server, paths),
             Role.Db => new DbRoleHost(topology, server, paths, logger),

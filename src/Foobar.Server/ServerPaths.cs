@@ -10,6 +10,9 @@ public sealed record ServerPaths(string StateRoot)
     /// <summary>The orchestrator's record of which db server is the primary.</summary>
     public string ClusterStateFile => Path.Combine(StateRoot, "db", "cluster.json");
 
+    /// <summary>The local certificate authority and the site certificate it issued (<c>LocalCertificateAuthority</c>).</summary>
+    public string TlsDirectory => Path.Combine(StateRoot, "tls");
+
     /// <summary>The access log of web server <paramref name="name"/>.</summary>
     public string AccessLogFile(string name) => Path.Combine(StateRoot, "logs", $"{name}.access.log");
 

@@ -7,6 +7,26 @@ namespace Foobar.Topology;
 /// <param name="HttpPort">Plain HTTP port; default 80, what a browser uses without a port.</param>
 public sealed record PublicEndpoint(IPAddress Address, int HttpPort = 80)
 {
-    /// <summary>The site's URL for <paramref name="domain"/>.</summary>
-    public string Url(string domain) => HttpPort == 80 ? $"http://www.{domain}/" : $"http://www.{domain}:{HttpPort}/";
+    /// <summary>
+    /// HTTPS port: TLS ends at the load balancers, on the public address (and on each load
+    /// balancer's own address in active-active). Null: no HTTPS.
+    /// </summary>
+    public int? HttpsPort { get; init; }
+
+    /// <summary>A certificate file (PEM) of one's own, relative to the topology file; null: the local authority's.</summary>
+    public string? Certificate { get; init; }
+
+    /// <summary>Its private key (PEM), with <see cref="Certificate"/>.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>With HTTPS, whether plain HTTP answers 308 to the same URL over https. Default true.</summary>
+    public bool Redirect { get; init; } = true;
+
+    /// <summary>The Strict-Transport-Security value sent over HTTPS; null for none. Default one year.</summary>
+    public string? Hsts { get; init; } = "max-age=31536000";
+
+    /// <summary>The site's URL for <paramref name="domain"/>: https when there is HTTPS.</summary>
+    public string Url(string domain) => HttpsPort is { } https
+        ? (https == 443 ? $"https://www.{domain}/" : $"https://www.{domain}:{https}/")
+        : (HttpPort == 80 ? $"http://www.{domain}/" : $"http://www.{domain}:{HttpPort}/");
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.Health;
+using Foobar.Http.Tls;
 using Foobar.LoadBalancer;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
@@ -20,8 +21,9 @@ internal sealed partial class LbRoleHost : IRoleHost
     private readonly ILogger _logger;
     private readonly BackendPool _webServers;
     private readonly PublicAddressClaim _claim;
+    private readonly HttpsPolicy? _https;
 
-    public LbRoleHost(Topology.Topology topology, ServerSpec server, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
+    public LbRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
     {
         _topology = topology;
         _server = server;
@@ -29,15 +31,33 @@ internal sealed partial class LbRoleHost : IRoleHost
         _checkClient = checkClient;
         _logger = logger;
         _webServers = BackendPools.ForLoadBalancer(topology);
+        var https = topology.Public.HttpsPort;
+        _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, $"www.{topology.Domain}") : null;
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
-            PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger) { IdleTimeout = topology.Lb.TimeoutClient };
+            PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger)
+        {
+            IdleTimeout = topology.Lb.TimeoutClient,
+            HttpsEndPoint = https is { } p ? new IPEndPoint(topology.Public.Address, p) : null,
+            Certificate = https is null ? null : SiteCertificateOf(topology, paths).Load(),
+        };
     }
+
+    /// <summary>The topology's own certificate files, or the local authority's (created on first use).</summary>
+    private static SiteCertificate SiteCertificateOf(Topology.Topology topology, ServerPaths paths) =>
+        topology.Public is { Certificate: { } certificate, Key: { } key }
+            ? new SiteCertificate(Path.Combine(topology.BaseDirectory, certificate), Path.Combine(topology.BaseDirectory, key), Path.Combine(topology.BaseDirectory, certificate))
+            : LocalCertificateAuthority.LoadOrCreate(paths.TlsDirectory, topology.Domain,
+                [topology.Public.Address, .. topology.ServersWith(Role.Lb).Select(s => s.Address)], TimeProvider.System);
 
     public Role Role => Role.Lb;
 
     public int? HttpPort => _topology.Lb.Port;
 
-    public void Configure(IApplicationBuilder app) => LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder, _topology.Lb.MaxBody);
+    public void Configure(IApplicationBuilder app)
+    {
+        _https?.Use(app);
+        LoadBalancer.LoadBalancer.Configure(app, _server.Name, _webServers, _forwarder, _topology.Lb.MaxBody);
+    }
 
     /// <summary>Active-active: both load balancers serve on their own addresses and DNS hands out both; no public address to hold.</summary>
     private bool ActiveActive => _topology.Lb.Mode == LbMode.ActiveActive;

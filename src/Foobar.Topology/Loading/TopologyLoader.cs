@@ -144,7 +144,8 @@ public static class TopologyLoader
         var publicSection = root.Section("public");
         var publicAddress = ReadAddress(publicSection, "address");
         var httpPort = publicSection?.Port("http") ?? 80;
-        publicSection?.RejectUnknownKeys("address", "http");
+        var https = ReadHttps(publicSection, httpPort);
+        publicSection?.RejectUnknownKeys("address", "http", "https", "certificate", "key", "redirect", "hsts");
 
         var lb = ReadLb(root.Section("lb"));
         var web = ReadWeb(root.Section("web"));
@@ -177,7 +178,14 @@ public static class TopologyLoader
         {
             Domain = domain,
             Range = range,
-            Public = new PublicEndpoint(publicIp, httpPort),
+            Public = new PublicEndpoint(publicIp, httpPort)
+            {
+                HttpsPort = https.Port,
+                Certificate = https.Certificate,
+                Key = https.Key,
+                Redirect = https.Redirect,
+                Hsts = https.Hsts,
+            },
             Servers = servers,
             Lb = lb,
             Web = web,
@@ -294,6 +302,44 @@ public static class TopologyLoader
         };
         section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control");
         return result;
+    }
+
+    /// <summary>The HTTPS settings of <c>public:</c>.</summary>
+    private static (int? Port, string? Certificate, string? Key, bool Redirect, string? Hsts) ReadHttps(YamlSection? section, int httpPort)
+    {
+        var defaults = new PublicEndpoint(System.Net.IPAddress.Loopback);
+        if (section is null)
+        {
+            return (null, null, null, defaults.Redirect, defaults.Hsts);
+        }
+        var port = section.Port("https");
+        var certificate = section.String("certificate");
+        var key = section.String("key");
+        var redirect = section.Boolean("redirect") ?? defaults.Redirect;
+        var hsts = section.String("hsts") ?? defaults.Hsts;
+        if (port == httpPort)
+        {
+            section.Problem(section.Node("https"), "https", $"the same port as http ({httpPort})", "use another port for https, usually 443");
+        }
+        if ((certificate is null) != (key is null))
+        {
+            section.Problem(section.Node(certificate is null ? "key" : "certificate"), certificate is null ? "key" : "certificate",
+                "a certificate needs its key and a key its certificate", "give both 'certificate' and 'key', or neither to use the local certificate authority's");
+        }
+        if (port is null && (certificate is not null || key is not null || section.Node("hsts") is not null || section.Node("redirect") is not null))
+        {
+            section.Problem(section.Node("certificate") ?? section.Node("key") ?? section.Node("hsts") ?? section.Node("redirect"), "https",
+                "HTTPS settings without an https port", "add 'https: 443', or remove them");
+        }
+        if (hsts is not null && (hsts == "off" || hsts.AsSpan().IndexOfAny('\r', '\n') >= 0))
+        {
+            if (hsts != "off")
+            {
+                section.Problem(section.Node("hsts"), "hsts", "the Strict-Transport-Security value must be one line", "write 'hsts: \"max-age=31536000\"', or 'off'");
+            }
+            hsts = null;
+        }
+        return (port, certificate, key, redirect, hsts);
     }
 
     /// <summary>A list of path prefixes, each starting with '/'.</summary>

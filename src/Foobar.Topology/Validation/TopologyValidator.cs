@@ -16,6 +16,7 @@ public static class TopologyValidator
         CheckAddresses(topology, findings);
         CheckTiers(topology, findings);
         CheckPorts(topology, findings);
+        CheckHttps(topology, findings);
         CheckDatabase(topology, findings);
         return findings;
     }
@@ -94,6 +95,15 @@ public static class TopologyValidator
                         $"set {role.Name()}.port to another port, or move the role to another server"));
                 }
             }
+        }
+    }
+
+    private static void CheckHttps(Topology topology, List<Finding> findings)
+    {
+        if (topology.Public.HttpsPort is not null && topology.Lb.Mode == LbMode.ActiveActive)
+        {
+            findings.Add(new Finding("public.https", "HTTPS ends on the public address, which active-active load balancers do not hold",
+                "use 'lb.mode: active-passive' with https for now, or remove public.https"));
         }
     }
 

@@ -146,6 +146,36 @@ public class TopologyLoaderTests
     }
 
     [Fact]
+    public void Parse_Https_IsReadWithItsDefaults()
+    {
+        var plain = TopologyText.Parse(TopologyText.Valid);
+        var https = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443 }\n");
+        var own = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 8443, certificate: certs/site.crt, key: certs/site.key, redirect: false, hsts: off }\n");
+
+        Assert.Null(plain.Public.HttpsPort);
+        Assert.Equal("http://www.foobar.com/", plain.Public.Url("foobar.com"));
+        Assert.Equal((443, true, "max-age=31536000"), (https.Public.HttpsPort, https.Public.Redirect, https.Public.Hsts));
+        Assert.Equal("https://www.foobar.com/", https.Public.Url("foobar.com"));
+        Assert.Equal((8443, "certs/site.crt", "certs/site.key", false, (string?)null), (own.Public.HttpsPort, own.Public.Certificate, own.Public.Key, own.Public.Redirect, own.Public.Hsts));
+        Assert.Equal("https://www.foobar.com:8443/", own.Public.Url("foobar.com"));
+    }
+
+    [Theory]
+    [InlineData("public: { http: 80, https: 80 }", "public.https", "the same port as http")]
+    [InlineData("public: { https: 443, certificate: site.crt }", "public.certificate", "needs its key")]
+    [InlineData("public: { https: 443, key: site.key }", "public.key", "needs its key")]
+    [InlineData("public: { hsts: off }", "public.https", "without an https port")]
+    [InlineData("public: { https: 443, hsts: \"max-age=1\\r\\nX: y\" }", "public.hsts", "must be one line")]
+    [InlineData("public: { https: 70000 }", "public.https", "not a TCP port")]
+    public void Parse_BadHttps_NamesTheKey(string setting, string key, string expected)
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + $"\n{setting}\n");
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(expected, problem.Message);
+    }
+
+    [Fact]
     public void Parse_UnparseableYaml_ReportsLineAndSyntaxFix()
     {
         var problem = TopologyText.SingleProblem("network:\n  range: 127.10.0.0/24\nservers:\n  lb1: { roles: [lb]\n  web1: x\n");
