@@ -15,6 +15,15 @@ public class TopologyValidatorTests
     }
 
     [Fact]
+    public void Validate_HttpsWithActiveActive_IsRefusedWithTheWayOut()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\npublic: { https: 443 }\nlb: { mode: active-active }\n");
+
+        Assert.Equal("public.https", problem.Key);
+        Assert.Contains("active-passive", problem.Fix);
+    }
+
+    [Fact]
     public void Validate_ServerOnThePublicAddress_IsADuplicate()
     {
         var problem = TopologyText.SingleProblem(TopologyText.Valid.Replace("{ roles: [web] }", "{ roles: [web], address: 127.10.0.1 }"));
