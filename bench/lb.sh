@@ -12,14 +12,7 @@ seconds="${2:-10}"
 for tool in haproxy nginx wrk; do
   command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
 done
-work="$(mktemp -d /tmp/foobar-bench-lb.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; done
-  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib/work.sh" lb
 
 prefix=127.34.0
 public=$prefix.1; haproxy_at=$prefix.200; web1=$prefix.11; web2=$prefix.12

@@ -14,14 +14,7 @@ for tool in nginx wrk; do
   command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
 done
 source "$root/bench/lib/wrk.sh"
-work="$(mktemp -d /tmp/foobar-bench-web.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; done
-  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib/work.sh" web
 
 prefix=127.35.0
 ours=$prefix.11; theirs=$prefix.21; app=$prefix.13
