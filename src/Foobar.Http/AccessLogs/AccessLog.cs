@@ -68,32 +68,48 @@ public sealed class AccessLog
             }
         });
 
-    /// <summary>Writes entries until <paramref name="cancellationToken"/>, then what is still queued.</summary>
+    /// <summary>
+    /// Writes entries until <paramref name="cancellationToken"/>, then what is still queued. When
+    /// the file has been moved away (log rotation: <c>mv web1.access.log web1.access.log.1</c>), a
+    /// new one is started at the path within a second.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path))!);
-        var file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 64 * 1024);
-        await using (file.ConfigureAwait(false))
+        var writer = Open();
+        var checkedAt = Stopwatch.GetTimestamp();
+        try
         {
-            var writer = new StreamWriter(file, new UTF8Encoding(false), 64 * 1024);
-            await using (writer.ConfigureAwait(false))
+            while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                try
+                // At most once a second: a busy server wakes this loop thousands of times.
+                if (Stopwatch.GetElapsedTime(checkedAt) >= TimeSpan.FromSeconds(1))
                 {
-                    while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                    checkedAt = Stopwatch.GetTimestamp();
+                    if (!File.Exists(_path))
                     {
-                        WriteQueued(writer);
-                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        await writer.DisposeAsync().ConfigureAwait(false);
+                        writer = Open();
                     }
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    _queue.Writer.TryComplete();
-                    WriteQueued(writer);
-                }
+                WriteQueued(writer);
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _queue.Writer.TryComplete();
+            WriteQueued(writer);
+        }
+        finally
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
     }
+
+    private StreamWriter Open() => new(
+        new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 64 * 1024),
+        new UTF8Encoding(false), 64 * 1024);
 
     private void WriteQueued(StreamWriter writer)
     {

@@ -81,6 +81,31 @@ public sealed class AccessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task FileMovedAway_ANewOneIsStartedAtThePath()
+    {
+        var path = Path.Combine(_dir, "web1.access.log");
+        var log = new AccessLog(path, AccessLogFormat.Combined);
+        using var stop = new CancellationTokenSource();
+        var running = log.RunAsync(stop.Token);
+        log.Add(Sample);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 1, "first line written");
+
+        File.Move(path, path + ".1");
+        await Eventually.TrueAsync(() =>
+        {
+            // Requests keep coming; within a second the log notices and starts a new file.
+            log.Add(Sample with { Status = 503 });
+            return File.Exists(path) && File.ReadAllLines(path).Length > 0;
+        }, "a new file at the path");
+        await stop.CancelAsync();
+        await running;
+
+        var moved = await File.ReadAllLinesAsync(path + ".1");
+        Assert.Contains("\" 200 ", moved[0]);
+        Assert.All(moved.Skip(1).Concat(await File.ReadAllLinesAsync(path)), line => Assert.Contains("\" 503 ", line));
+    }
+
+    [Fact]
     public void FullQueue_DropsAndCounts_NeverWaits()
     {
         var log = new AccessLog(Path.Combine(_dir, "never-written.log"), AccessLogFormat.Combined, capacity: 2);
