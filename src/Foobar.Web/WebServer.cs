@@ -57,18 +57,19 @@ public sealed class WebServer
             context.Response.ContentType = "text/plain";
             return context.Response.WriteAsync("ok\n", context.RequestAborted);
         }
-        // Errors answered here (no app server answered, no such static file) get the site's pages.
-        context.Features.Set<IErrorPages>(settings.ErrorPages);
-        if (StartsWithAny(path, settings.Options.ProxyPrefixes))
-        {
-            return _forwarder.ForwardAsync(context, settings.Options.Apps, _name);
-        }
         var method = context.Request.Method;
         var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var proxied = StartsWithAny(path, settings.Options.ProxyPrefixes);
         var files = settings.Files;
-        if (readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
+        if (!proxied && readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
         {
             return StaticFileResponder.ServeAsync(context, file, settings.CacheControl.For(path));
+        }
+        // Errors answered here (no app server answered, no such static file) get the site's pages.
+        context.Features.Set<IErrorPages>(settings.ErrorPages);
+        if (proxied)
+        {
+            return _forwarder.ForwardAsync(context, settings.Options.Apps, _name);
         }
         if (StartsWithAny(path, settings.Options.StaticPrefixes))
         {
