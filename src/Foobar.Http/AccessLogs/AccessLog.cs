@@ -34,9 +34,6 @@ public sealed class AccessLog
         }, _ => Interlocked.Increment(ref _dropped));
     }
 
-    /// <summary>The file.</summary>
-    public string Path => _path;
-
     /// <summary>Entries not written because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 

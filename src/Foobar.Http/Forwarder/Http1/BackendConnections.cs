@@ -51,18 +51,6 @@ internal sealed class BackendConnections
     public static BackendConnections For(Backend backend) =>
         All.GetValue(backend, static backend => new BackendConnections(backend.BaseUri));
 
-    /// <summary>Connections waiting for a request.</summary>
-    public int IdleCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _idle.Count;
-            }
-        }
-    }
-
     /// <summary>The newest idle connection that is still usable; null when there is none.</summary>
     public BackendConnection? TakeIdle()
     {
