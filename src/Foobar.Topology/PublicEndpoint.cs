@@ -8,10 +8,13 @@ namespace Foobar.Topology;
 public sealed record PublicEndpoint(IPAddress Address, int HttpPort = 80)
 {
     /// <summary>
-    /// HTTPS port: TLS ends at the load balancers, on the public address (and on each load
-    /// balancer's own address in active-active). Null: no HTTPS.
+    /// HTTPS port, on the public address (and on each load balancer's own address in
+    /// active-active). Null: no HTTPS.
     /// </summary>
     public int? HttpsPort { get; init; }
+
+    /// <summary>Where TLS from clients ends. Default <see cref="TlsTermination.LoadBalancer"/>.</summary>
+    public TlsTermination Terminate { get; init; } = TlsTermination.LoadBalancer;
 
     /// <summary>A certificate file (PEM) of one's own, relative to the topology file; null: the local authority's.</summary>
     public string? Certificate { get; init; }
@@ -29,4 +32,21 @@ public sealed record PublicEndpoint(IPAddress Address, int HttpPort = 80)
     public string Url(string domain) => HttpsPort is { } https
         ? (https == 443 ? $"https://www.{domain}/" : $"https://www.{domain}:{https}/")
         : (HttpPort == 80 ? $"http://www.{domain}/" : $"http://www.{domain}:{HttpPort}/");
+}
+
+/// <summary>Where the site's TLS ends (<c>public.terminate</c>).</summary>
+public enum TlsTermination
+{
+    /// <summary>
+    /// <c>lb</c>: the load balancers hold the certificate, decrypt, and forward HTTP (https too
+    /// when <see cref="WebSettings.Tls"/>).
+    /// </summary>
+    LoadBalancer,
+
+    /// <summary>
+    /// <c>web</c>: the load balancers pass HTTPS connections through to the web servers as they
+    /// are (TCP, with a PROXY protocol header naming the client), and the web servers decrypt.
+    /// The load balancers never see the plaintext.
+    /// </summary>
+    Web,
 }

@@ -128,6 +128,14 @@ public sealed record WebSettings
     /// winning: a prefix (<c>/assets/</c>) or a suffix (<c>*.html</c>). Default none.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> CacheControl { get; init; } = [];
+
+    /// <summary>
+    /// Whether the web servers speak only TLS on <see cref="Port"/>, with the site certificate: the
+    /// load balancers then connect and check over https, trusting the local certificate
+    /// authority, so the hop behind them is encrypted too. Required when TLS ends at the web
+    /// servers (<see cref="TlsTermination.Web"/>). Default false.
+    /// </summary>
+    public bool Tls { get; init; }
 }
 
 /// <summary>The web servers' access log (<c>web.access_log</c>).</summary>
@@ -148,6 +156,12 @@ public sealed record AppSettings
 {
     /// <summary>Port on the app servers' addresses. Default 8080, so web and app can share a server.</summary>
     public int Port { get; init; } = 8080;
+
+    /// <summary>
+    /// Whether the app servers speak only TLS on <see cref="Port"/>: the web servers then connect
+    /// and check over https, trusting the local certificate authority. Default false.
+    /// </summary>
+    public bool Tls { get; init; }
 }
 
 /// <summary>Settings of the <see cref="Role.Db"/> tier.</summary>

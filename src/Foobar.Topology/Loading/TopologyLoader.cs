@@ -28,6 +28,12 @@ public static class TopologyLoader
         ["json"] = WebAccessLog.Json,
     };
 
+    private static readonly Dictionary<string, TlsTermination> Terminations = new(StringComparer.Ordinal)
+    {
+        ["lb"] = TlsTermination.LoadBalancer,
+        ["web"] = TlsTermination.Web,
+    };
+
     private static readonly Dictionary<string, BalanceAlgorithm> Algorithms = new(StringComparer.Ordinal)
     {
         ["roundrobin"] = BalanceAlgorithm.RoundRobin,
@@ -145,11 +151,11 @@ public static class TopologyLoader
         var publicAddress = ReadAddress(publicSection, "address");
         var httpPort = publicSection?.Port("http") ?? 80;
         var https = ReadHttps(publicSection, httpPort);
-        publicSection?.RejectUnknownKeys("address", "http", "https", "certificate", "key", "redirect", "hsts");
+        publicSection?.RejectUnknownKeys("address", "http", "https", "certificate", "key", "redirect", "hsts", "terminate");
 
         var lb = ReadLb(root.Section("lb"));
         var web = ReadWeb(root.Section("web"));
-        var app = new AppSettings { Port = PortOnly(root.Section("app")) ?? new AppSettings().Port };
+        var app = ReadApp(root.Section("app"));
         var db = ReadDb(root.Section("db"));
         var dns = new DnsSettings { Port = PortOnly(root.Section("dns")) ?? new DnsSettings().Port };
         var admin = new AdminSettings { Port = PortOnly(root.Section("admin")) ?? new AdminSettings().Port };
@@ -185,6 +191,7 @@ public static class TopologyLoader
                 Key = https.Key,
                 Redirect = https.Redirect,
                 Hsts = https.Hsts,
+                Terminate = https.Terminate,
             },
             Servers = servers,
             Lb = lb,
@@ -299,19 +306,37 @@ public static class TopologyLoader
             AccessLog = section.Choice("access_log", AccessLogs, "access log format") ?? defaults.AccessLog,
             Static = ReadPrefixes(section, "static") ?? defaults.Static,
             CacheControl = ReadCacheControl(section) ?? defaults.CacheControl,
+            Tls = section.Boolean("tls") ?? defaults.Tls,
         };
-        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control");
+        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control", "tls");
+        return result;
+    }
+
+    private static AppSettings ReadApp(YamlSection? section)
+    {
+        var defaults = new AppSettings();
+        if (section is null)
+        {
+            return defaults;
+        }
+        var result = new AppSettings
+        {
+            Port = section.Port("port") ?? defaults.Port,
+            Tls = section.Boolean("tls") ?? defaults.Tls,
+        };
+        section.RejectUnknownKeys("port", "tls");
         return result;
     }
 
     /// <summary>The HTTPS settings of <c>public:</c>.</summary>
-    private static (int? Port, string? Certificate, string? Key, bool Redirect, string? Hsts) ReadHttps(YamlSection? section, int httpPort)
+    private static (int? Port, string? Certificate, string? Key, bool Redirect, string? Hsts, TlsTermination Terminate) ReadHttps(YamlSection? section, int httpPort)
     {
         var defaults = new PublicEndpoint(System.Net.IPAddress.Loopback);
         if (section is null)
         {
-            return (null, null, null, defaults.Redirect, defaults.Hsts);
+            return (null, null, null, defaults.Redirect, defaults.Hsts, defaults.Terminate);
         }
+        var terminate = section.Choice("terminate", Terminations, "place for TLS to end") ?? defaults.Terminate;
         var port = section.Port("https");
         var certificate = section.String("certificate");
         var key = section.String("key");
@@ -326,9 +351,9 @@ public static class TopologyLoader
             section.Problem(section.Node(certificate is null ? "key" : "certificate"), certificate is null ? "key" : "certificate",
                 "a certificate needs its key and a key its certificate", "give both 'certificate' and 'key', or neither to use the local certificate authority's");
         }
-        if (port is null && (certificate is not null || key is not null || section.Node("hsts") is not null || section.Node("redirect") is not null))
+        if (port is null && (certificate is not null || key is not null || section.Node("hsts") is not null || section.Node("redirect") is not null || section.Node("terminate") is not null))
         {
-            section.Problem(section.Node("certificate") ?? section.Node("key") ?? section.Node("hsts") ?? section.Node("redirect"), "https",
+            section.Problem(section.Node("certificate") ?? section.Node("key") ?? section.Node("hsts") ?? section.Node("redirect") ?? section.Node("terminate"), "https",
                 "HTTPS settings without an https port", "add 'https: 443', or remove them");
         }
         if (hsts is not null && (hsts == "off" || hsts.AsSpan().IndexOfAny('\r', '\n') >= 0))
@@ -339,7 +364,7 @@ public static class TopologyLoader
             }
             hsts = null;
         }
-        return (port, certificate, key, redirect, hsts);
+        return (port, certificate, key, redirect, hsts, terminate);
     }
 
     /// <summary>A list of path prefixes, each starting with '/'.</summary>

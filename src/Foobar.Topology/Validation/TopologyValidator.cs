@@ -85,25 +85,34 @@ public static class TopologyValidator
         foreach (var server in topology.Servers)
         {
             var used = new Dictionary<int, string> { [topology.Admin.Port] = "the admin listener (admin.port)" };
+            // Active-active load balancers serve HTTPS on their own addresses too.
+            if (server.Has(Role.Lb) && topology.Lb.Mode == LbMode.ActiveActive && topology.Public.HttpsPort is { } https)
+            {
+                Use(server, used, https, "HTTPS", "public.https", findings);
+            }
             foreach (var role in server.Roles)
             {
-                var port = topology.PortOf(role);
-                if (!used.TryAdd(port, $"the {role.Name()} role ({role.Name()}.port)"))
-                {
-                    findings.Add(new Finding($"servers.{server.Name}.roles",
-                        $"port clash on {server.Address}: the {role.Name()} role and {used[port]} both use port {port}",
-                        $"set {role.Name()}.port to another port, or move the role to another server"));
-                }
+                Use(server, used, topology.PortOf(role), $"the {role.Name()} role", $"{role.Name()}.port", findings);
             }
+        }
+    }
+
+    private static void Use(ServerSpec server, Dictionary<int, string> used, int port, string what, string key, List<Finding> findings)
+    {
+        if (!used.TryAdd(port, $"{what} ({key})"))
+        {
+            findings.Add(new Finding($"servers.{server.Name}.roles",
+                $"port clash on {server.Address}: {what} and {used[port]} both use port {port}",
+                $"set {key} to another port, or move the role to another server"));
         }
     }
 
     private static void CheckHttps(Topology topology, List<Finding> findings)
     {
-        if (topology.Public.HttpsPort is not null && topology.Lb.Mode == LbMode.ActiveActive)
+        if (topology.Public.HttpsPort is not null && topology.Public.Terminate == TlsTermination.Web && !topology.Web.Tls)
         {
-            findings.Add(new Finding("public.https", "HTTPS ends on the public address, which active-active load balancers do not hold",
-                "use 'lb.mode: active-passive' with https for now, or remove public.https"));
+            findings.Add(new Finding("public.terminate", "TLS is to end at the web servers, but they do not speak TLS",
+                "add 'tls: true' under web:, or use 'terminate: lb'"));
         }
     }
 

@@ -158,6 +158,19 @@ public class TopologyLoaderTests
         Assert.Equal("https://www.foobar.com/", https.Public.Url("foobar.com"));
         Assert.Equal((8443, "certs/site.crt", "certs/site.key", false, (string?)null), (own.Public.HttpsPort, own.Public.Certificate, own.Public.Key, own.Public.Redirect, own.Public.Hsts));
         Assert.Equal("https://www.foobar.com:8443/", own.Public.Url("foobar.com"));
+        Assert.Equal(TlsTermination.LoadBalancer, https.Public.Terminate);
+        Assert.False(https.Web.Tls);
+        Assert.False(https.App.Tls);
+    }
+
+    [Fact]
+    public void Parse_TlsOnTheHopsBehind_IsReadPerTier()
+    {
+        var topology = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443, terminate: web }\nweb: { tls: true }\napp: { port: 8443, tls: true }\n");
+
+        Assert.Equal(TlsTermination.Web, topology.Public.Terminate);
+        Assert.True(topology.Web.Tls);
+        Assert.Equal((8443, true), (topology.App.Port, topology.App.Tls));
     }
 
     [Theory]
@@ -167,6 +180,10 @@ public class TopologyLoaderTests
     [InlineData("public: { hsts: off }", "public.https", "without an https port")]
     [InlineData("public: { https: 443, hsts: \"max-age=1\\r\\nX: y\" }", "public.hsts", "must be one line")]
     [InlineData("public: { https: 70000 }", "public.https", "not a TCP port")]
+    [InlineData("public: { terminate: web }", "public.https", "without an https port")]
+    [InlineData("public: { https: 443, terminate: app }", "public.terminate", "'app'")]
+    [InlineData("web: { tls: maybe }", "web.tls", "maybe")]
+    [InlineData("app: { tls: true, colour: x }", "app.colour", "unknown key")]
     public void Parse_BadHttps_NamesTheKey(string setting, string key, string expected)
     {
         var problem = TopologyText.SingleProblem(TopologyText.Valid + $"\n{setting}\n");

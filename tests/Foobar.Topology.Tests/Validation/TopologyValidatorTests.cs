@@ -15,12 +15,26 @@ public class TopologyValidatorTests
     }
 
     [Fact]
-    public void Validate_HttpsWithActiveActive_IsRefusedWithTheWayOut()
+    public void Validate_HttpsWithActiveActive_ClashingWithARoleOnALoadBalancer_IsAPortClash()
     {
-        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\npublic: { https: 443 }\nlb: { mode: active-active }\n");
+        var fine = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443 }\nlb: { mode: active-active }\n");
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\npublic: { https: 443 }\nlb: { mode: active-active, port: 443 }\n");
 
-        Assert.Equal("public.https", problem.Key);
-        Assert.Contains("active-passive", problem.Fix);
+        Assert.Equal(LbMode.ActiveActive, fine.Lb.Mode);
+        Assert.Equal("servers.lb1.roles", problem.Key);
+        Assert.Contains("the lb role and HTTPS (public.https) both use port 443", problem.Message);
+    }
+
+    [Fact]
+    public void Validate_TlsEndingAtWebServersWithoutTls_SaysToTurnItOn()
+    {
+        var fine = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443, terminate: web }\nweb: { tls: true }\n");
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\npublic: { https: 443, terminate: web }\n");
+
+        Assert.Equal(TlsTermination.Web, fine.Public.Terminate);
+        Assert.True(fine.Web.Tls);
+        Assert.Equal("public.terminate", problem.Key);
+        Assert.Contains("tls: true", problem.Fix);
     }
 
     [Fact]
