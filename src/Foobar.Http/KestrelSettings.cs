@@ -1,8 +1,9 @@
 using System.Net;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
+using Foobar.Http.Tls;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Foobar.Http;
 
@@ -48,16 +49,19 @@ public static class KestrelSettings
     }
 
     /// <summary>
-    /// An HTTPS listener: TLS 1.2 and 1.3 only (what Mozilla's "intermediate" profile allows),
-    /// HTTP/2 and HTTP/1.1 by ALPN.
+    /// Makes <paramref name="listen"/> speak TLS: TLS 1.2 and 1.3 only (what Mozilla's
+    /// "intermediate" profile allows), HTTP/2 and HTTP/1.1 by ALPN, the certificate chosen per
+    /// connection by <see cref="ServerCertificates.Select"/>.
     /// </summary>
-    /// <param name="kestrel">The server's options.</param>
-    /// <param name="endPoint">Where to listen.</param>
-    /// <param name="certificate">The certificate with its private key.</param>
-    public static void ListenHttps(KestrelServerOptions kestrel, IPEndPoint endPoint, X509Certificate2 certificate) =>
-        kestrel.Listen(endPoint, listen =>
+    /// <param name="listen">The listener; connection middleware added before this call sees the encrypted bytes.</param>
+    /// <param name="certificates">What to present.</param>
+    public static ListenOptions UseTls(this ListenOptions listen, ServerCertificates certificates)
+    {
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        return listen.UseHttps(new HttpsConnectionAdapterOptions
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
-            listen.UseHttps(certificate, https => https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13);
+            ServerCertificateSelector = (_, name) => certificates.Select(name),
+            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         });
+    }
 }

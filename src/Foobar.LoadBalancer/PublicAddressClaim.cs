@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Foobar.LoadBalancer;
@@ -38,8 +39,8 @@ public sealed partial class PublicAddressClaim(
     /// <summary>An HTTPS endpoint taken and given up together with <see cref="EndPoint"/>; null for none.</summary>
     public IPEndPoint? HttpsEndPoint { get; init; }
 
-    /// <summary>The certificate served on <see cref="HttpsEndPoint"/>.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
+    /// <summary>What <see cref="HttpsEndPoint"/> does with its connections: ends TLS (<see cref="KestrelSettings.UseTls"/>) or passes them through.</summary>
+    public Action<ListenOptions>? Https { get; init; }
 
     /// <summary>Whether this load balancer currently serves the public address.</summary>
     public bool Held => _listener is not null;
@@ -103,7 +104,7 @@ public sealed partial class PublicAddressClaim(
             kestrel.Listen(EndPoint);
             if (HttpsEndPoint is not null)
             {
-                KestrelSettings.ListenHttps(kestrel, HttpsEndPoint, Certificate ?? throw new InvalidOperationException("an HTTPS endpoint needs a certificate"));
+                kestrel.Listen(HttpsEndPoint, Https ?? throw new InvalidOperationException("an HTTPS endpoint needs to be told what to do with its connections"));
             }
         });
         var listener = builder.Build();

@@ -48,31 +48,36 @@ public static class ServerHost
         // request path that cut a web server's throughput tenfold (measured: 6,400 requests/s).
         // Requests belong in an access log written off the request path, not in the server log.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddSingleton(ForwarderClient.Create());
+        var tls = new SiteTls(topology, paths);
+        builder.Services.AddSingleton(_ => ForwarderClient.Create(authority: tls.HopAuthority));
         // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server does.
         builder.Services.AddSingleton(services => new HttpForwarder(services.GetRequiredService<HttpMessageInvoker>(),
             services.GetRequiredService<ILogger<HttpForwarder>>()) { Http2Backends = true });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         // A load balancer's clients are the public's: its idle timeout is the topology's timeout_client.
+        // Kestrel reads its options as it starts, when the roles below exist.
+        List<IRoleHost>? roles = null;
         KestrelSettings.Apply(builder.WebHost, server.Roles.Contains(Role.Lb) ? topology.Lb.TimeoutClient : null, kestrel =>
         {
             kestrel.Listen(topology.AdminEndPoint(server));
-            foreach (var role in server.Roles.Where(IsHttp))
+            foreach (var role in roles ?? throw new InvalidOperationException("Kestrel was configured before the roles were created"))
             {
-                kestrel.Listen(new IPEndPoint(server.Address, topology.PortOf(role)));
+                role.Listen(kestrel);
             }
         });
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
-        var roles = CreateRoles(topology, server, paths, app.Services, logger);
+        roles = CreateRoles(topology, server, paths, tls, app.Services, logger);
         var startedAt = DateTimeOffset.UtcNow;
         app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminAsync(c, server, roles, startedAt, reload)));
-        foreach (var role in roles.Where(r => r.HttpPort is not null))
+        foreach (var role in roles)
         {
-            var port = role.HttpPort!.Value;
-            app.MapWhen(c => c.Connection.LocalPort == port, role.Configure);
+            foreach (var port in role.Ports)
+            {
+                app.MapWhen(c => c.Connection.LocalPort == port, role.Configure);
+            }
         }
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -111,17 +116,15 @@ public static class ServerHost
         }
     }
 
-    private static bool IsHttp(Role role) => role is Role.Lb or Role.Web or Role.App;
-
-    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, IServiceProvider services, ILogger logger)
+    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, IServiceProvider services, ILogger logger)
     {
         var forwarder = services.GetRequiredService<HttpForwarder>();
-        var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1));
+        var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1), tls.HopAuthority);
         return server.Roles.Select(role => role switch
         {
-            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, paths, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
-            Role.Web => new WebRoleHost(topology, server, paths, forwarder, checks, logger),
-            Role.App => new AppRoleHost(topology, server, paths),
+            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, tls, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
+            Role.Web => new WebRoleHost(topology, server, paths, tls, forwarder, checks, logger),
+            Role.App => new AppRoleHost(topology, server, paths, tls),
             Role.Db => new DbRoleHost(topology, server, paths, logger),
             Role.Dns => new DnsRoleHost(topology, server, logger),
             _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Foobar.Http;
 using Foobar.Http.Tls;
 using Foobar.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +38,7 @@ public sealed class HttpsTests : IAsyncLifetime
         }, TimeSpan.FromMilliseconds(50), TimeProvider.System, NullLogger.Instance)
         {
             HttpsEndPoint = _https,
-            Certificate = _site.Load(),
+            Https = listen => listen.UseTls(new ServerCertificates(_site.Load())),
         };
         _running = _claim.RunAsync(_stop.Token);
         await Eventually.TrueAsync(() => _claim.Held, "the claim holds both endpoints");

@@ -39,7 +39,7 @@ internal static class ServeCommand
                 Terminal.Error(e.Message);
                 return 2;
             }
-            catch (Exception e) when (e is IOException or DirectoryNotFoundException)
+            catch (Exception e) when (e is IOException or DirectoryNotFoundException or InvalidDataException)
             {
                 Terminal.Error(e.Message);
                 return 1;

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Foobar.Http.Forwarder;
 
@@ -10,8 +12,23 @@ public static class ForwarderClient
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Creates the invoker a forwarder or health checker sends with.</summary>
-    public static HttpMessageInvoker Create(TimeSpan? connectTimeout = null) => new(new SocketsHttpHandler
+    /// <param name="connectTimeout">Time to open a connection; null for <see cref="DefaultConnectTimeout"/>.</param>
+    /// <param name="authority">
+    /// For https backends: the one authority their certificates must chain to (the topology's
+    /// local one), instead of the system's. The certificate must still name the address or host
+    /// connected to. Null: the system's authorities.
+    /// </param>
+    public static HttpMessageInvoker Create(TimeSpan? connectTimeout = null, X509Certificate2? authority = null) => new(new SocketsHttpHandler
     {
+        SslOptions = authority is null ? new SslClientAuthenticationOptions() : new SslClientAuthenticationOptions
+        {
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { authority },
+                RevocationMode = X509RevocationMode.NoCheck,
+            },
+        },
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,

@@ -14,7 +14,8 @@ namespace Foobar.Http.Tls;
 /// <remarks>
 /// Creation is atomic: everything is written to a directory of its own and renamed into place,
 /// so processes racing to create it (the control plane and servers started by hand) all end up
-/// with the winner's. The site certificate is issued again from the same authority when it would
+/// with the winner's. Renewal replaces two files, so it happens under an exclusive
+/// <see cref="RenewalLock"/> and <see cref="SiteCertificate.Load"/> reads under a shared one. The site certificate is issued again from the same authority when it would
 /// expire within <see cref="RenewBefore"/> or does not name what it must; the authority lasts ten
 /// years.
 /// </remarks>
@@ -42,13 +43,21 @@ public static class LocalCertificateAuthority
         {
             CreateAtomically(directory, domain, addresses, time);
         }
-        var now = time.GetUtcNow();
-        using var current = Read(site);
-        if (current.NotAfter.ToUniversalTime() - now.UtcDateTime < RenewBefore || !Names(current, domain, addresses))
+        // Servers starting together may all find it due: one renews, the others then find it done.
+        using (RenewalLock.Take(directory, exclusive: true))
         {
-            Renew(directory, site, domain, addresses, time);
+            if (NeedsRenewal(site, domain, addresses, time))
+            {
+                Renew(directory, site, domain, addresses, time);
+            }
         }
         return site;
+    }
+
+    private static bool NeedsRenewal(SiteCertificate site, string domain, IReadOnlyList<IPAddress> addresses, TimeProvider time)
+    {
+        using var current = Read(site);
+        return current.NotAfter.ToUniversalTime() - time.GetUtcNow().UtcDateTime < RenewBefore || !Names(current, domain, addresses);
     }
 
     private static void CreateAtomically(string directory, string domain, IReadOnlyList<IPAddress> addresses, TimeProvider time)
@@ -156,7 +165,7 @@ public static class LocalCertificateAuthority
         }
         try
         {
-            return site.Load();
+            return site.LoadUnlocked();
         }
         catch (Exception e) when (e is CryptographicException or IOException or ArgumentException)
         {

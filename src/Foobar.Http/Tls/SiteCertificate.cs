@@ -8,8 +8,17 @@ namespace Foobar.Http.Tls;
 /// <param name="AuthorityFile">The certificate of the authority that issued it: what clients trust.</param>
 public sealed record SiteCertificate(string CertificateFile, string KeyFile, string AuthorityFile)
 {
-    /// <summary>The certificate with its private key, for Kestrel or SslStream.</summary>
-    public X509Certificate2 Load() => X509Certificate2.CreateFromPemFile(CertificateFile, KeyFile);
+    /// <summary>The certificate with its private key, for Kestrel or SslStream; never a renewal's new key with the old certificate.</summary>
+    public X509Certificate2 Load()
+    {
+        using (RenewalLock.TakeSharedIfPresent(Path.GetDirectoryName(Path.GetFullPath(KeyFile))!))
+        {
+            return LoadUnlocked();
+        }
+    }
+
+    /// <summary><see cref="Load"/> for a caller that holds the renewal lock already.</summary>
+    internal X509Certificate2 LoadUnlocked() => X509Certificate2.CreateFromPemFile(CertificateFile, KeyFile);
 
     /// <summary>The issuing authority's certificate.</summary>
     public X509Certificate2 LoadAuthority() => X509CertificateLoader.LoadCertificateFromFile(AuthorityFile);

@@ -1,4 +1,6 @@
+using System.Net;
 using Foobar.App;
+using Foobar.Http;
 using Foobar.App.Guestbook;
 using Foobar.Data;
 using Foobar.Db.Accounts;
@@ -6,6 +8,7 @@ using Foobar.Db.Schema;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Foobar.Server.Roles;
 
@@ -19,10 +22,13 @@ internal sealed class AppRoleHost : IRoleHost
     private readonly ServerSpec _server;
     private readonly DbRouter? _db;
 
-    public AppRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths)
+    private readonly SiteTls _tls;
+
+    public AppRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls)
     {
         _topology = topology;
         _server = server;
+        _tls = tls;
         var dbServers = topology.ServersWith(Role.Db);
         if (dbServers.Count > 0)
         {
@@ -41,7 +47,16 @@ internal sealed class AppRoleHost : IRoleHost
 
     public Role Role => Role.App;
 
-    public int? HttpPort => _topology.App.Port;
+    public IReadOnlyList<int> Ports => [_topology.App.Port];
+
+    /// <summary>Plain HTTP, or with <c>app.tls</c> TLS only, presenting the local authority's certificate the web servers check.</summary>
+    public void Listen(KestrelServerOptions kestrel) => kestrel.Listen(new IPEndPoint(_server.Address, _topology.App.Port), listen =>
+    {
+        if (_topology.App.Tls)
+        {
+            listen.UseTls(_tls.Certificates(own: false));
+        }
+    });
 
     public void Configure(IApplicationBuilder app) => FoobarApplication.Configure(app,
         new AppOptions(_server.Name, _topology.SiteHost, _db is null ? null : new EntryStore(_db, _server.Name)));
@@ -66,7 +81,7 @@ internal sealed class AppRoleHost : IRoleHost
     public Task<string?> PrimaryChangedAsync() => _db?.PrimaryChangedAsync() ?? Task.FromResult<string?>(null);
 
     public RoleHealth Health() => new("app", RoleStates.Ready,
-        $"http://{_server.Address}:{HttpPort}/" + (_db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}"));
+        $"{(_topology.App.Tls ? "https" : "http")}://{_server.Address}:{_topology.App.Port}/" + (_db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}"));
 
     public void ApplyTopology(Topology.Topology topology)
     {

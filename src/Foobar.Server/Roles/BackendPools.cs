@@ -36,11 +36,15 @@ internal static class BackendPools
         }).ToList());
 
     private static Backend Create(Topology.Topology topology, ServerSpec server, Role role, TimeSpan slowStart, BackendState state) =>
-        new(server.Name, new Uri($"http://{server.Address}:{topology.PortOf(role)}/"), state, server.Weight, server.Backup)
+        new(server.Name, new Uri($"{Scheme(topology, role)}://{server.Address}:{topology.PortOf(role)}/"), state, server.Weight, server.Backup)
         {
             MaxConcurrent = server.MaxConn,
             SlowStart = slowStart,
         };
+
+    /// <summary>https for a tier that speaks TLS (<c>web.tls</c>, <c>app.tls</c>).</summary>
+    private static string Scheme(Topology.Topology topology, Role role) =>
+        (role == Role.Web && topology.Web.Tls) || (role == Role.App && topology.App.Tls) ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
 
     /// <summary>The web servers as the load balancers see them, with the lb tier's balancing, slow start and queue.</summary>
     public static BackendPool ForLoadBalancer(Topology.Topology topology) => For(topology, Role.Web, topology.Lb.Balance, topology.Lb.SlowStart,

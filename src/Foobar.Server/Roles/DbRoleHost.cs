@@ -6,6 +6,7 @@ using Foobar.Db.Schema;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
@@ -23,7 +24,11 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
 
     public Role Role => Role.Db;
 
-    public int? HttpPort => null;
+    public IReadOnlyList<int> Ports => [];
+
+    public void Listen(KestrelServerOptions kestrel)
+    {
+    }
 
     public void Configure(IApplicationBuilder app)
     {

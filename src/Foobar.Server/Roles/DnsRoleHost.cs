@@ -3,6 +3,7 @@ using Foobar.Dns;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
@@ -34,7 +35,11 @@ internal sealed class DnsRoleHost : IRoleHost
 
     public Role Role => Role.Dns;
 
-    public int? HttpPort => null;
+    public IReadOnlyList<int> Ports => [];
+
+    public void Listen(KestrelServerOptions kestrel)
+    {
+    }
 
     private bool ActiveActive => _topology.Lb.Mode == LbMode.ActiveActive;
 

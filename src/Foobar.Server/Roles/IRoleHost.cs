@@ -1,6 +1,7 @@
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Foobar.Server.Roles;
 
@@ -9,8 +10,11 @@ internal interface IRoleHost
 {
     Role Role { get; }
 
-    /// <summary>The HTTP port the role listens on, on the server's address; null when it has none.</summary>
-    int? HttpPort { get; }
+    /// <summary>The ports the role's listeners use (a request goes to the role by the port it came to); none for a role without HTTP.</summary>
+    IReadOnlyList<int> Ports { get; }
+
+    /// <summary>Adds the role's listeners on the server's address, plain or TLS.</summary>
+    void Listen(KestrelServerOptions kestrel);
 
     void Configure(IApplicationBuilder app);
 

@@ -1,13 +1,16 @@
 using System.Net;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
+using Foobar.Http;
 using Foobar.Http.Health;
+using Foobar.Http.Passthrough;
 using Foobar.Http.Tls;
 using Foobar.LoadBalancer;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
@@ -22,36 +25,60 @@ internal sealed partial class LbRoleHost : IRoleHost
     private readonly BackendPool _webServers;
     private readonly PublicAddressClaim _claim;
     private readonly HttpsPolicy? _https;
+    private readonly Action<ListenOptions>? _httpsListener;
 
-    public LbRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
+    public LbRoleHost(Topology.Topology topology, ServerSpec server, SiteTls tls, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
     {
         _topology = topology;
         _server = server;
-        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect), forwarderLogger) { ResponseTimeout = topology.Lb.TimeoutServer, ConnectTimeout = topology.Lb.TimeoutConnect, Http2Backends = true };
+        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect, tls.HopAuthority), forwarderLogger)
+        {
+            ResponseTimeout = topology.Lb.TimeoutServer,
+            ConnectTimeout = topology.Lb.TimeoutConnect,
+            Http2Backends = true,
+        };
         _checkClient = checkClient;
         _logger = logger;
         _webServers = BackendPools.ForLoadBalancer(topology);
         var https = topology.Public.HttpsPort;
-        _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, $"www.{topology.Domain}") : null;
+        _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, topology.SiteHost) : null;
+        _httpsListener = https is null ? null : HttpsListener(topology, tls, _webServers, logger);
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
             PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger)
         {
             IdleTimeout = topology.Lb.TimeoutClient,
             HttpsEndPoint = https is { } p ? new IPEndPoint(topology.Public.Address, p) : null,
-            Certificate = https is null ? null : SiteCertificateOf(topology, paths).Load(),
+            Https = _httpsListener,
         };
     }
 
-    /// <summary>The topology's own certificate files, or the local authority's (created on first use).</summary>
-    private static SiteCertificate SiteCertificateOf(Topology.Topology topology, ServerPaths paths) =>
-        topology.Public is { Certificate: { } certificate, Key: { } key }
-            ? new SiteCertificate(Path.Combine(topology.BaseDirectory, certificate), Path.Combine(topology.BaseDirectory, key), Path.Combine(topology.BaseDirectory, certificate))
-            : LocalCertificateAuthority.LoadOrCreate(paths.TlsDirectory, topology.Domain,
-                [topology.Public.Address, .. topology.ServersWith(Role.Lb).Select(s => s.Address)], TimeProvider.System);
+    /// <summary>
+    /// What the HTTPS port does: ends TLS here with the site's certificate (loaded now, so a bad
+    /// file stops the server at start), or passes connections through to the web servers.
+    /// </summary>
+    private static Action<ListenOptions> HttpsListener(Topology.Topology topology, SiteTls tls, BackendPool webServers, ILogger logger)
+    {
+        if (topology.Public.Terminate == TlsTermination.Web)
+        {
+            return new TcpPassthrough(webServers, logger) { ConnectTimeout = topology.Lb.TimeoutConnect, IdleTimeout = topology.Lb.TimeoutClient }.Use;
+        }
+        var certificates = tls.Certificates(own: true);
+        return listen => listen.UseTls(certificates);
+    }
 
     public Role Role => Role.Lb;
 
-    public int? HttpPort => _topology.Lb.Port;
+    public IReadOnlyList<int> Ports => ActiveActive && _topology.Public.HttpsPort is { } https ? [_topology.Lb.Port, https] : [_topology.Lb.Port];
+
+    /// <summary>The load balancer's own address: plain HTTP, and in active-active HTTPS as on the public address.</summary>
+    public void Listen(KestrelServerOptions kestrel)
+    {
+        kestrel.Listen(new IPEndPoint(_server.Address, _topology.Lb.Port));
+        if (ActiveActive && _topology.Public.HttpsPort is { } https)
+        {
+            kestrel.Listen(new IPEndPoint(_server.Address, https), _httpsListener!);
+        }
+    }
 
     public void Configure(IApplicationBuilder app)
     {

@@ -1,16 +1,21 @@
+using System.Net;
+using Foobar.Http;
 using Foobar.Http.AccessLogs;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.Health;
+using Foobar.Http.ProxyProtocol;
+using Foobar.Http.Tls;
 using Foobar.Server.Admin;
 using Foobar.Topology;
 using Foobar.Web;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
-internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, HttpForwarder forwarder, HttpMessageInvoker checkClient, ILogger logger) : IRoleHost
+internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, HttpForwarder forwarder, HttpMessageInvoker checkClient, ILogger logger) : IRoleHost
 {
     private readonly BackendPool _apps = BackendPools.For(topology, Role.App);
     private WebServer? _web;
@@ -25,9 +30,35 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
 
     public Role Role => Role.Web;
 
-    public int? HttpPort => _topology.Web.Port;
+    public IReadOnlyList<int> Ports => [_topology.Web.Port];
 
-    public void Configure(IApplicationBuilder app) => _web = WebServer.Configure(app, OptionsFor(_topology), forwarder);
+    /// <summary>TLS ends here: the load balancers pass client connections through behind a PROXY protocol header.</summary>
+    private bool TerminatesTls => _topology.Public is { HttpsPort: not null, Terminate: TlsTermination.Web };
+
+    /// <summary>
+    /// Plain HTTP, or with <c>web.tls</c> TLS only. A PROXY protocol header is accepted from the
+    /// load balancers' addresses; clients that ask for the site by name get the site's own
+    /// certificate when TLS ends here and the topology has one.
+    /// </summary>
+    public void Listen(KestrelServerOptions kestrel) => kestrel.Listen(new IPEndPoint(server.Address, _topology.Web.Port), listen =>
+    {
+        if (_topology.Web.Tls)
+        {
+            var loadBalancers = _topology.ServersWith(Role.Lb).Select(s => s.Address).ToHashSet();
+            listen.UseProxyProtocol(loadBalancers.Contains);
+            listen.UseTls(tls.Certificates(own: TerminatesTls));
+        }
+    });
+
+    public void Configure(IApplicationBuilder app)
+    {
+        if (TerminatesTls && _topology.Public.Hsts is { } hsts)
+        {
+            // Plain HTTP is redirected by the load balancers; HTTPS is answered here.
+            new HttpsPolicy(_topology.Public.HttpsPort!.Value, Redirect: false, hsts, _topology.SiteHost).Use(app);
+        }
+        _web = WebServer.Configure(app, OptionsFor(_topology), forwarder);
+    }
 
     private WebOptions OptionsFor(Topology.Topology next) => new(server.Name, next.WebRootPath, next.Web.Proxy, _apps)
     {

@@ -65,8 +65,44 @@ public sealed class LocalCertificateAuthorityTests : IDisposable
         })));
 
         Assert.Single(thumbprints.Distinct());
-        Assert.Equal(["ca.crt", "ca.key", "site.crt", "site.key"], Directory.GetFiles(Dir).Select(Path.GetFileName).Order());
+        Assert.Equal([".renew.lock", "ca.crt", "ca.key", "site.crt", "site.key"], Directory.GetFiles(Dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(["tls"], Directory.GetFileSystemEntries(_state).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void RenewalLock_ExcludesReadersWhileHeld_AndLoadOrCreateLeavesItFree()
+    {
+        Create().Load().Dispose();
+
+        using (RenewalLock.Take(Dir, exclusive: true))
+        {
+            Assert.Throws<IOException>(() => RenewalLock.Take(Dir, exclusive: false, TimeSpan.Zero).Dispose());
+        }
+        using (RenewalLock.Take(Dir, exclusive: false))
+        using (RenewalLock.Take(Dir, exclusive: false))
+        {
+            Assert.Throws<IOException>(() => RenewalLock.Take(Dir, exclusive: true, TimeSpan.Zero).Dispose());
+        }
+        RenewalLock.Take(Dir, exclusive: true, TimeSpan.Zero).Dispose();
+    }
+
+    [Fact]
+    public async Task ProcessesRacingToRenew_AndReaders_NeverSeeAKeyThatIsNotTheCertificates()
+    {
+        Create().Load().Dispose();
+        _time.Advance(LocalCertificateAuthority.SiteValidity - TimeSpan.FromDays(10));
+
+        // Renewers for new names and readers, all at once: each Load pairs a certificate with its own key or throws.
+        var loads = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
+        {
+            var site = i % 2 == 0 ? Create("foobar.com", Public, IPAddress.Parse($"127.10.0.{10 + i}")) : new SiteCertificate(Path.Combine(Dir, "site.crt"), Path.Combine(Dir, "site.key"), Path.Combine(Dir, "ca.crt"));
+            using var certificate = site.Load();
+            return certificate.HasPrivateKey;
+        })));
+        using var final = Create().Load();
+
+        Assert.All(loads, Assert.True);
+        Assert.True(final.NotAfter > _time.GetUtcNow().AddDays(300));
     }
 
     [Fact]
