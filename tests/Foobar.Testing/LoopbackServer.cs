@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -26,16 +27,24 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The listener's address and port.</summary>
+    public IPEndPoint EndPoint => new(IPAddress.Parse(BaseUri.Host), BaseUri.Port);
+
     public static Task<LoopbackServer> StartAsync(RequestDelegate handler) => StartAsync(app => app.Run(handler));
 
-    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> configure)
+    /// <summary>Starts a server; <paramref name="listen"/> adds to the listener (connection middleware, TLS) after prior-knowledge HTTP/2.</summary>
+    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> configure, Action<ListenOptions>? listen = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AllowAlternateSchemes = true;
-            k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttp2PriorKnowledge());
+            k.Listen(IPAddress.Loopback, 0, options =>
+            {
+                options.UseHttp2PriorKnowledge();
+                listen?.Invoke(options);
+            });
         });
         var app = builder.Build();
         configure(app);
