@@ -36,40 +36,28 @@ public static class ServerHost
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
 
+        // The roles exist before the host is built: their listeners go into Kestrel's options.
+        using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
+        var logger = loggerFactory.CreateLogger($"Foobar.Server.{server.Name}");
+        var tls = new SiteTls(topology, paths);
+        var roles = CreateRoles(topology, server, paths, tls, loggerFactory, logger);
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
-            o.ColorBehavior = LoggerColorBehavior.Disabled;
-        });
-        // ASP.NET Core logs two lines per request at Information: synchronous console writes on the
-        // request path that cut a web server's throughput tenfold (measured: 6,400 requests/s).
-        // Requests belong in an access log written off the request path, not in the server log.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        var tls = new SiteTls(topology, paths);
-        builder.Services.AddSingleton(_ => ForwarderClient.Create(authority: tls.HopAuthority));
-        // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server does.
-        builder.Services.AddSingleton(services => new HttpForwarder(services.GetRequiredService<HttpMessageInvoker>(),
-            services.GetRequiredService<ILogger<HttpForwarder>>()) { Http2Backends = true });
+        builder.Services.AddSingleton(loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         // A load balancer's clients are the public's: its idle timeout is the topology's timeout_client.
-        // Kestrel reads its options as it starts, when the roles below exist.
-        List<IRoleHost>? roles = null;
         KestrelSettings.Apply(builder.WebHost, server.Roles.Contains(Role.Lb) ? topology.Lb.TimeoutClient : null, kestrel =>
         {
             kestrel.Listen(topology.AdminEndPoint(server));
-            foreach (var role in roles ?? throw new InvalidOperationException("Kestrel was configured before the roles were created"))
+            foreach (var role in roles)
             {
                 role.Listen(kestrel);
             }
         });
 
         var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger($"Foobar.Server.{server.Name}");
-        roles = CreateRoles(topology, server, paths, tls, app.Services, logger);
         var startedAt = DateTimeOffset.UtcNow;
         app.MapWhen(c => c.Connection.LocalPort == topology.Admin.Port, admin => admin.Run(c => AdminAsync(c, server, roles, startedAt, reload)));
         foreach (var role in roles)
@@ -116,13 +104,31 @@ public static class ServerHost
         }
     }
 
-    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, IServiceProvider services, ILogger logger)
+    /// <summary>
+    /// One line per message with a timestamp, no colours. ASP.NET Core logs two lines per request
+    /// at Information: synchronous console writes on the request path that cut a web server's
+    /// throughput tenfold (measured: 6,400 requests/s). Requests belong in an access log written
+    /// off the request path, not in the server log.
+    /// </summary>
+    private static void ConfigureLogging(ILoggingBuilder logging)
     {
-        var forwarder = services.GetRequiredService<HttpForwarder>();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+    }
+
+    private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, ILoggerFactory loggers, ILogger logger)
+    {
+        // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server does.
+        var forwarder = new HttpForwarder(ForwarderClient.Create(authority: tls.HopAuthority), loggers.CreateLogger<HttpForwarder>()) { Http2Backends = true };
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1), tls.HopAuthority);
         return server.Roles.Select(role => role switch
         {
-            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, tls, checks, services.GetRequiredService<ILogger<HttpForwarder>>(), logger),
+            Role.Lb => (IRoleHost)new LbRoleHost(topology, server, tls, checks, loggers.CreateLogger<HttpForwarder>(), logger),
             Role.Web => new WebRoleHost(topology, server, paths, tls, forwarder, checks, logger),
             Role.App => new AppRoleHost(topology, server, paths, tls),
             Role.Db => new DbRoleHost(topology, server, paths, logger),

@@ -5,46 +5,68 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Foobar.EndToEnd.Tests;
 
-/// <summary>The default topology with <c>public.https: 443</c>: TLS at the load balancers with the local authority's certificate.</summary>
+/// <summary>The default topology with HTTPS: where TLS ends, the hops behind it, and active-active load balancers.</summary>
 public sealed class HttpsTests
 {
+    /// <summary>An address of loopback no server uses: what the servers see of the client.</summary>
+    private static readonly IPAddress ClientAddress = IPAddress.Parse("127.0.0.77");
+
+    /// <summary>Edits the default topology, then brings it up.</summary>
+    private static async Task<RunningTopology> UpAsync(params (string Old, string New)[] edits)
+    {
+        var topology = new RunningTopology();
+        var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
+        foreach (var (old, @new) in edits)
+        {
+            Assert.Contains(old, yaml);
+            yaml = yaml.Replace(old, @new, StringComparison.Ordinal);
+        }
+        await File.WriteAllTextAsync(topology.TopologyFile, yaml);
+        await topology.InitializeAsync();
+        return topology;
+    }
+
+    /// <summary>
+    /// A client trusting only the topology's local authority, from <see cref="ClientAddress"/>,
+    /// whose www.foobar.com is <paramref name="server"/> (the public address unless given): no lookup leaves the machine.
+    /// </summary>
+    private static HttpClient Client(RunningTopology topology, X509Certificate2 authority, IPAddress? server = null) => new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        ConnectCallback = async (context, token) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(ClientAddress, 0));
+            await socket.ConnectAsync(new IPEndPoint(server ?? topology.PublicAddress, context.DnsEndPoint.Port), token);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { authority },
+                RevocationMode = X509RevocationMode.NoCheck,
+            },
+        },
+    })
+    {
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    private static X509Certificate2 Authority(RunningTopology topology) =>
+        X509CertificateLoader.LoadCertificateFromFile(Path.Combine(topology.StateDirectory, "tls", "ca.crt"));
+
     [Fact]
     public async Task Https_ThroughEveryTier_WithTheLocalAuthority_AndPlainHttpRedirected()
     {
-        await using var topology = new RunningTopology();
-        var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
-        Assert.Contains("  http: 80\n", yaml);
-        await File.WriteAllTextAsync(topology.TopologyFile, yaml.Replace("  http: 80\n", "  http: 80\n  https: 443\n", StringComparison.Ordinal));
-        await topology.InitializeAsync();
+        await using var topology = await UpAsync(("  http: 80\n", "  http: 80\n  https: 443\n"));
         Assert.Contains("https://www.foobar.com/", topology.UpResult!.Output);
-
-        var caFile = Path.Combine(topology.StateDirectory, "tls", "ca.crt");
-        using var authority = X509CertificateLoader.LoadCertificateFromFile(caFile);
+        using var authority = Authority(topology);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(topology.StateDirectory, "tls", "site.key")));
-        using var client = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            ConnectCallback = async (context, token) =>
-            {
-                // www.foobar.com is the public address: no lookup leaves the machine.
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(new IPEndPoint(topology.PublicAddress, context.DnsEndPoint.Port), token);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { authority },
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        })
-        {
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        using var client = Client(topology, authority);
 
         using var secure = await client.GetAsync(new Uri("https://www.foobar.com/assets/foobar.css"));
         using var plain = await client.GetAsync(new Uri("http://www.foobar.com/assets/foobar.css?v=1"));
@@ -55,5 +77,57 @@ public sealed class HttpsTests
         Assert.True(secure.Headers.Contains("Strict-Transport-Security"));
         Assert.Equal(HttpStatusCode.PermanentRedirect, plain.StatusCode);
         Assert.Equal("https://www.foobar.com/assets/foobar.css?v=1", plain.Headers.Location?.ToString());
+    }
+
+    [Fact]
+    public async Task Https_EndingAtTheWebServers_PassesThroughTheLoadBalancers_AndEveryHopBehindIsEncrypted()
+    {
+        await using var topology = await UpAsync(
+            ("  http: 80\n", "  http: 80\n  https: 443\n  terminate: web\n"),
+            ("web:\n  port: 80\n", "web:\n  port: 80\n  tls: true\n"),
+            ("app:\n  port: 8080\n", "app:\n  port: 8080\n  tls: true\n"));
+        using var authority = Authority(topology);
+        using var client = Client(topology, authority);
+
+        using var page = await client.GetAsync(new Uri("https://www.foobar.com/api/hello"));
+        using var plain = await client.GetAsync(new Uri("http://www.foobar.com/api/hello"));
+        using var direct = new HttpClient();
+        var plainToWeb = await Record.ExceptionAsync(() => direct.GetAsync($"http://{topology.AddressOf("web1")}/healthz"));
+        var plainToApp = await Record.ExceptionAsync(() => direct.GetAsync($"http://{topology.AddressOf("app1")}:8080/healthz"));
+
+        // The load balancers only passed bytes: the web server ended TLS, so no lb is on the path.
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal(new Version(2, 0), page.Version);
+        Assert.Matches("^web[12], app[12]$", string.Join(",", page.Headers.GetValues("X-Served-By")));
+        Assert.True(page.Headers.Contains("Strict-Transport-Security"));
+        Assert.Equal(HttpStatusCode.PermanentRedirect, plain.StatusCode);
+        Assert.Equal("https://www.foobar.com/api/hello", plain.Headers.Location?.ToString());
+        // The web and app servers speak only TLS.
+        Assert.IsType<HttpRequestException>(plainToWeb);
+        Assert.IsType<HttpRequestException>(plainToApp);
+        // The web server logged the client's own address, from the PROXY protocol header, not a load balancer's.
+        var requestId = page.Headers.GetValues("X-Request-Id").Single();
+        var logs = Directory.GetFiles(Path.Combine(topology.StateDirectory, "logs"), "web*.access.log");
+        await Poll.UntilAsync(() => Task.FromResult(logs.Any(f => File.ReadAllText(f).Contains("/api/hello", StringComparison.Ordinal))), found => found,
+            TimeSpan.FromSeconds(10), "the request in a web server's access log");
+        var line = logs.SelectMany(File.ReadAllLines).Single(l => l.Contains("/api/hello", StringComparison.Ordinal));
+        Assert.StartsWith($"{ClientAddress} ", line);
+        Assert.False(string.IsNullOrEmpty(requestId));
+    }
+
+    [Fact]
+    public async Task Https_ActiveActive_EachLoadBalancerServesHttpsOnItsOwnAddress()
+    {
+        await using var topology = await UpAsync(("  http: 80\n", "  http: 80\n  https: 443\n"), ("mode: active-passive", "mode: active-active"));
+        using var authority = Authority(topology);
+
+        foreach (var lb in new[] { "lb1", "lb2" })
+        {
+            using var client = Client(topology, authority, topology.AddressOf(lb));
+            using var response = await client.GetAsync(new Uri("https://www.foobar.com/assets/foobar.css"));
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith($"{lb}, web", string.Join(",", response.Headers.GetValues("X-Served-By")));
+        }
     }
 }

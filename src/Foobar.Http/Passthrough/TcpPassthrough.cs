@@ -29,6 +29,12 @@ public sealed partial class TcpPassthrough(BackendPool pool, ILogger logger)
     /// <summary>Time to open a connection to a backend. Default 2 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The address connections to backends come from: the load balancer's own, which is the one the
+    /// backends trust a PROXY protocol header from. Null: whatever the kernel picks.
+    /// </summary>
+    public IPAddress? LocalAddress { get; init; }
+
     /// <summary>How long a passed-through connection may carry nothing before it is closed. Default 50 s.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(50);
 
@@ -74,6 +80,10 @@ public sealed partial class TcpPassthrough(BackendPool pool, ILogger logger)
     {
         var endPoint = new IPEndPoint(IPAddress.Parse(backend.BaseUri.Host), backend.BaseUri.Port);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (LocalAddress is not null)
+        {
+            socket.Bind(new IPEndPoint(LocalAddress, 0));
+        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(clientGone);
         deadline.CancelAfter(ConnectTimeout);
         try

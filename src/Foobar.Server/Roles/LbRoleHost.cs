@@ -42,7 +42,7 @@ internal sealed partial class LbRoleHost : IRoleHost
         _webServers = BackendPools.ForLoadBalancer(topology);
         var https = topology.Public.HttpsPort;
         _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, topology.SiteHost) : null;
-        _httpsListener = https is null ? null : HttpsListener(topology, tls, _webServers, logger);
+        _httpsListener = https is null ? null : HttpsListener(topology, server, tls, _webServers, logger);
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
             PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger)
         {
@@ -56,11 +56,16 @@ internal sealed partial class LbRoleHost : IRoleHost
     /// What the HTTPS port does: ends TLS here with the site's certificate (loaded now, so a bad
     /// file stops the server at start), or passes connections through to the web servers.
     /// </summary>
-    private static Action<ListenOptions> HttpsListener(Topology.Topology topology, SiteTls tls, BackendPool webServers, ILogger logger)
+    private static Action<ListenOptions> HttpsListener(Topology.Topology topology, ServerSpec server, SiteTls tls, BackendPool webServers, ILogger logger)
     {
         if (topology.Public.Terminate == TlsTermination.Web)
         {
-            return new TcpPassthrough(webServers, logger) { ConnectTimeout = topology.Lb.TimeoutConnect, IdleTimeout = topology.Lb.TimeoutClient }.Use;
+            return new TcpPassthrough(webServers, logger)
+            {
+                ConnectTimeout = topology.Lb.TimeoutConnect,
+                IdleTimeout = topology.Lb.TimeoutClient,
+                LocalAddress = server.Address,
+            }.Use;
         }
         var certificates = tls.Certificates(own: true);
         return listen => listen.UseTls(certificates);

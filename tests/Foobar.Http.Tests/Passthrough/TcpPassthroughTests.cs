@@ -20,7 +20,7 @@ namespace Foobar.Http.Tests.Passthrough;
 /// </summary>
 public sealed class TcpPassthroughTests : IAsyncLifetime
 {
-    private static readonly IPAddress LoadBalancerAddress = IPAddress.Loopback;
+    private static readonly IPAddress LoadBalancerAddress = IPAddress.Parse("127.0.0.4");
     private static readonly IPAddress ClientAddress = IPAddress.Parse("127.0.0.2");
     private static readonly IPAddress StrangerAddress = IPAddress.Parse("127.0.0.3");
 
@@ -58,7 +58,7 @@ public sealed class TcpPassthroughTests : IAsyncLifetime
 
     private async Task<IPEndPoint> LoadBalancerAsync(BackendPool pool, TimeSpan? idle = null)
     {
-        var passthrough = new TcpPassthrough(pool, NullLogger.Instance) { IdleTimeout = idle ?? TimeSpan.FromSeconds(50) };
+        var passthrough = new TcpPassthrough(pool, NullLogger.Instance) { IdleTimeout = idle ?? TimeSpan.FromSeconds(50), LocalAddress = LoadBalancerAddress };
         var lb = await LoopbackServer.StartAsync(_ => { }, passthrough.Use);
         _loadBalancers.Add(lb);
         return lb.EndPoint;
