@@ -139,12 +139,15 @@ public sealed class ControlPlane
             ? ((serving.FirstOrDefault()?.Address ?? topology.ServersWith(Role.Lb).First().Address.ToString()), topology.Lb.Port,
                 serving.Count > 0 ? string.Join(", ", serving.Select(s => s.Name)) : null)
             : (pub.Address.ToString(), pub.HttpPort, serving.FirstOrDefault()?.Name);
-        var direct = port == 80 ? $"http://{address}/" : $"http://{address}:{port}/";
+        var direct = pub.HttpsPort is { } securePort
+            ? (securePort == 443 ? $"https://{address}/" : $"https://{address}:{securePort}/")
+            : (port == 80 ? $"http://{address}/" : $"http://{address}:{port}/");
         // With HTTPS the hint goes there, trusting the local authority unless the topology brings its own certificate.
         var curlPort = pub.HttpsPort ?? port;
-        var trust = pub.HttpsPort is not null && pub.Certificate is null ? $" --cacert {Path.Combine(_state.Root, "tls", "ca.crt")}" : "";
+        var authority = pub.HttpsPort is not null && pub.Certificate is null ? Path.Combine(_state.Root, "tls", "ca.crt") : null;
+        var trust = authority is null ? "" : $" --cacert {authority}";
         var publicStatus = new PublicStatus(topology.SiteHost, address, port, pub.Url(topology.Domain), direct,
-            $"curl -i --resolve {topology.SiteHost}:{curlPort}:{address}{trust} {pub.Url(topology.Domain)}", heldBy);
+            $"curl -i --resolve {topology.SiteHost}:{curlPort}:{address}{trust} {pub.Url(topology.Domain)}", heldBy, authority);
         return new StatusReport(topology.Domain, _state.Root, Environment.ProcessId, publicStatus, servers, Events.Recent());
     }
 

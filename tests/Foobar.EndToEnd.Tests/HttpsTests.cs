@@ -14,7 +14,7 @@ public sealed class HttpsTests
     /// <summary>Edits the default topology, then brings it up.</summary>
     private static async Task<RunningTopology> UpAsync(params (string Old, string New)[] edits)
     {
-        var topology = new RunningTopology();
+        var topology = RunningTopology.WithHttps();
         var yaml = await File.ReadAllTextAsync(topology.TopologyFile);
         foreach (var (old, @new) in edits)
         {
@@ -60,10 +60,12 @@ public sealed class HttpsTests
         X509CertificateLoader.LoadCertificateFromFile(Path.Combine(topology.StateDirectory, "tls", "ca.crt"));
 
     [Fact]
-    public async Task Https_ThroughEveryTier_WithTheLocalAuthority_AndPlainHttpRedirected()
+    public async Task DefaultTopology_ServesHttpsWithTheLocalAuthority_AndRedirectsPlainHttp()
     {
-        await using var topology = await UpAsync(("  http: 80\n", "  http: 80\n  https: 443\n"));
+        await using var topology = await UpAsync();
         Assert.Contains("https://www.foobar.com/", topology.UpResult!.Output);
+        Assert.Contains($"or open https://{topology.PublicAddress}/", topology.UpResult.Output);
+        Assert.Contains($"own authority: trust {Path.Combine(topology.StateDirectory, "tls", "ca.crt")} ", topology.UpResult.Output);
         using var authority = Authority(topology);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(topology.StateDirectory, "tls", "site.key")));
         using var client = Client(topology, authority);
@@ -83,9 +85,9 @@ public sealed class HttpsTests
     public async Task Https_EndingAtTheWebServers_PassesThroughTheLoadBalancers_AndEveryHopBehindIsEncrypted()
     {
         await using var topology = await UpAsync(
-            ("  http: 80\n", "  http: 80\n  https: 443\n  terminate: web\n"),
-            ("web:\n  port: 80\n", "web:\n  port: 80\n  tls: true\n"),
-            ("app:\n  port: 8080\n", "app:\n  port: 8080\n  tls: true\n"));
+            ("terminate: lb", "terminate: web"),
+            ("  tls: false        # true: the web servers", "  tls: true        # true: the web servers"),
+            ("  tls: false        # true: the hop from the web servers", "  tls: true        # true: the hop from the web servers"));
         using var authority = Authority(topology);
         using var client = Client(topology, authority);
 
@@ -118,7 +120,7 @@ public sealed class HttpsTests
     [Fact]
     public async Task Https_ActiveActive_EachLoadBalancerServesHttpsOnItsOwnAddress()
     {
-        await using var topology = await UpAsync(("  http: 80\n", "  http: 80\n  https: 443\n"), ("mode: active-passive", "mode: active-active"));
+        await using var topology = await UpAsync(("mode: active-passive", "mode: active-active"));
         using var authority = Authority(topology);
 
         foreach (var lb in new[] { "lb1", "lb2" })

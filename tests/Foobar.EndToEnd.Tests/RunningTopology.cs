@@ -14,7 +14,14 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
 {
     private static int _ranges;
 
+    /// <summary>The default topology without HTTPS: plain HTTP on the public address is served, not redirected.</summary>
     public RunningTopology()
+        : this(https: false)
+    {
+    }
+
+    /// <param name="https">Keep the default topology's HTTPS.</param>
+    protected RunningTopology(bool https)
     {
         // Second octet from the pid, third from a counter: runs and classes never share a range.
         var range = $"127.{100 + Environment.ProcessId % 100}.{Interlocked.Increment(ref _ranges) * 7 % 250}.0/24";
@@ -25,6 +32,10 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         var yaml = File.ReadAllText(Path.Combine(RepositoryRoot, "foobar.yaml"))
             .Replace("range: 127.10.0.0/24", $"range: {range}", StringComparison.Ordinal)
             .Replace("root: site", $"root: {Path.Combine(RepositoryRoot, "site")}", StringComparison.Ordinal);
+        if (!https)
+        {
+            yaml = System.Text.RegularExpressions.Regex.Replace(yaml, @"^  (https|terminate):[^\n]*\n(  +#[^\n]*\n)?", "", System.Text.RegularExpressions.RegexOptions.Multiline);
+        }
         File.WriteAllText(TopologyFile, yaml);
         PublicAddress = IPAddress.Parse(range[..range.LastIndexOf('.')] + ".1");
         Http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero })
@@ -32,6 +43,9 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
             Timeout = TimeSpan.FromSeconds(10),
         };
     }
+
+    /// <summary>The default topology as it is, HTTPS included.</summary>
+    public static RunningTopology WithHttps() => new(https: true);
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 

@@ -43,6 +43,10 @@ internal static class StatusView
         AnsiConsole.WriteLine($"  foobar start {victim}{state}   # and back into rotation");
         AnsiConsole.WriteLine($"  foobar down{state}   # stop everything");
         AnsiConsole.WriteLine($"A browser needs www.{report.Domain} to resolve to {report.Public.Address}: add '{report.Public.Address} www.{report.Domain}' to /etc/hosts, or open {report.Public.DirectUrl}");
+        if (report.Public.Authority is { } authority)
+        {
+            AnsiConsole.WriteLine($"HTTPS certificates come from this topology's own authority: trust {authority} (browser settings, curl --cacert)");
+        }
     }
 
     private static string StateMarkup(ServerStatus server)

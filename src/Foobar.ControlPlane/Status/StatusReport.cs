@@ -30,7 +30,8 @@ public sealed record StatusReport(
 /// <param name="DirectUrl">The same by address, for clients that cannot resolve the host.</param>
 /// <param name="Curl">A curl command that reaches the site without DNS.</param>
 /// <param name="HeldBy">The load balancer holding the address, or null when none does.</param>
-public sealed record PublicStatus(string Host, string Address, int HttpPort, string Url, string DirectUrl, string Curl, string? HeldBy);
+/// <param name="Authority">The local certificate authority's certificate (ca.crt) clients must trust for HTTPS; null without HTTPS or with the topology's own certificate.</param>
+public sealed record PublicStatus(string Host, string Address, int HttpPort, string Url, string DirectUrl, string Curl, string? HeldBy, string? Authority = null);
 
 /// <summary>One server.</summary>
 /// <param name="Name">Server name.</param>

@@ -18,6 +18,9 @@ public class TopologyLoaderTests
         Assert.Equal(IPAddress.Parse("127.10.0.1"), topology.Public.Address);
         Assert.Equal(LbMode.ActivePassive, topology.Lb.Mode);
         Assert.True(Directory.Exists(topology.WebRootPath), topology.WebRootPath);
+        // Seed 002's missing HTTPS: on by default, ending at the load balancers.
+        Assert.Equal((443, TlsTermination.LoadBalancer, true), (topology.Public.HttpsPort, topology.Public.Terminate, topology.Public.Redirect));
+        Assert.Equal("https://www.foobar.com/", topology.Public.Url(topology.Domain));
     }
 
     [Fact]
