@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Foobar.Http.Tls;
 
 namespace Foobar.EndToEnd.Tests;
 
@@ -40,15 +41,7 @@ public sealed class HttpsTests
             await socket.ConnectAsync(new IPEndPoint(server ?? topology.PublicAddress, context.DnsEndPoint.Port), token);
             return new NetworkStream(socket, ownsSocket: true);
         },
-        SslOptions = new SslClientAuthenticationOptions
-        {
-            CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { authority },
-                RevocationMode = X509RevocationMode.NoCheck,
-            },
-        },
+        SslOptions = AuthorityTrust.Only(authority),
     })
     {
         DefaultRequestVersion = HttpVersion.Version20,

@@ -62,15 +62,7 @@ public sealed class HttpsTests : IAsyncLifetime
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port), token);
             return new NetworkStream(socket, ownsSocket: true);
         },
-        SslOptions = new SslClientAuthenticationOptions
-        {
-            CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { _authority },
-                RevocationMode = X509RevocationMode.NoCheck,
-            },
-        },
+        SslOptions = AuthorityTrust.Only(_authority),
     })
     {
         DefaultRequestVersion = version,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
+using Foobar.Http.Tls;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Foobar.Http.Forwarder;
@@ -20,15 +21,7 @@ public static class ForwarderClient
     /// </param>
     public static HttpMessageInvoker Create(TimeSpan? connectTimeout = null, X509Certificate2? authority = null) => new(new SocketsHttpHandler
     {
-        SslOptions = authority is null ? new SslClientAuthenticationOptions() : new SslClientAuthenticationOptions
-        {
-            CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { authority },
-                RevocationMode = X509RevocationMode.NoCheck,
-            },
-        },
+        SslOptions = authority is null ? new SslClientAuthenticationOptions() : AuthorityTrust.Only(authority),
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,

@@ -74,15 +74,7 @@ public sealed class TcpPassthroughTests : IAsyncLifetime
             await socket.ConnectAsync(context.DnsEndPoint, token);
             return new NetworkStream(socket, ownsSocket: true);
         },
-        SslOptions = new SslClientAuthenticationOptions
-        {
-            CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { _authority },
-                RevocationMode = X509RevocationMode.NoCheck,
-            },
-        },
+        SslOptions = AuthorityTrust.Only(_authority),
     });
 
     private static async Task<Socket> ConnectAsync(IPAddress from, IPEndPoint to)
