@@ -1,3 +1,4 @@
+using Foobar.Server.Processes;
 using System.CommandLine;
 using System.Diagnostics;
 using Foobar.Cli.Output;

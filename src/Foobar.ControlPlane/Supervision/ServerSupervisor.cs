@@ -1,3 +1,4 @@
+using Foobar.Server.Processes;
 using Foobar.ControlPlane.Processes;
 using Foobar.Server.Admin;
 

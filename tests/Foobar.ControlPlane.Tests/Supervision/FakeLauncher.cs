@@ -50,11 +50,11 @@ internal sealed class FakeLauncher : IServerLauncher
             {
                 Signals.Add(signal);
             }
-            if (signal == global::Foobar.ControlPlane.Processes.Signals.Kill)
+            if (signal == global::Foobar.Server.Processes.Signals.Kill)
             {
                 _exit.TrySetResult(137);
             }
-            else if (signal == global::Foobar.ControlPlane.Processes.Signals.Terminate && !launcher.IgnoreTerminate)
+            else if (signal == global::Foobar.Server.Processes.Signals.Terminate && !launcher.IgnoreTerminate)
             {
                 _exit.TrySetResult(0);
             }

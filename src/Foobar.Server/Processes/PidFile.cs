@@ -1,6 +1,5 @@
-using Foobar.Server.Processes;
 
-namespace Foobar.ControlPlane.Processes;
+namespace Foobar.Server.Processes;
 
 /// <summary>Pid files holding a <see cref="ProcessIdentity"/>.</summary>
 public static class PidFile

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
-using Foobar.Server.Processes;
 
-namespace Foobar.ControlPlane.Processes;
+namespace Foobar.Server.Processes;
 
 /// <summary>POSIX signals to whole process groups: a server and everything it started (mariadbd).</summary>
 public static partial class Signals
