@@ -123,14 +123,18 @@ public static class ServerHost
 
     private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, ILoggerFactory loggers, ILogger logger)
     {
-        // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server does.
-        var forwarder = new HttpForwarder(ForwarderClient.Create(authority: tls.HopAuthority), loggers.CreateLogger<HttpForwarder>()) { Http2Backends = true };
+        // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server
+        // does; an application of one's own is only expected to speak HTTP/1.1.
+        var forwarder = new HttpForwarder(ForwarderClient.Create(authority: tls.HopAuthority), loggers.CreateLogger<HttpForwarder>())
+        {
+            Http2Backends = topology.App.Command is null,
+        };
         var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1), tls.HopAuthority);
         return server.Roles.Select(role => role switch
         {
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, tls, checks, loggers.CreateLogger<HttpForwarder>(), logger),
             Role.Web => new WebRoleHost(topology, server, paths, tls, forwarder, checks, logger),
-            Role.App => new AppRoleHost(topology, server, paths, tls),
+            Role.App => new AppRoleHost(topology, server, paths, tls, checks, logger),
             Role.Db => new DbRoleHost(topology, server, paths, logger),
             Role.Dns => new DnsRoleHost(topology, server, logger),
             _ => throw new ArgumentOutOfRangeException(nameof(server), role, "unknown role"),

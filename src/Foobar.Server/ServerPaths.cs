@@ -16,6 +16,12 @@ public sealed record ServerPaths(string StateRoot)
     /// <summary>The access log of web server <paramref name="name"/>.</summary>
     public string AccessLogFile(string name) => Path.Combine(StateRoot, "logs", $"{name}.access.log");
 
+    /// <summary>
+    /// The pid file of app server <paramref name="name"/>'s own application (<c>app.command</c>), in
+    /// the control plane's pid directory, so <c>foobar down</c> stops it with the servers.
+    /// </summary>
+    public string ChildPidFile(string name) => Path.Combine(StateRoot, "pids", $"{name}.app.pid");
+
     /// <summary>Everything of db server <paramref name="name"/>: data, logs, socket, its account script.</summary>
     public string DbDirectory(string name) => Path.Combine(StateRoot, "db", name);
 }

@@ -162,6 +162,14 @@ public sealed record AppSettings
     /// and check over https, trusting the local certificate authority. Default false.
     /// </summary>
     public bool Tls { get; init; }
+
+    /// <summary>
+    /// Your own application instead of the built-in one: a shell command each app server runs as
+    /// its child, in the topology file's directory, which must serve HTTP on the server's address
+    /// and <see cref="Port"/> (given in <c>FOOBAR_APP_ADDRESS</c>, <c>PORT</c> and the other
+    /// <c>FOOBAR_*</c> variables, docs/app.md). Null: the built-in foobar.com application.
+    /// </summary>
+    public string? Command { get; init; }
 }
 
 /// <summary>Settings of the <see cref="Role.Db"/> tier.</summary>

@@ -27,14 +27,17 @@ internal sealed class ServerProcessLauncher(StateDirectory state) : IServerLaunc
         // Read /proc now: the process cannot have been reaped yet, since only we wait for it.
         var identity = ProcessIdentity.Of(process.Id) ?? new ProcessIdentity(process.Id, 0);
         PidFile.Write(state.PidFile(serverName), identity);
-        return new ServerProcess(process, identity, state.PidFile(serverName));
+        return new ServerProcess(process, identity, state.PidFile(serverName), () => state.ChildPidFiles(serverName));
     }
 
     private sealed class ServerProcess : IServerProcess
     {
-        public ServerProcess(Process process, ProcessIdentity identity, string pidFile)
+        private readonly Func<IEnumerable<string>> _childPidFiles;
+
+        public ServerProcess(Process process, ProcessIdentity identity, string pidFile, Func<IEnumerable<string>> childPidFiles)
         {
             Identity = identity;
+            _childPidFiles = childPidFiles;
             Exited = WaitAsync(process, pidFile);
         }
 
@@ -42,7 +45,18 @@ internal sealed class ServerProcessLauncher(StateDirectory state) : IServerLaunc
 
         public Task<int> Exited { get; }
 
-        public void Signal(int signal) => Signals.SendToGroup(Identity, signal);
+        /// <summary>The server's process group, and the groups of children it runs in groups of their own (an app server's application).</summary>
+        public void Signal(int signal)
+        {
+            Signals.SendToGroup(Identity, signal);
+            foreach (var file in _childPidFiles())
+            {
+                if (PidFile.Read(file) is { } child)
+                {
+                    Signals.SendToGroup(child, signal);
+                }
+            }
+        }
 
         private static async Task<int> WaitAsync(Process process, string pidFile)
         {

@@ -43,6 +43,13 @@ public sealed class StateDirectory
     /// <summary>Pid file of server <paramref name="name"/>.</summary>
     public string PidFile(string name) => Path.Combine(PidDirectory, name + ".pid");
 
+    /// <summary>
+    /// Pid files of processes server <paramref name="name"/> runs in process groups of their own
+    /// (<c>NAME.*.pid</c>, as <c>ServerPaths.ChildPidFile</c>): signalled with the server.
+    /// </summary>
+    public IEnumerable<string> ChildPidFiles(string name) =>
+        Directory.Exists(PidDirectory) ? Directory.GetFiles(PidDirectory, name + ".*.pid") : [];
+
     /// <summary>Log of server <paramref name="name"/> (its stdout and stderr).</summary>
     public string LogFile(string name) => Path.Combine(LogDirectory, name + ".log");
 

@@ -16,6 +16,13 @@ public static partial class Signals
     public static bool SendToGroup(ProcessIdentity process, int signal) =>
         process.IsAlive && (SysKill(-process.Pid, signal) == 0 || SysKill(process.Pid, signal) == 0);
 
+    /// <summary>
+    /// Sends <paramref name="signal"/> to what is left of the process group <paramref name="groupId"/>
+    /// after its leader exited (a shell's children). The id cannot have been reused while any
+    /// member lives; call it right after the leader was reaped.
+    /// </summary>
+    public static bool SendToRemainingGroup(int groupId, int signal) => SysKill(-groupId, signal) == 0;
+
     /// <summary>Sends <paramref name="signal"/> to one process, if it is still that process.</summary>
     public static bool Send(ProcessIdentity process, int signal) => process.IsAlive && SysKill(process.Pid, signal) == 0;
 

@@ -6,9 +6,11 @@ using Foobar.Data;
 using Foobar.Db.Accounts;
 using Foobar.Db.Schema;
 using Foobar.Server.Admin;
+using Foobar.Server.Apps;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
@@ -23,16 +25,24 @@ internal sealed class AppRoleHost : IRoleHost
     private readonly DbRouter? _db;
 
     private readonly SiteTls _tls;
+    private readonly ServerPaths _paths;
+    private readonly HttpMessageInvoker _checkClient;
+    private readonly ILogger _logger;
+    private readonly DbCredentials? _credentials;
+    private ChildApplication? _child;
 
-    public AppRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls)
+    public AppRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, HttpMessageInvoker checkClient, ILogger logger)
     {
         _topology = topology;
         _server = server;
         _tls = tls;
+        _paths = paths;
+        _checkClient = checkClient;
+        _logger = logger;
         var dbServers = topology.ServersWith(Role.Db);
         if (dbServers.Count > 0)
         {
-            var credentials = DbCredentials.LoadOrCreate(paths.DbCredentialsFile);
+            var credentials = _credentials = DbCredentials.LoadOrCreate(paths.DbCredentialsFile);
             _db = new DbRouter(new DataOptions
             {
                 Nodes = dbServers.Select(s => new DataNode(s.Name, s.Address, topology.Db.Port)).ToList(),
@@ -47,41 +57,72 @@ internal sealed class AppRoleHost : IRoleHost
 
     public Role Role => Role.App;
 
-    public IReadOnlyList<int> Ports => [_topology.App.Port];
+    /// <summary>Your own application (<c>app.command</c>) listens on the app port itself; this server does not.</summary>
+    private bool OwnApplication => _topology.App.Command is not null;
+
+    public IReadOnlyList<int> Ports => OwnApplication ? [] : [_topology.App.Port];
 
     /// <summary>Plain HTTP, or with <c>app.tls</c> TLS only, presenting the local authority's certificate the web servers check.</summary>
-    public void Listen(KestrelServerOptions kestrel) => kestrel.Listen(new IPEndPoint(_server.Address, _topology.App.Port), listen =>
+    public void Listen(KestrelServerOptions kestrel)
     {
-        if (_topology.App.Tls)
+        if (OwnApplication)
         {
-            listen.UseTls(_tls.Certificates(own: false));
+            return;
         }
-    });
+        kestrel.Listen(new IPEndPoint(_server.Address, _topology.App.Port), listen =>
+        {
+            if (_topology.App.Tls)
+            {
+                listen.UseTls(_tls.Certificates(own: false));
+            }
+        });
+    }
 
     public void Configure(IApplicationBuilder app) => FoobarApplication.Configure(app,
         new AppOptions(_server.Name, _topology.SiteHost, _db is null ? null : new EntryStore(_db, _server.Name)));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (_db is null)
-        {
-            return;
-        }
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            if (_topology.App.Command is { } command)
+            {
+                var environment = await AppEnvironment.ForAsync(_topology, _server, _db, _credentials, cancellationToken).ConfigureAwait(false);
+                _child = new ChildApplication(command, _topology.BaseDirectory, environment, _paths.ChildPidFile(_server.Name),
+                    new Uri($"http://{_server.Address}:{_topology.App.Port}{_topology.Web.CheckPath}"), _checkClient, _logger);
+                await _child.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (_db is not null)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
         }
-        await _db.DisposeAsync().ConfigureAwait(false);
+        finally
+        {
+            if (_db is not null)
+            {
+                await _db.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>The control plane's news of a new primary: the router looks again; returns who it now sees.</summary>
     public Task<string?> PrimaryChangedAsync() => _db?.PrimaryChangedAsync() ?? Task.FromResult<string?>(null);
 
-    public RoleHealth Health() => new("app", RoleStates.Ready,
-        $"{(_topology.App.Tls ? "https" : "http")}://{_server.Address}:{_topology.App.Port}/" + (_db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}"));
+    public RoleHealth Health()
+    {
+        var db = _db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}";
+        if (OwnApplication)
+        {
+            var child = _child;
+            return new("app", child is { Ready: true } ? RoleStates.Ready : RoleStates.Starting,
+                $"'{_topology.App.Command}' on http://{_server.Address}:{_topology.App.Port}/: {child?.State ?? "not started"}{db}");
+        }
+        return new("app", RoleStates.Ready, $"{(_topology.App.Tls ? "https" : "http")}://{_server.Address}:{_topology.App.Port}/{db}");
+    }
 
     public void ApplyTopology(Topology.Topology topology)
     {

@@ -94,9 +94,25 @@ internal sealed class DbRoleHost(Topology.Topology topology, ServerSpec server, 
     /// <summary>The account plan of <paramref name="topology"/>: app servers, db servers, the control plane.</summary>
     private static AccountPlan AccountPlanOf(Topology.Topology topology) => new(
         DbSchema.Name,
-        topology.ServersWith(Role.App).Select(s => s.Address).ToList(),
+        AppHostsOf(topology),
         topology.ServersWith(Role.Db).Select(s => s.Address).ToList(),
         topology.ControlAddress);
+
+    /// <summary>
+    /// The app servers' addresses. With an application of your own (<c>app.command</c>) on
+    /// loopback also 127.0.0.1: its connections come from there unless its client library can bind
+    /// the server's own address (the mariadb command line client cannot), and on one machine the
+    /// address says nothing about which server it is anyway.
+    /// </summary>
+    private static List<IPAddress> AppHostsOf(Topology.Topology topology)
+    {
+        var hosts = topology.ServersWith(Role.App).Select(s => s.Address).ToList();
+        if (topology.App.Command is not null && hosts.Count > 0 && hosts.All(IPAddress.IsLoopback) && !hosts.Contains(IPAddress.Loopback))
+        {
+            hosts.Add(IPAddress.Loopback);
+        }
+        return hosts;
+    }
 
     /// <summary>The server's IPv4 address as a number: unique in the topology and stable across restarts.</summary>
     private static int ServerIdOf(IPAddress address)

@@ -323,8 +323,13 @@ public static class TopologyLoader
         {
             Port = section.Port("port") ?? defaults.Port,
             Tls = section.Boolean("tls") ?? defaults.Tls,
+            Command = section.String("command"),
         };
-        section.RejectUnknownKeys("port", "tls");
+        if (result.Command is { } command && string.IsNullOrWhiteSpace(command))
+        {
+            section.Problem(section.Node("command"), "command", "the command is empty", "write the command that starts your application, like 'python3 app.py', or remove the key for the built-in one");
+        }
+        section.RejectUnknownKeys("port", "tls", "command");
         return result;
     }
 

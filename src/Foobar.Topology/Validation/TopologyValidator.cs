@@ -109,6 +109,11 @@ public static class TopologyValidator
 
     private static void CheckHttps(Topology topology, List<Finding> findings)
     {
+        if (topology.App is { Tls: true, Command: not null })
+        {
+            findings.Add(new Finding("app.tls", "TLS to the app servers with your own application command: it would have to speak TLS itself",
+                "remove 'tls: true' under app: (the hop stays on the app server's own address), or the command"));
+        }
         if (topology.Public.HttpsPort is not null && topology.Public.Terminate == TlsTermination.Web && !topology.Web.Tls)
         {
             findings.Add(new Finding("public.terminate", "TLS is to end at the web servers, but they do not speak TLS",

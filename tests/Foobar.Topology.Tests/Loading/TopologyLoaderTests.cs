@@ -167,6 +167,27 @@ public class TopologyLoaderTests
     }
 
     [Fact]
+    public void Parse_AppCommand_IsKeptAsWritten_AndAbsentMeansTheBuiltInApplication()
+    {
+        var own = TopologyText.Parse(TopologyText.Valid + "\napp: { port: 5000, command: \"python3 app.py --workers 2\" }\n");
+        var builtIn = TopologyText.Parse(TopologyText.Valid);
+
+        Assert.Equal(("python3 app.py --workers 2", 5000), (own.App.Command, own.App.Port));
+        Assert.Null(builtIn.App.Command);
+    }
+
+    [Theory]
+    [InlineData("app: { command: \"  \" }", "app.command", "empty")]
+    [InlineData("app: { command: [python3, app.py] }", "app.command", "single non-empty value")]
+    public void Parse_BadAppCommand_NamesTheKey(string setting, string key, string expected)
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + $"\n{setting}\n");
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(expected, problem.Message);
+    }
+
+    [Fact]
     public void Parse_TlsOnTheHopsBehind_IsReadPerTier()
     {
         var topology = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443, terminate: web }\nweb: { tls: true }\napp: { port: 8443, tls: true }\n");

@@ -26,6 +26,15 @@ public class TopologyValidatorTests
     }
 
     [Fact]
+    public void Validate_AppTlsWithAnApplicationOfYourOwn_IsRefused()
+    {
+        var problem = TopologyText.SingleProblem(TopologyText.Valid + "\napp: { tls: true, command: ./serve }\n");
+
+        Assert.Equal("app.tls", problem.Key);
+        Assert.Contains("speak TLS itself", problem.Message);
+    }
+
+    [Fact]
     public void Validate_TlsEndingAtWebServersWithoutTls_SaysToTurnItOn()
     {
         var fine = TopologyText.Parse(TopologyText.Valid + "\npublic: { https: 443, terminate: web }\nweb: { tls: true }\n");
