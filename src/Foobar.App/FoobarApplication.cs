@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.Http;
 namespace Foobar.App;
 
 /// <summary>
-/// The foobar.com application: a home page, <c>/api/hello</c> and <c>/healthz</c>. The guestbook and
-/// its database come with the application issue; this is the page every request path ends at.
+/// The foobar.com application: the guestbook page (<c>/</c>, <c>/sign</c>), its JSON API
+/// (<c>/api/entries</c>), <c>/api/hello</c> and <c>/healthz</c>.
 /// </summary>
 public static class FoobarApplication
 {
@@ -27,40 +27,12 @@ public static class FoobarApplication
             return path switch
             {
                 "/healthz" => Text(context, StatusCodes.Status200OK, "ok\n"),
-                "/" => HomePage(context, options),
+                "/" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => GuestbookPage.HomeAsync(context, options),
+                "/sign" when HttpMethods.IsPost(context.Request.Method) => GuestbookPage.SignAsync(context, options),
                 "/api/hello" => Hello(context, options),
                 _ => NotFound(context),
             };
         });
-    }
-
-    private static Task HomePage(HttpContext context, AppOptions options)
-    {
-        var host = HtmlEncoder.Default.Encode(options.SiteHost);
-        var server = HtmlEncoder.Default.Encode(options.ServerName);
-        context.Response.ContentType = "text/html; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-store";
-        return context.Response.WriteAsync($$"""
-            <!doctype html>
-            <html lang="en">
-            <head>
-              <meta charset="utf-8">
-              <meta name="viewport" content="width=device-width, initial-scale=1">
-              <title>{{host}}</title>
-              <link rel="stylesheet" href="/assets/foobar.css">
-              <link rel="icon" href="/favicon.svg">
-            </head>
-            <body>
-              <main>
-                <h1>{{host}}</h1>
-                <p>This page was made by application server <strong>{{server}}</strong>.</p>
-                <p class="path">The response header <code>X-Served-By</code> names every server on its way;
-                reload to watch the load balancer take turns.</p>
-              </main>
-              <script src="/assets/foobar.js"></script>
-            </body>
-            </html>
-            """, context.RequestAborted);
     }
 
     private static Task Hello(HttpContext context, AppOptions options)

@@ -124,12 +124,14 @@ public static class ServerHost
     private static List<IRoleHost> CreateRoles(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, ILoggerFactory loggers, ILogger logger)
     {
         // The web role's forwarder to the app servers, which speak HTTP/2 as every Foobar server
-        // does; an application of one's own is only expected to speak HTTP/1.1.
-        var forwarder = new HttpForwarder(ForwarderClient.Create(authority: tls.HopAuthority), loggers.CreateLogger<HttpForwarder>())
+        // does; an application of one's own is only expected to speak HTTP/1.1. Connections to the
+        // tier behind come from this server's own address, so that tier knows who forwarded.
+        var forwarder = new HttpForwarder(ForwarderClient.Create(authority: tls.HopAuthority, localAddress: server.Address), loggers.CreateLogger<HttpForwarder>())
         {
             Http2Backends = topology.App.Command is null,
+            LocalAddress = server.Address,
         };
-        var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1), tls.HopAuthority);
+        var checks = ForwarderClient.Create(TimeSpan.FromSeconds(1), tls.HopAuthority, server.Address);
         return server.Roles.Select(role => role switch
         {
             Role.Lb => (IRoleHost)new LbRoleHost(topology, server, tls, checks, loggers.CreateLogger<HttpForwarder>(), logger),

@@ -8,7 +8,7 @@ namespace Foobar.EndToEnd.Tests;
 /// <summary>Calls the guestbook API through the public address, as a browser with its own cookies would.</summary>
 internal sealed class Guestbook(RunningTopology topology) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, UseCookies = true, CookieContainer = new CookieContainer() })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, UseCookies = true, CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
     {
         Timeout = TimeSpan.FromSeconds(30),
     };

@@ -18,8 +18,6 @@ public static partial class EntriesApi
     /// <summary>The cookie carrying the GTID of this client's last write.</summary>
     public const string GtidCookie = "foobar_gtid";
 
-    public const int MaxName = 80;
-    public const int MaxMessage = 1000;
     public const int MaxBodyBytes = 16 * 1024;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -119,27 +117,28 @@ public static partial class EntriesApi
         }
         var name = entry?.Name?.Trim() ?? "";
         var message = entry?.Message?.Trim() ?? "";
-        var problem = name.Length == 0 ? "name is required"
-            : name.Length > MaxName ? $"name has {name.Length} characters; at most {MaxName} are allowed"
-            : message.Length == 0 ? "message is required"
-            : message.Length > MaxMessage ? $"message has {message.Length} characters; at most {MaxMessage} are allowed"
-            : null;
-        if (problem is not null)
+        if (EntryRules.Problem(name, message) is { } problem)
         {
             await ProblemAsync(context, serverName, StatusCodes.Status422UnprocessableEntity, "Invalid entry", problem);
             return;
         }
         var result = await store.AddAsync(name, message, context.RequestAborted);
-        if (result.Gtid is { } gtid)
-        {
-            context.Response.Cookies.Append(GtidCookie, gtid, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/" });
-        }
+        RememberWrite(context, result.Gtid);
         context.Response.Headers.Location = $"/api/entries/{result.Value}";
         await JsonAsync(context, serverName, result.ServedBy, StatusCodes.Status201Created, new { id = result.Value, gtid = result.Gtid });
     }
 
+    /// <summary>Sets the cookie with the GTID of this client's write, so its next reads see it (read-your-writes).</summary>
+    public static void RememberWrite(HttpContext context, string? gtid)
+    {
+        if (gtid is not null)
+        {
+            context.Response.Cookies.Append(GtidCookie, gtid, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/" });
+        }
+    }
+
     /// <summary>The GTID of this client's last write, when the cookie holds a well-formed one.</summary>
-    private static string? SessionGtid(HttpContext context) =>
+    public static string? SessionGtid(HttpContext context) =>
         context.Request.Cookies[GtidCookie] is { } value && GtidPattern().IsMatch(value) ? value : null;
 
     [GeneratedRegex(@"^\d{1,10}-\d{1,10}-\d{1,20}$")]

@@ -21,12 +21,17 @@ public sealed class EntryStore(DbRouter db, string serverName)
             return command.LastInsertedId;
         }, cancellationToken);
 
-    /// <summary>The newest entries, newest first.</summary>
-    public Task<DbResult<IReadOnlyList<Entry>>> LatestAsync(int limit, string? afterGtid, CancellationToken cancellationToken) =>
+    /// <summary>The newest entries, newest first; with <paramref name="before"/>, the newest older than that id (the next page).</summary>
+    public Task<DbResult<IReadOnlyList<Entry>>> LatestAsync(int limit, string? afterGtid, CancellationToken cancellationToken, long? before = null) =>
         db.ReadAsync<IReadOnlyList<Entry>>(async (connection, ct) =>
         {
-            await using var command = new MySqlCommand($"SELECT {Columns} FROM entries ORDER BY id DESC LIMIT @limit", connection);
+            await using var command = new MySqlCommand(
+                $"SELECT {Columns} FROM entries {(before is null ? "" : "WHERE id < @before ")}ORDER BY id DESC LIMIT @limit", connection);
             command.Parameters.AddWithValue("@limit", limit);
+            if (before is not null)
+            {
+                command.Parameters.AddWithValue("@before", before.Value);
+            }
             return await ReadAllAsync(command, ct).ConfigureAwait(false);
         }, afterGtid, cancellationToken);
 

@@ -31,11 +31,12 @@ internal sealed partial class LbRoleHost : IRoleHost
     {
         _topology = topology;
         _server = server;
-        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect, tls.HopAuthority), forwarderLogger)
+        _forwarder = new HttpForwarder(ForwarderClient.Create(topology.Lb.TimeoutConnect, tls.HopAuthority, server.Address), forwarderLogger)
         {
             ResponseTimeout = topology.Lb.TimeoutServer,
             ConnectTimeout = topology.Lb.TimeoutConnect,
             Http2Backends = true,
+            LocalAddress = server.Address,
         };
         _checkClient = checkClient;
         _logger = logger;

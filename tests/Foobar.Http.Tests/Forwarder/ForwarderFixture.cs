@@ -1,3 +1,4 @@
+using System.Net;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http.LoadBalancing;
@@ -28,12 +29,14 @@ internal sealed class ForwarderFixture : IAsyncDisposable
     public static Task<ForwarderFixture> StartAsync(params (string Name, Uri Uri)[] backends) =>
         StartAsync(new BackendPool(backends.Select(b => new Backend(b.Name, b.Uri)).ToList(), new RoundRobinPolicy()));
 
-    public static async Task<ForwarderFixture> StartAsync(BackendPool pool, bool http2Backends = false, TimeSpan? responseTimeout = null, ILogger<HttpForwarder>? logger = null)
+    public static async Task<ForwarderFixture> StartAsync(BackendPool pool, bool http2Backends = false, TimeSpan? responseTimeout = null, ILogger<HttpForwarder>? logger = null,
+        IPAddress? localAddress = null)
     {
-        var forwarder = new HttpForwarder(ForwarderClient.Create(), logger ?? NullLogger<HttpForwarder>.Instance)
+        var forwarder = new HttpForwarder(ForwarderClient.Create(localAddress: localAddress), logger ?? NullLogger<HttpForwarder>.Instance)
         {
             Http2Backends = http2Backends,
             ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(60),
+            LocalAddress = localAddress,
         };
         var front = await LoopbackServer.StartAsync(context => forwarder.ForwardAsync(context, pool, "front"));
         return new ForwarderFixture(front, pool);

@@ -34,6 +34,30 @@ public class HttpForwarderTests
     }
 
     [Fact]
+    public async Task Forward_WithALocalAddress_ConnectsFromIt_OnTheLeanPathAndThroughHttpClient()
+    {
+        var seen = new List<string>();
+        await using var backend = await LoopbackServer.StartAsync(async context =>
+        {
+            lock (seen)
+            {
+                seen.Add($"{context.Request.Method} {context.Connection.RemoteIpAddress}");
+            }
+            await context.Response.WriteAsync("ok");
+        });
+        var own = IPAddress.Parse("127.0.0.5");
+        await using var fixture = await ForwarderFixture.StartAsync(
+            new BackendPool([new Backend("b", backend.BaseUri)], new Foobar.Http.LoadBalancing.RoundRobinPolicy()), localAddress: own);
+
+        using var get = await fixture.Client.GetAsync(new Uri("/", UriKind.Relative));
+        using var post = await fixture.Client.PostAsync(new Uri("/", UriKind.Relative), new StringContent("body"));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal(["GET 127.0.0.5", "POST 127.0.0.5"], seen);
+    }
+
+    [Fact]
     public async Task Forward_PathQueryMethodAndBody_ArriveUnchanged()
     {
         string? body = null;

@@ -72,9 +72,9 @@ internal sealed class BackendConnections
         }
     }
 
-    /// <summary>Opens a new connection.</summary>
+    /// <summary>Opens a new connection, from <paramref name="localAddress"/> when given.</summary>
     /// <exception cref="HttpRequestException">With <see cref="HttpRequestError.ConnectionError"/>: refused, unreachable, or not accepted within <paramref name="timeout"/>.</exception>
-    public async ValueTask<BackendConnection> ConnectAsync(TimeSpan timeout, CancellationToken aborted)
+    public async ValueTask<BackendConnection> ConnectAsync(TimeSpan timeout, IPAddress? localAddress, CancellationToken aborted)
     {
         var socket = _endPoint is IPEndPoint ip
             ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
@@ -82,6 +82,10 @@ internal sealed class BackendConnections
         try
         {
             socket.NoDelay = true;
+            if (localAddress is not null)
+            {
+                socket.Bind(new IPEndPoint(localAddress, 0));
+            }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             deadline.CancelAfter(timeout);
             await socket.ConnectAsync(_endPoint, deadline.Token).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.IO.Pipelines;
 using Foobar.Http.Backends;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +30,7 @@ internal static class Http1Exchange
     /// </summary>
     /// <exception cref="HttpRequestException">No connection (<see cref="HttpRequestError.ConnectionError"/>), no answer or a malformed one.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled (timeout or client gone).</exception>
-    public static async ValueTask<BackendConnection> SendAsync(HttpContext context, Backend backend, TimeSpan connectTimeout, CancellationToken token)
+    public static async ValueTask<BackendConnection> SendAsync(HttpContext context, Backend backend, TimeSpan connectTimeout, IPAddress? localAddress, CancellationToken token)
     {
         var connections = BackendConnections.For(backend);
         var forwarded = ForwardedHeaders.For(context);
@@ -37,7 +38,7 @@ internal static class Http1Exchange
         var connection = connections.TakeIdle();
         while (true)
         {
-            connection ??= await connections.ConnectAsync(connectTimeout, token).ConfigureAwait(false);
+            connection ??= await connections.ConnectAsync(connectTimeout, localAddress, token).ConfigureAwait(false);
             try
             {
                 RequestHead.Write(connection.Output, context.Request, backend, forwarded);

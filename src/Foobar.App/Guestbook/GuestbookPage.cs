@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using Foobar.Data;
+using Foobar.Http;
+using Foobar.MySql;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Foobar.App.Guestbook;
+
+/// <summary>
+/// The guestbook as people use it: <c>GET /</c> shows the form and the latest entries (read from
+/// a replica, ten a page, older ones by <c>?before=ID</c>), <c>POST /sign</c> takes the form
+/// (written to the primary) and answers 303 to the page, where the new entry is visible at once
+/// (read-your-writes through the GTID cookie). Every text from a person is HTML-encoded.
+/// </summary>
+public static class GuestbookPage
+{
+    /// <summary>Entries per page.</summary>
+    public const int PageSize = 10;
+
+    /// <summary>Largest form body accepted, in bytes.</summary>
+    public const int MaxFormBytes = 16 * 1024;
+
+    private static readonly HtmlEncoder Html = HtmlEncoder.Default;
+
+    /// <summary><c>GET /</c>.</summary>
+    public static async Task HomeAsync(HttpContext context, AppOptions options)
+    {
+        var beforeText = context.Request.Query["before"].ToString();
+        long? before = null;
+        if (beforeText.Length > 0)
+        {
+            if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id < 1)
+            {
+                ServedBy.Set(context.Response, options.ServerName, null);
+                await RenderAsync(context, options, new Page { Problem = $"'{beforeText}' is not a page of this guestbook" }, StatusCodes.Status400BadRequest);
+                return;
+            }
+            before = id;
+        }
+        var page = await ReadAsync(context, options, before);
+        await RenderAsync(context, options, page, StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>POST /sign</c>, form-encoded <c>name</c>, <c>message</c> and the anti-forgery token.</summary>
+    public static async Task SignAsync(HttpContext context, AppOptions options)
+    {
+        ServedBy.Set(context.Response, options.ServerName, null);
+        if (!context.Request.HasFormContentType)
+        {
+            await RenderAsync(context, options, new Page { Problem = "the guestbook takes a form (application/x-www-form-urlencoded)" }, StatusCodes.Status415UnsupportedMediaType);
+            return;
+        }
+        if (context.Request.ContentLength > MaxFormBytes)
+        {
+            await RenderAsync(context, options, new Page { Problem = $"the form may have at most {MaxFormBytes} bytes" }, StatusCodes.Status413PayloadTooLarge);
+            return;
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxFormBytes;
+        }
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        {
+            await RenderAsync(context, options, new Page { Problem = $"the form could not be read: {e.Message}" }, StatusCodes.Status400BadRequest);
+            return;
+        }
+        var name = form["name"].ToString().Trim();
+        var message = form["message"].ToString().Trim();
+        if (!AntiForgery.IsValid(context, form[AntiForgery.FieldName]))
+        {
+            await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = "this form is not from this page any more (or came from another site): sign again below" },
+                StatusCodes.Status403Forbidden);
+            return;
+        }
+        if (EntryRules.Problem(name, message) is { } problem)
+        {
+            await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = problem }, StatusCodes.Status422UnprocessableEntity);
+            return;
+        }
+        if (options.Entries is not { } store)
+        {
+            await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = "this site has no database to write to" }, StatusCodes.Status503ServiceUnavailable);
+            return;
+        }
+        try
+        {
+            var written = await store.AddAsync(name, message, context.RequestAborted);
+            EntriesApi.RememberWrite(context, written.Gtid);
+            ServedBy.Set(context.Response, options.ServerName, written.ServedBy);
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            context.Response.Headers.Location = $"/#entry-{written.Value}";
+        }
+        catch (Exception e) when (Unavailable(e))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = $"the entry could not be written just now ({e.Message}); try again in a moment" },
+                StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private static bool Unavailable(Exception e) => e is DbUnavailableException || (e is MySqlException m && (m.IsTransient || m.Number == 1146));
+
+    /// <summary>The entries of one page; the page still renders when the database does not answer.</summary>
+    private static async Task<Page> ReadAsync(HttpContext context, AppOptions options, long? before)
+    {
+        if (options.Entries is not { } store)
+        {
+            ServedBy.Set(context.Response, options.ServerName, null);
+            return new Page { Unavailable = "this site has no database" };
+        }
+        try
+        {
+            var result = await store.LatestAsync(PageSize + 1, EntriesApi.SessionGtid(context), context.RequestAborted, before);
+            ServedBy.Set(context.Response, options.ServerName, result.ServedBy);
+            return new Page { Entries = result.Value.Take(PageSize).ToList(), Older = result.Value.Count > PageSize ? result.Value[PageSize - 1].Id : null, Before = before };
+        }
+        catch (Exception e) when (Unavailable(e))
+        {
+            ServedBy.Set(context.Response, options.ServerName, null);
+            return new Page { Unavailable = "the entries cannot be read just now; reload in a moment" };
+        }
+    }
+
+    private sealed record Page
+    {
+        public IReadOnlyList<Entry> Entries { get; init; } = [];
+
+        /// <summary>The id to pass as <c>before</c> for the next page; null on the last.</summary>
+        public long? Older { get; init; }
+
+        public long? Before { get; init; }
+
+        public string Name { get; init; } = "";
+
+        public string Message { get; init; } = "";
+
+        public string? Problem { get; init; }
+
+        public string? Unavailable { get; init; }
+    }
+
+    private static Task RenderAsync(HttpContext context, AppOptions options, Page page, int status)
+    {
+        var token = AntiForgery.TokenFor(context);
+        var html = new StringBuilder(4096);
+        var host = Html.Encode(options.SiteHost);
+        html.Append(CultureInfo.InvariantCulture, $"""
+            <!doctype html>
+            <html lang="en">
+            <head>
+              <meta charset="utf-8">
+              <meta name="viewport" content="width=device-width, initial-scale=1">
+              <title>{host} guestbook</title>
+              <link rel="stylesheet" href="/assets/foobar.css">
+              <link rel="icon" href="/favicon.svg">
+            </head>
+            <body>
+              <main>
+                <h1>{host}</h1>
+                <p class="path">Made by application server <strong>{Html.Encode(options.ServerName)}</strong>. The response header
+                <code>X-Served-By</code> names every server on the way; reload to watch the load balancer take turns.</p>
+                <h2>Sign the guestbook</h2>
+            """);
+        if (page.Problem is { } problem)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"""<p class="problem" role="alert">{Html.Encode(problem)}</p>""").Append('\n');
+        }
+        html.Append(CultureInfo.InvariantCulture, $"""
+                <form method="post" action="/sign" class="sign">
+                  <input type="hidden" name="{AntiForgery.FieldName}" value="{token}">
+                  <label>Name <input name="name" required maxlength="{EntryRules.MaxName}" value="{Html.Encode(page.Name)}" autocomplete="name"></label>
+                  <label>Message <textarea name="message" required maxlength="{EntryRules.MaxMessage}" rows="3">{Html.Encode(page.Message)}</textarea></label>
+                  <button type="submit">Sign</button>
+                </form>
+                <h2>{(page.Before is null ? "Latest entries" : "Older entries")}</h2>
+            """);
+        if (page.Unavailable is { } unavailable)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"""<p class="problem">{Html.Encode(unavailable)}</p>""").Append('\n');
+        }
+        else if (page.Entries.Count == 0)
+        {
+            html.Append("<p class=\"path\">No entries yet: be the first.</p>\n");
+        }
+        html.Append("<ol class=\"entries\">\n");
+        foreach (var entry in page.Entries)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"""
+                <li id="entry-{entry.Id}"><p class="message">{Html.Encode(entry.Message)}</p>
+                <p class="path">— {Html.Encode(entry.Name)}, {entry.CreatedAt:yyyy-MM-dd HH:mm} UTC, written by {Html.Encode(entry.WrittenBy)}</p></li>
+                """).Append('\n');
+        }
+        html.Append("</ol>\n<nav class=\"pages\">");
+        if (page.Before is not null)
+        {
+            html.Append("<a href=\"/\">Latest</a> ");
+        }
+        if (page.Older is { } older)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<a href=\"/?before={older}\" rel=\"next\">Older entries</a>");
+        }
+        html.Append("""
+            </nav>
+              </main>
+              <script src="/assets/foobar.js"></script>
+            </body>
+            </html>
+            """);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsync(html.ToString(), context.RequestAborted);
+    }
+}
