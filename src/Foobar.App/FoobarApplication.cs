@@ -27,12 +27,31 @@ public static class FoobarApplication
             return path switch
             {
                 "/healthz" => Text(context, StatusCodes.Status200OK, "ok\n"),
+                "/readyz" => Ready(context, options),
                 "/" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => GuestbookPage.HomeAsync(context, options),
                 "/sign" when HttpMethods.IsPost(context.Request.Method) => GuestbookPage.SignAsync(context, options),
                 "/api/hello" => Hello(context, options),
                 _ => NotFound(context),
             };
         });
+    }
+
+    /// <summary>
+    /// <c>/readyz</c>: 200 when this server can do its work, that is it reaches a db server
+    /// (primary or replica: the page renders from either) or the site has none; 503 naming what is
+    /// missing otherwise. What the web servers check (foobar.yaml's <c>web.check_path</c>), so an
+    /// app server cut off from the database leaves rotation. <c>/healthz</c> only says the process runs.
+    /// </summary>
+    private static Task Ready(HttpContext context, AppOptions options)
+    {
+        if (options.Entries is not { } store)
+        {
+            return Text(context, StatusCodes.Status200OK, "ready: no database in this topology\n");
+        }
+        var reachable = store.ReachableServers;
+        return reachable.Count > 0
+            ? Text(context, StatusCodes.Status200OK, $"ready: reaches {string.Join(", ", reachable)}\n")
+            : Text(context, StatusCodes.Status503ServiceUnavailable, "not ready: no db server answers\n");
     }
 
     private static Task Hello(HttpContext context, AppOptions options)

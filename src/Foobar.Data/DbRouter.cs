@@ -50,6 +50,9 @@ public sealed class DbRouter : IAsyncDisposable
     /// <summary>The primary's name as last seen; null when none is known.</summary>
     public string? Primary => Array.FindIndex(_views, v => v is { Reachable: true, Writable: true }) is var i and >= 0 ? _options.Nodes[i].Name : null;
 
+    /// <summary>Db servers that answered the last probe (primary or replica), by name.</summary>
+    public IReadOnlyList<string> Reachable => _options.Nodes.Where((_, i) => _views[i].Reachable).Select(n => n.Name).ToList();
+
     /// <summary>Runs <paramref name="work"/> on the primary.</summary>
     /// <exception cref="DbUnavailableException">No primary accepted it within the retry window.</exception>
     public async Task<DbResult<T>> WriteAsync<T>(Func<MySqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)

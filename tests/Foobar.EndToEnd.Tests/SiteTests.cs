@@ -24,6 +24,15 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task Readyz_OfTheAppServers_NamesTheDbServersTheyReach()
+    {
+        using var response = await topology.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Matches("^ready: reaches db[12](, db[12])?\n$", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Http2Client_WithPriorKnowledge_IsServedThroughEveryTier()
     {
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });

@@ -9,6 +9,9 @@ public sealed class EntryStore(DbRouter db, string serverName)
 {
     private const string Columns = "id, name, message, created_at, written_by";
 
+    /// <summary>The db servers the router reached last (primary or replica); empty when none answers.</summary>
+    public IReadOnlyList<string> ReachableServers => db.Reachable;
+
     /// <summary>Adds an entry; the result carries its GTID for read-your-writes.</summary>
     public Task<DbResult<long>> AddAsync(string name, string message, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, ct) =>

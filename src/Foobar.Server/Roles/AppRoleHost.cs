@@ -121,7 +121,10 @@ internal sealed class AppRoleHost : IRoleHost
             return new("app", child is { Ready: true } ? RoleStates.Ready : RoleStates.Starting,
                 $"'{_topology.App.Command}' on http://{_server.Address}:{_topology.App.Port}/: {child?.State ?? "not started"}{db}");
         }
-        return new("app", RoleStates.Ready, $"{(_topology.App.Tls ? "https" : "http")}://{_server.Address}:{_topology.App.Port}/{db}");
+        // As /readyz: an app server that reaches no db server cannot serve the guestbook yet.
+        var reachesDb = _db is null || _db.Reachable.Count > 0;
+        return new("app", reachesDb ? RoleStates.Ready : RoleStates.Starting,
+            $"{(_topology.App.Tls ? "https" : "http")}://{_server.Address}:{_topology.App.Port}/{db}{(reachesDb ? "" : "; waiting for a db server to answer")}");
     }
 
     public void ApplyTopology(Topology.Topology topology)

@@ -60,6 +60,13 @@ internal static class BackendPools
         _ => throw new ArgumentOutOfRangeException(nameof(balance), balance, "unknown algorithm"),
     };
 
+    /// <summary>
+    /// Whether some server of <paramref name="pool"/> is up on a passed check of its own, not just
+    /// on the optimistic start: what a front tier needs before it calls itself ready, so that
+    /// <c>foobar up</c> answers only once a request can get through.
+    /// </summary>
+    public static bool AnyPassing(BackendPool pool) => pool.Backends.Any(b => b.State == BackendState.Up && b.LastCheck is { Passed: true });
+
     public static string Describe(BackendPool pool) =>
         string.Join(", ", pool.Backends.Select(b => (b.State == BackendState.Up ? b.Name : $"{b.Name} (down)") + (b.Backup ? " (backup)" : "")));
 }

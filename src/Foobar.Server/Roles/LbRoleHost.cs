@@ -147,8 +147,16 @@ internal sealed partial class LbRoleHost : IRoleHost
 
     public void ApplyTopology(Topology.Topology topology) => BackendPools.Refresh(_webServers, topology, Role.Web, _topology.Lb.SlowStart);
 
-    public RoleHealth Health() => ActiveActive
-        ? new("lb", RoleStates.Ready, $"active-active, serves {_server.Address}:{_topology.Lb.Port}; web servers: {BackendPools.Describe(_webServers)}")
-        : new("lb", _claim.Held ? RoleStates.Ready : RoleStates.Standby,
-            $"{(_claim.Held ? "active, holds" : "standby for")} {_claim.EndPoint}; web servers: {BackendPools.Describe(_webServers)}");
+    public RoleHealth Health()
+    {
+        var webServers = $"web servers: {BackendPools.Describe(_webServers)}";
+        if (!BackendPools.AnyPassing(_webServers))
+        {
+            return new("lb", RoleStates.Starting, $"no web server has passed a check yet; {webServers}");
+        }
+        return ActiveActive
+            ? new("lb", RoleStates.Ready, $"active-active, serves {_server.Address}:{_topology.Lb.Port}; {webServers}")
+            : new("lb", _claim.Held ? RoleStates.Ready : RoleStates.Standby,
+                $"{(_claim.Held ? "active, holds" : "standby for")} {_claim.EndPoint}; {webServers}");
+    }
 }

@@ -79,5 +79,6 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
         _topology = next;
     }
 
-    public RoleHealth Health() => new("web", RoleStates.Ready, $"static {_topology.WebRootPath}; app servers: {BackendPools.Describe(_apps)}");
+    public RoleHealth Health() => new("web", BackendPools.AnyPassing(_apps) ? RoleStates.Ready : RoleStates.Starting,
+        $"static {_topology.WebRootPath}; app servers: {BackendPools.Describe(_apps)}");
 }
