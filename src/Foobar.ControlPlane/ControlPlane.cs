@@ -252,7 +252,8 @@ public sealed class ControlPlane
     /// <summary>Asks every running server that stays to read the topology again; says who follows it.</summary>
     private async Task<string> TellServersAsync(Topology.Topology next, TopologyChange change, CancellationToken cancellationToken)
     {
-        using var client = ServerAdminClient.Create(TimeSpan.FromSeconds(2));
+        // Reading the topology again takes milliseconds; a server busy with a load test may take longer to answer.
+        using var client = ServerAdminClient.Create(TimeSpan.FromSeconds(10));
         var stays = next.Servers.Where(s => !change.Added.Contains(s) && s.Roles.Any(r => r is Role.Lb or Role.Web)).ToList();
         var answers = await Task.WhenAll(stays.Select(async server =>
         {

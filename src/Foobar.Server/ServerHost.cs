@@ -200,7 +200,9 @@ public static class ServerHost
         {
             role.ApplyTopology(fresh);
         }
-        await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
+        // 200: the topology was applied. Whether the server is ready (an added server behind it
+        // not checked yet) is in the report, not the status.
+        await AdminHealth(context, server, roles, startedAt, applied: true).ConfigureAwait(false);
     }
 
     /// <summary><c>NAME/drain</c> or <c>NAME/ready</c>.</summary>
@@ -222,12 +224,12 @@ public static class ServerHost
         await context.Response.WriteAsJsonAsync(lb.Backends().Single(b => b.Name == server), context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt)
+    private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt, bool applied = false)
     {
         var health = roles.Select(r => r.Health()).ToList();
         var ready = health.All(h => h.State is RoleStates.Ready or RoleStates.Standby);
         var report = new ServerHealthReport(server.Name, Environment.ProcessId, startedAt, ready, health);
-        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.StatusCode = ready || applied ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return context.Response.WriteAsJsonAsync(report, context.RequestAborted);
     }
 }
