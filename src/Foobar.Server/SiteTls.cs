@@ -17,6 +17,7 @@ namespace Foobar.Server;
 internal sealed class SiteTls(Topology.Topology topology, ServerPaths paths)
 {
     private SiteCertificate? _local;
+    private X509Certificate2? _hopAuthority;
 
     /// <summary>Whether any listener or hop of the topology speaks TLS.</summary>
     public bool InUse => topology.Public.HttpsPort is not null || topology.Web.Tls || topology.App.Tls;
@@ -26,7 +27,7 @@ internal sealed class SiteTls(Topology.Topology topology, ServerPaths paths)
     public ServerCertificates Certificates(bool own) => new(Local.Load(), own ? Own() : null);
 
     /// <summary>The authority the tiers check each other's certificates against; null when no hop speaks TLS.</summary>
-    public X509Certificate2? HopAuthority => topology.Web.Tls || topology.App.Tls ? Local.LoadAuthority() : null;
+    public X509Certificate2? HopAuthority => topology.Web.Tls || topology.App.Tls ? _hopAuthority ??= Local.LoadAuthority() : null;
 
     private SiteCertificate Local => _local ??= LocalCertificateAuthority.LoadOrCreate(paths.TlsDirectory, topology.Domain,
         [topology.Public.Address, .. new[] { Role.Lb, Role.Web, Role.App }.SelectMany(topology.ServersWith).Select(s => s.Address).Distinct()],
