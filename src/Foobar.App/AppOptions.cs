@@ -1,4 +1,6 @@
+using System.Net;
 using Foobar.App.Guestbook;
+using Foobar.App.Limits;
 
 namespace Foobar.App;
 
@@ -6,4 +8,14 @@ namespace Foobar.App;
 /// <param name="ServerName">This server's name, for X-Served-By and the page.</param>
 /// <param name="SiteHost">The site's host name (www.foobar.com).</param>
 /// <param name="Entries">The guestbook's store; null when the topology has no database.</param>
-public sealed record AppOptions(string ServerName, string SiteHost, EntryStore? Entries = null);
+public sealed record AppOptions(string ServerName, string SiteHost, EntryStore? Entries = null)
+{
+    /// <summary>
+    /// The site's own proxies (load balancers and web servers): only what they wrote in
+    /// <c>X-Forwarded-For</c> is believed when working out who the client is. Default: none.
+    /// </summary>
+    public Func<IPAddress, bool> TrustedProxies { get; init; } = static _ => false;
+
+    /// <summary>How often one client may sign the guestbook; null: no limit.</summary>
+    public WriteLimit? WriteLimit { get; init; }
+}

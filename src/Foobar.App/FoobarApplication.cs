@@ -22,7 +22,7 @@ public static class FoobarApplication
             var path = context.Request.Path.Value ?? "/";
             if (path.StartsWith("/api/entries", StringComparison.Ordinal))
             {
-                return EntriesApi.HandleAsync(context, options.Entries, options.ServerName, path["/api/entries".Length..]);
+                return EntriesApi.HandleAsync(context, options, path["/api/entries".Length..]);
             }
             return path switch
             {

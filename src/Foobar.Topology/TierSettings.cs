@@ -170,6 +170,14 @@ public sealed record AppSettings
     /// <c>FOOBAR_*</c> variables, docs/app.md). Null: the built-in foobar.com application.
     /// </summary>
     public string? Command { get; init; }
+
+    /// <summary>
+    /// How many guestbook entries one client may write (<c>app.write_limit</c>: <c>20/min</c>,
+    /// <c>off</c>): the built-in application answers 429 with <c>Retry-After</c> beyond it. The
+    /// client is the real one, from <c>X-Forwarded-For</c> as far as the site's own load balancers
+    /// and web servers wrote it. Null: no limit. Default 20 a minute.
+    /// </summary>
+    public RateLimit? WriteLimit { get; init; } = new RateLimit(20, TimeSpan.FromMinutes(1));
 }
 
 /// <summary>Settings of the <see cref="Role.Db"/> tier.</summary>

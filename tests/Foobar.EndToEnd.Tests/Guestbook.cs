@@ -6,17 +6,47 @@ using System.Text.Json;
 namespace Foobar.EndToEnd.Tests;
 
 /// <summary>Calls the guestbook API through the public address, as a browser with its own cookies would.</summary>
-internal sealed class Guestbook(RunningTopology topology) : IDisposable
+/// <param name="topology">The site.</param>
+/// <param name="from">The address this browser connects from, to be a client of its own; null: the kernel's choice (127.0.0.1).</param>
+internal sealed class Guestbook(RunningTopology topology, IPAddress? from = null) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, UseCookies = true, CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
+    private readonly HttpClient _http = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        UseCookies = true,
+        CookieContainer = new CookieContainer(),
+        AllowAutoRedirect = false,
+        ConnectCallback = from is null ? null : (context, cancellationToken) => ConnectFromAsync(from, context.DnsEndPoint, cancellationToken),
+    })
     {
         Timeout = TimeSpan.FromSeconds(30),
     };
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? body = null, string contentType = "application/json")
+    private static async ValueTask<Stream> ConnectFromAsync(IPAddress from, DnsEndPoint to, CancellationToken cancellationToken)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(from, 0));
+            await socket.ConnectAsync(IPAddress.Parse(to.Host), to.Port, cancellationToken);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? body = null, string contentType = "application/json",
+        string? forwardedFor = null)
     {
         using var request = new HttpRequestMessage(method, $"http://{topology.PublicAddress}{path}");
         request.Headers.Host = "www.foobar.com";
+        if (forwardedFor is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+        }
         if (body is not null)
         {
             request.Content = new StringContent(body, Encoding.UTF8);

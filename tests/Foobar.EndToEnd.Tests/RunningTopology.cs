@@ -21,7 +21,11 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <param name="https">Keep the default topology's HTTPS.</param>
-    protected RunningTopology(bool https)
+    /// <param name="writeLimit">
+    /// <c>app.write_limit</c>: off unless a test is about it, since tests write from one address far
+    /// faster than a person does.
+    /// </param>
+    protected RunningTopology(bool https, string writeLimit = "off")
     {
         // Second octet from the pid, third from a counter: runs and classes never share a range.
         var range = $"127.{100 + Environment.ProcessId % 100}.{Interlocked.Increment(ref _ranges) * 7 % 250}.0/24";
@@ -32,6 +36,7 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         var yaml = File.ReadAllText(Path.Combine(RepositoryRoot, "foobar.yaml"))
             .Replace("range: 127.10.0.0/24", $"range: {range}", StringComparison.Ordinal)
             .Replace("root: site", $"root: {Path.Combine(RepositoryRoot, "site")}", StringComparison.Ordinal);
+        yaml = System.Text.RegularExpressions.Regex.Replace(yaml, "write_limit: [^ ]+", $"write_limit: {writeLimit}");
         if (!https)
         {
             yaml = System.Text.RegularExpressions.Regex.Replace(yaml, @"^  (https|terminate):[^\n]*\n(  +#[^\n]*\n)?", "", System.Text.RegularExpressions.RegexOptions.Multiline);

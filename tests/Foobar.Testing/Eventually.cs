@@ -18,4 +18,19 @@ public static class Eventually
             await Task.Delay(5);
         }
     }
+
+    /// <summary>As <see cref="TrueAsync(Func{bool}, string, TimeSpan?)"/>, for a condition that has to ask (a database, a server).</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        var limit = deadline ?? TimeSpan.FromSeconds(10);
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"{what} did not happen within {limit.TotalSeconds:0} s");
+            }
+            await Task.Delay(20);
+        }
+    }
 }

@@ -17,5 +17,12 @@ public static class GuestbookSchema
                 KEY created (created_at)
             ) DEFAULT CHARSET = utf8mb4
             """),
+        new(2, "write allowance per client", """
+            CREATE TABLE write_allowance (
+                client VARBINARY(16) PRIMARY KEY,
+                full_at DATETIME(6) NOT NULL,
+                KEY full (full_at)
+            )
+            """),
     ];
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.Http;
 using Foobar.MySql;
@@ -22,8 +23,9 @@ public static partial class EntriesApi
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task HandleAsync(HttpContext context, EntryStore? store, string serverName, string rest)
+    public static async Task HandleAsync(HttpContext context, AppOptions options, string rest)
     {
+        var (store, serverName) = (options.Entries, options.ServerName);
         if (store is null)
         {
             await ProblemAsync(context, serverName, StatusCodes.Status503ServiceUnavailable, "No database", "this topology has no db server; add one to use the guestbook");
@@ -37,7 +39,7 @@ public static partial class EntriesApi
                     await ListAsync(context, store, serverName);
                     break;
                 case ("POST", ""):
-                    await AddAsync(context, store, serverName);
+                    await AddAsync(context, options, store);
                     break;
                 case ("GET", _) when rest.StartsWith('/') && long.TryParse(rest.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var id):
                     await FindAsync(context, store, serverName, id);
@@ -93,8 +95,9 @@ public static partial class EntriesApi
         await JsonAsync(context, serverName, result.ServedBy, StatusCodes.Status200OK, result.Value);
     }
 
-    private static async Task AddAsync(HttpContext context, EntryStore store, string serverName)
+    private static async Task AddAsync(HttpContext context, AppOptions options, EntryStore store)
     {
+        var serverName = options.ServerName;
         if (context.Request.ContentLength > MaxBodyBytes)
         {
             await ProblemAsync(context, serverName, StatusCodes.Status413PayloadTooLarge, "Too large", $"the body may have at most {MaxBodyBytes} bytes");
@@ -122,10 +125,17 @@ public static partial class EntriesApi
             await ProblemAsync(context, serverName, StatusCodes.Status422UnprocessableEntity, "Invalid entry", problem);
             return;
         }
-        var result = await store.AddAsync(name, message, context.RequestAborted);
+        var allowance = WriteAllowance.For(context, options);
+        var result = await store.AddAsync(name, message, allowance, context.RequestAborted);
+        if (result.Value.Id is not { } id)
+        {
+            ServedBy.Set(context.Response, serverName, result.ServedBy);
+            await ProblemAsync(context, null, StatusCodes.Status429TooManyRequests, "Too many entries", WriteAllowance.Refuse(context, allowance!.Value, result.Value.RetryAfter));
+            return;
+        }
         RememberWrite(context, result.Gtid);
-        context.Response.Headers.Location = $"/api/entries/{result.Value}";
-        await JsonAsync(context, serverName, result.ServedBy, StatusCodes.Status201Created, new { id = result.Value, gtid = result.Gtid });
+        context.Response.Headers.Location = $"/api/entries/{id}";
+        await JsonAsync(context, serverName, result.ServedBy, StatusCodes.Status201Created, new { id, gtid = result.Gtid });
     }
 
     /// <summary>Sets the cookie with the GTID of this client's write, so its next reads see it (read-your-writes).</summary>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.MySql;
 
@@ -12,17 +13,43 @@ public sealed class EntryStore(DbRouter db, string serverName)
     /// <summary>The db servers the router reached last (primary or replica); empty when none answers.</summary>
     public IReadOnlyList<string> ReachableServers => db.Reachable;
 
-    /// <summary>Adds an entry; the result carries its GTID for read-your-writes.</summary>
-    public Task<DbResult<long>> AddAsync(string name, string message, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Adds an entry, first taking one of the client's tokens when <paramref name="allowance"/> is
+    /// given; the result carries the entry's GTID for read-your-writes, or how long until the
+    /// client may write again (and no entry).
+    /// </summary>
+    public Task<DbResult<Signing>> AddAsync(string name, string message, Allowance? allowance, CancellationToken cancellationToken) =>
         db.WriteAsync(async (connection, ct) =>
         {
+            if (allowance is { } a)
+            {
+                await SweepWhenDueAsync(connection, a.Limit, ct).ConfigureAwait(false);
+                var retryAfter = await AllowanceTable.TakeAsync(connection, a.Client, a.Limit, ct).ConfigureAwait(false);
+                if (retryAfter > TimeSpan.Zero)
+                {
+                    return new Signing(null, retryAfter);
+                }
+            }
             await using var command = new MySqlCommand("INSERT INTO entries (name, message, written_by) VALUES (@name, @message, @server)", connection);
             command.Parameters.AddWithValue("@name", name);
             command.Parameters.AddWithValue("@message", message);
             command.Parameters.AddWithValue("@server", serverName);
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return command.LastInsertedId;
+            return new Signing(command.LastInsertedId, TimeSpan.Zero);
         }, cancellationToken);
+
+    /// <summary>Once a period from each app server: clients whose bucket is full again are forgotten.</summary>
+    private async Task SweepWhenDueAsync(MySqlConnection connection, WriteLimit limit, CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        var due = Interlocked.Read(ref _nextSweep);
+        if (now >= due && Interlocked.CompareExchange(ref _nextSweep, now + (long)limit.Period.TotalMilliseconds, due) == due)
+        {
+            await AllowanceTable.SweepAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private long _nextSweep;
 
     /// <summary>The newest entries, newest first; with <paramref name="before"/>, the newest older than that id (the next page).</summary>
     public Task<DbResult<IReadOnlyList<Entry>>> LatestAsync(int limit, string? afterGtid, CancellationToken cancellationToken, long? before = null) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
+using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.Http;
 using Foobar.MySql;
@@ -92,11 +93,18 @@ public static class GuestbookPage
         }
         try
         {
-            var written = await store.AddAsync(name, message, context.RequestAborted);
-            EntriesApi.RememberWrite(context, written.Gtid);
+            var allowance = WriteAllowance.For(context, options);
+            var written = await store.AddAsync(name, message, allowance, context.RequestAborted);
             ServedBy.Set(context.Response, options.ServerName, written.ServedBy);
+            if (written.Value.Id is not { } id)
+            {
+                await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = WriteAllowance.Refuse(context, allowance!.Value, written.Value.RetryAfter) },
+                    StatusCodes.Status429TooManyRequests);
+                return;
+            }
+            EntriesApi.RememberWrite(context, written.Gtid);
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
-            context.Response.Headers.Location = $"/#entry-{written.Value}";
+            context.Response.Headers.Location = $"/#entry-{id}";
         }
         catch (Exception e) when (Unavailable(e))
         {

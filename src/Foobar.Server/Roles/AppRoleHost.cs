@@ -2,6 +2,7 @@ using System.Net;
 using Foobar.App;
 using Foobar.Http;
 using Foobar.App.Guestbook;
+using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.Db.Accounts;
 using Foobar.Db.Schema;
@@ -78,8 +79,16 @@ internal sealed class AppRoleHost : IRoleHost
         });
     }
 
-    public void Configure(IApplicationBuilder app) => FoobarApplication.Configure(app,
-        new AppOptions(_server.Name, _topology.SiteHost, _db is null ? null : new EntryStore(_db, _server.Name)));
+    public void Configure(IApplicationBuilder app)
+    {
+        // The client is who the site's own load balancers and web servers say it is, nobody else.
+        var proxies = _topology.Servers.Where(s => s.Has(Role.Lb) || s.Has(Role.Web)).Select(s => s.Address).ToHashSet();
+        FoobarApplication.Configure(app, new AppOptions(_server.Name, _topology.SiteHost, _db is null ? null : new EntryStore(_db, _server.Name))
+        {
+            TrustedProxies = proxies.Contains,
+            WriteLimit = _topology.App.WriteLimit is { } limit ? new WriteLimit(limit.Count, limit.Period) : null,
+        });
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -324,13 +324,34 @@ public static class TopologyLoader
             Port = section.Port("port") ?? defaults.Port,
             Tls = section.Boolean("tls") ?? defaults.Tls,
             Command = section.String("command"),
+            WriteLimit = ReadWriteLimit(section, defaults.WriteLimit),
         };
         if (result.Command is { } command && string.IsNullOrWhiteSpace(command))
         {
             section.Problem(section.Node("command"), "command", "the command is empty", "write the command that starts your application, like 'python3 app.py', or remove the key for the built-in one");
         }
-        section.RejectUnknownKeys("port", "tls", "command");
+        section.RejectUnknownKeys("port", "tls", "command", "write_limit");
         return result;
+    }
+
+    /// <summary><c>app.write_limit</c>: a <see cref="RateText"/> rate, or <c>off</c>.</summary>
+    private static RateLimit? ReadWriteLimit(YamlSection section, RateLimit? defaults)
+    {
+        var text = section.String("write_limit");
+        if (text is null)
+        {
+            return defaults;
+        }
+        if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (RateText.TryParse(text, out var rate))
+        {
+            return rate;
+        }
+        section.Problem(section.Node("write_limit"), "write_limit", $"'{text}' is not a rate", "write entries per client and period, like 20/min, 5/s or 100/h, or off");
+        return defaults;
     }
 
     /// <summary>The HTTPS settings of <c>public:</c>.</summary>

@@ -316,6 +316,10 @@ public class TopologyLoaderTests
     [InlineData("lb: { timeout_connect: 2 }", "lb.timeout_connect", "not a duration")]
     [InlineData("lb: { takeover_after: never }", "lb.takeover_after", "not a duration")]
     [InlineData("db: { disk_reserve: -5MB }", "db.disk_reserve", "not a size")]
+    [InlineData("app: { write_limit: lots }", "app.write_limit", "not a rate")]
+    [InlineData("app: { write_limit: 0/min }", "app.write_limit", "not a rate")]
+    [InlineData("app: { write_limit: 20/week }", "app.write_limit", "not a rate")]
+    [InlineData("app: { write_limit: -3/s }", "app.write_limit", "not a rate")]
     [InlineData("db: { disk_reserve: 0 }", "db.disk_reserve", "not a size")]
     [InlineData("db: { disk_reserve: 99999999999t }", "db.disk_reserve", "not a size")]
     [InlineData("public: { address: 127.10.0 }", "public.address", "not an IPv4 address")]
@@ -346,5 +350,25 @@ public class TopologyLoaderTests
         var problem = TopologyText.SingleProblem(yaml);
 
         Assert.Contains("empty or is not a mapping", problem.Message);
+    }
+
+    [Theory]
+    [InlineData("", 20, 60)]
+    [InlineData("app: { write_limit: 5/s }", 5, 1)]
+    [InlineData("app: { write_limit: 100 / h }", 100, 3600)]
+    [InlineData("app: { write_limit: 3/MIN }", 3, 60)]
+    public void Parse_WriteLimit_CountPerPeriod(string yaml, int count, int seconds)
+    {
+        var topology = TopologyText.Parse(TopologyText.Valid + "\n" + yaml + "\n");
+
+        Assert.Equal(new RateLimit(count, TimeSpan.FromSeconds(seconds)), topology.App.WriteLimit);
+    }
+
+    [Fact]
+    public void Parse_WriteLimitOff_NoLimit()
+    {
+        var topology = TopologyText.Parse(TopologyText.Valid + "\napp: { write_limit: off }\n");
+
+        Assert.Null(topology.App.WriteLimit);
     }
 }
