@@ -1,5 +1,5 @@
-using System.Net;
 using Foobar.App.Guestbook;
+using Foobar.App.Infrastructure;
 using Foobar.App.Limits;
 
 namespace Foobar.App;
@@ -11,10 +11,11 @@ namespace Foobar.App;
 public sealed record AppOptions(string ServerName, string SiteHost, EntryStore? Entries = null)
 {
     /// <summary>
-    /// The site's own proxies (load balancers and web servers): only what they wrote in
-    /// <c>X-Forwarded-For</c> is believed when working out who the client is. Default: none.
+    /// The site's servers: shown on <c>/infrastructure</c>, and its load balancers and web servers
+    /// are the proxies whose <c>X-Forwarded-For</c> entries are believed when working out who the
+    /// client is. Default: nothing known, no proxy trusted.
     /// </summary>
-    public Func<IPAddress, bool> TrustedProxies { get; init; } = static _ => false;
+    public SiteMap Site { get; init; } = SiteMap.Unknown;
 
     /// <summary>How often one client may sign the guestbook; null: no limit.</summary>
     public WriteLimit? WriteLimit { get; init; }

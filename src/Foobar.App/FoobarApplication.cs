@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Foobar.App.Guestbook;
+using Foobar.App.Infrastructure;
 using Foobar.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 namespace Foobar.App;
 
 /// <summary>
-/// The foobar.com application: the guestbook page (<c>/</c>, <c>/sign</c>), its JSON API
+/// The foobar.com application: the guestbook page (<c>/</c>, <c>/sign</c>), <c>/infrastructure</c>, the guestbook's JSON API
 /// (<c>/api/entries</c>), <c>/api/hello</c> and <c>/healthz</c>.
 /// </summary>
 public static class FoobarApplication
@@ -30,6 +31,7 @@ public static class FoobarApplication
                 "/readyz" => Ready(context, options),
                 "/" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => GuestbookPage.HomeAsync(context, options),
                 "/sign" when HttpMethods.IsPost(context.Request.Method) => GuestbookPage.SignAsync(context, options),
+                "/infrastructure" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => InfrastructurePage.RenderAsync(context, options),
                 "/api/hello" => Hello(context, options),
                 _ => NotFound(context),
             };

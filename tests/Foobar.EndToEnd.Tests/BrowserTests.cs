@@ -58,7 +58,15 @@ public sealed class BrowserTests
         var png = Convert.FromBase64String(screenshot["data"]!.GetValue<string>());
         await File.WriteAllBytesAsync(file, png, token);
 
+        // The navigation's link to the infrastructure page, which shows the path over HTTPS.
+        await page.EvaluateAsync("document.querySelector('nav.site a[href=\"/infrastructure\"]').click(); true", token);
+        var infrastructure = await EventuallyAsync(page,
+            "location.pathname === '/infrastructure' && document.readyState === 'complete' && document.querySelectorAll('.hops li').length === 5 && document.body.innerText.includes('over HTTPS ended at the load balancer')", token);
+        var infrastructureShot = await page.SendAsync("Page.captureScreenshot", new { format = "png", captureBeyondViewport = true }, token);
+        await File.WriteAllBytesAsync(Path.Combine(ScreenshotDirectory, "infrastructure.png"), Convert.FromBase64String(infrastructureShot["data"]!.GetValue<string>()), token);
+
         Assert.True(signed, "the new entry is on the page the form redirected to");
+        Assert.True(infrastructure, "the infrastructure page shows five hops, over HTTPS");
         Assert.StartsWith("https://www.foobar.com/#entry-", url);
         Assert.True(servedBy, "the page's script shows the X-Served-By path");
         Assert.True(png.Length > 10_000 && png[..4].SequenceEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }), $"a PNG screenshot in {file}");

@@ -121,4 +121,50 @@ public sealed partial class GuestbookPageTests(RunningTopology topology) : IClas
         Assert.True(firstIds.Min() > secondIds.Max(), "the second page holds only older entries");
         Assert.Contains("Older entries", secondHtml);
     }
+
+    [GeneratedRegex("<span class=\"tier\">([a-z ]+)</span> <strong>([^<]+)</strong>")]
+    private static partial Regex Hop();
+
+    [Fact]
+    public async Task Infrastructure_ShowsThePathThisRequestTook_AsXServedBySaysIt_AndMarksThoseServers()
+    {
+        using var browser = new Guestbook(topology, IPAddress.Parse("127.0.0.71"));
+
+        // The client forges X-Forwarded-For: the page still names the address the load balancer saw.
+        using var response = await browser.SendAsync(HttpMethod.Get, "/infrastructure", forwardedFor: "203.0.113.5");
+        var html = await response.Content.ReadAsStringAsync();
+        var servedBy = string.Join(",", response.Headers.GetValues("X-Served-By")).Split(',', StringSplitOptions.TrimEntries);
+        var hops = Hop().Matches(html).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Matches("^lb[12],web[12],app[12],db[12]$", string.Join(",", servedBy));
+        Assert.Equal("127.0.0.71", hops["client"]);
+        Assert.Equal(servedBy, new[] { hops["load balancer"], hops["web server"], hops["app server"], hops["database"] });
+        var marked = Regex.Matches(html, "<tr class=\"on-path\"><td>([a-z0-9]+)</td>").Select(m => m.Groups[1].Value).Order();
+        Assert.Equal(servedBy.Order(), marked);
+        // Every server of the topology is listed.
+        foreach (var server in new[] { "dns1", "lb1", "lb2", "web1", "web2", "app1", "app2", "db1", "db2" })
+        {
+            Assert.Contains($"<td>{server}</td>", html);
+        }
+    }
+
+    [Fact]
+    public async Task Infrastructure_Reloaded_ShowsTheTiersTakingTurns()
+    {
+        using var browser = new Guestbook(topology);
+        var webServers = new HashSet<string>();
+        var appServers = new HashSet<string>();
+
+        for (var i = 0; i < 8 && (webServers.Count < 2 || appServers.Count < 2); i++)
+        {
+            using var response = await browser.SendAsync(HttpMethod.Get, "/infrastructure");
+            var hops = Hop().Matches(await response.Content.ReadAsStringAsync()).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+            webServers.Add(hops["web server"]);
+            appServers.Add(hops["app server"]);
+        }
+
+        Assert.Equal(["web1", "web2"], webServers.Order());
+        Assert.Equal(["app1", "app2"], appServers.Order());
+    }
 }

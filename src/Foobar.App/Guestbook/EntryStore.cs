@@ -13,6 +13,17 @@ public sealed class EntryStore(DbRouter db, string serverName)
     /// <summary>The db servers the router reached last (primary or replica); empty when none answers.</summary>
     public IReadOnlyList<string> ReachableServers => db.Reachable;
 
+    /// <summary>The db server this app server writes to now, as its router last saw; null when none is writable.</summary>
+    public string? Primary => db.Primary;
+
+    /// <summary>How many entries the guestbook holds.</summary>
+    public Task<DbResult<long>> CountAsync(string? afterGtid, CancellationToken cancellationToken) =>
+        db.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = new MySqlCommand("SELECT COUNT(*) FROM entries", connection);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }, afterGtid, cancellationToken);
+
     /// <summary>
     /// Adds an entry, first taking one of the client's tokens when <paramref name="allowance"/> is
     /// given; the result carries the entry's GTID for read-your-writes, or how long until the

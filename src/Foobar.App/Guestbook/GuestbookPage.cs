@@ -1,12 +1,13 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
+using Foobar.App.Pages;
 using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.Http;
 using Foobar.MySql;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+
+using static Foobar.App.Pages.Layout;
 
 namespace Foobar.App.Guestbook;
 
@@ -23,8 +24,6 @@ public static class GuestbookPage
 
     /// <summary>Largest form body accepted, in bytes.</summary>
     public const int MaxFormBytes = 16 * 1024;
-
-    private static readonly HtmlEncoder Html = HtmlEncoder.Default;
 
     /// <summary><c>GET /</c>.</summary>
     public static async Task HomeAsync(HttpContext context, AppOptions options)
@@ -106,15 +105,13 @@ public static class GuestbookPage
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
             context.Response.Headers.Location = $"/#entry-{id}";
         }
-        catch (Exception e) when (Unavailable(e))
+        catch (Exception e) when (DbFailures.IsUnavailable(e))
         {
             context.Response.Headers.RetryAfter = "1";
             await RenderAsync(context, options, new Page { Name = name, Message = message, Problem = $"the entry could not be written just now ({e.Message}); try again in a moment" },
                 StatusCodes.Status503ServiceUnavailable);
         }
     }
-
-    private static bool Unavailable(Exception e) => e is DbUnavailableException || (e is MySqlException m && (m.IsTransient || m.Number == 1146));
 
     /// <summary>The entries of one page; the page still renders when the database does not answer.</summary>
     private static async Task<Page> ReadAsync(HttpContext context, AppOptions options, long? before)
@@ -130,7 +127,7 @@ public static class GuestbookPage
             ServedBy.Set(context.Response, options.ServerName, result.ServedBy);
             return new Page { Entries = result.Value.Take(PageSize).ToList(), Older = result.Value.Count > PageSize ? result.Value[PageSize - 1].Id : null, Before = before };
         }
-        catch (Exception e) when (Unavailable(e))
+        catch (Exception e) when (DbFailures.IsUnavailable(e))
         {
             ServedBy.Set(context.Response, options.ServerName, null);
             return new Page { Unavailable = "the entries cannot be read just now; reload in a moment" };
@@ -158,23 +155,11 @@ public static class GuestbookPage
     private static Task RenderAsync(HttpContext context, AppOptions options, Page page, int status)
     {
         var token = AntiForgery.TokenFor(context);
-        var html = new StringBuilder(4096);
-        var host = Html.Encode(options.SiteHost);
+        var html = Layout.Begin(options.SiteHost, "guestbook");
         html.Append(CultureInfo.InvariantCulture, $"""
-            <!doctype html>
-            <html lang="en">
-            <head>
-              <meta charset="utf-8">
-              <meta name="viewport" content="width=device-width, initial-scale=1">
-              <title>{host} guestbook</title>
-              <link rel="stylesheet" href="/assets/foobar.css">
-              <link rel="icon" href="/favicon.svg">
-            </head>
-            <body>
-              <main>
-                <h1>{host}</h1>
                 <p class="path">Made by application server <strong>{Html.Encode(options.ServerName)}</strong>. The response header
-                <code>X-Served-By</code> names every server on the way; reload to watch the load balancer take turns.</p>
+                <code>X-Served-By</code> names every server on the way; reload to watch the load balancer take turns,
+                or see <a href="/infrastructure">the path of a request next to the whole site</a>.</p>
                 <h2>Sign the guestbook</h2>
             """);
         if (page.Problem is { } problem)
@@ -215,16 +200,7 @@ public static class GuestbookPage
         {
             html.Append(CultureInfo.InvariantCulture, $"<a href=\"/?before={older}\" rel=\"next\">Older entries</a>");
         }
-        html.Append("""
-            </nav>
-              </main>
-              <script src="/assets/foobar.js"></script>
-            </body>
-            </html>
-            """);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/html; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-store";
-        return context.Response.WriteAsync(html.ToString(), context.RequestAborted);
+        html.Append("</nav>\n");
+        return Layout.SendAsync(context, html, status);
     }
 }

@@ -6,13 +6,13 @@ namespace Foobar.App.Limits;
 
 /// <summary>
 /// <see cref="AppOptions.WriteLimit"/> applied to a request: the client is the real one
-/// (<see cref="ClientAddress"/>, trusting only <see cref="AppOptions.TrustedProxies"/>).
+/// (<see cref="ClientAddress"/>, trusting only the site's own proxies, <see cref="AppOptions.Site"/>).
 /// </summary>
 internal static class WriteAllowance
 {
     /// <summary>Whose tokens <paramref name="context"/>'s write takes; null when the site has no limit.</summary>
     public static Allowance? For(HttpContext context, AppOptions options) =>
-        options.WriteLimit is { } limit && ClientAddress.Of(context.Request, options.TrustedProxies) is { } client
+        options.WriteLimit is { } limit && ClientAddress.Of(context.Request, options.Site.IsProxy) is { } client
             ? new Allowance(client, limit)
             : null;
 

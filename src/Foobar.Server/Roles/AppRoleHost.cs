@@ -2,6 +2,7 @@ using System.Net;
 using Foobar.App;
 using Foobar.Http;
 using Foobar.App.Guestbook;
+using Foobar.App.Infrastructure;
 using Foobar.App.Limits;
 using Foobar.Data;
 using Foobar.Db.Accounts;
@@ -81,14 +82,18 @@ internal sealed class AppRoleHost : IRoleHost
 
     public void Configure(IApplicationBuilder app)
     {
-        // The client is who the site's own load balancers and web servers say it is, nobody else.
-        var proxies = _topology.Servers.Where(s => s.Has(Role.Lb) || s.Has(Role.Web)).Select(s => s.Address).ToHashSet();
         FoobarApplication.Configure(app, new AppOptions(_server.Name, _topology.SiteHost, _db is null ? null : new EntryStore(_db, _server.Name))
         {
-            TrustedProxies = proxies.Contains,
+            Site = SiteMapOf(_topology),
             WriteLimit = _topology.App.WriteLimit is { } limit ? new WriteLimit(limit.Count, limit.Period) : null,
         });
     }
+
+    /// <summary>The servers as the application shows them; its load balancers and web servers are the proxies it believes.</summary>
+    private static SiteMap SiteMapOf(Topology.Topology topology) => new(
+        topology.Servers.Select(s => new SiteServer(s.Name, s.Address, s.Roles.Select(r => r.Name()).ToList())).ToList(),
+        topology.Lb.Mode == LbMode.ActivePassive ? topology.Public.Address : null,
+        topology.Public.HttpsPort is null ? null : topology.Public.Terminate == TlsTermination.Web ? "web" : "lb");
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
