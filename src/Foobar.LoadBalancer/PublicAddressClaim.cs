@@ -97,7 +97,7 @@ public sealed partial class PublicAddressClaim(
 
     private async Task TryTakeAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = Foobar.Http.QuietHost.CreateBuilder();
         builder.Logging.ClearProviders();
         KestrelSettings.Apply(builder.WebHost, IdleTimeout, kestrel =>
         {

@@ -42,7 +42,7 @@ public static class ServerHost
         var tls = new SiteTls(topology, paths);
         var roles = CreateRoles(topology, server, paths, tls, loggerFactory, logger);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = topology.BaseDirectory });
+        var builder = QuietHost.CreateBuilder(topology.BaseDirectory);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -163,11 +163,11 @@ public static class ServerHost
                 context.Response.ContentType = "text/html; charset=utf-8";
                 await context.Response.WriteAsync(lb.StatsPage(), context.RequestAborted).ConfigureAwait(false);
                 return;
-            case ("GET", AdminPaths.LbServers) when lb is not null:
-                await context.Response.WriteAsJsonAsync(lb.Backends(), context.RequestAborted).ConfigureAwait(false);
+            case ("GET", { } path) when FrontFor(roles, path) is { } front && path == AdminPaths.ServersBehind(front.Role.Name()):
+                await context.Response.WriteAsJsonAsync(front.Backends(), context.RequestAborted).ConfigureAwait(false);
                 return;
-            case ("POST", { } path) when lb is not null && path.StartsWith(AdminPaths.LbServers + "/", StringComparison.Ordinal):
-                await SetDrainingAsync(context, lb, path[(AdminPaths.LbServers.Length + 1)..]).ConfigureAwait(false);
+            case ("POST", { } path) when FrontFor(roles, path) is { } front:
+                await SetDrainingAsync(context, front, path).ConfigureAwait(false);
                 return;
             case ("POST", AdminPaths.PrimaryChanged) when roles.OfType<AppRoleHost>().FirstOrDefault() is { } app:
                 var primary = await app.PrimaryChangedAsync().ConfigureAwait(false);
@@ -205,23 +205,28 @@ public static class ServerHost
         await AdminHealth(context, server, roles, startedAt, applied: true).ConfigureAwait(false);
     }
 
-    /// <summary><c>NAME/drain</c> or <c>NAME/ready</c>.</summary>
-    private static async Task SetDrainingAsync(HttpContext context, LbRoleHost lb, string rest)
+    /// <summary>The front role whose <see cref="AdminPaths.ServersBehind"/> <paramref name="path"/> is, or is under.</summary>
+    private static IFrontRole? FrontFor(List<IRoleHost> roles, string path) => roles.OfType<IFrontRole>().FirstOrDefault(f =>
+        path == AdminPaths.ServersBehind(f.Role.Name()) || path.StartsWith(AdminPaths.ServersBehind(f.Role.Name()) + "/", StringComparison.Ordinal));
+
+    /// <summary><c>POST {prefix}/NAME/drain</c> or <c>/NAME/ready</c>.</summary>
+    private static async Task SetDrainingAsync(HttpContext context, IFrontRole front, string path)
     {
-        var parts = rest.Split('/');
+        var prefix = AdminPaths.ServersBehind(front.Role.Name());
+        var parts = path[prefix.Length..].TrimStart('/').Split('/');
         if (parts is not [var server, "drain" or "ready"])
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            await context.Response.WriteAsync($"use POST {AdminPaths.LbServers}/NAME/drain or /ready\n", context.RequestAborted).ConfigureAwait(false);
+            await context.Response.WriteAsync($"use POST {prefix}/NAME/drain or /ready\n", context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        if (!lb.SetDraining(server, parts[1] == "drain"))
+        if (!front.SetDraining(server, parts[1] == "drain"))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            await context.Response.WriteAsync($"no web server '{server}' behind this load balancer\n", context.RequestAborted).ConfigureAwait(false);
+            await context.Response.WriteAsync($"no server '{server}' behind this {front.Role.Name()} server\n", context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        await context.Response.WriteAsJsonAsync(lb.Backends().Single(b => b.Name == server), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(front.Backends().Single(b => b.Name == server), context.RequestAborted).ConfigureAwait(false);
     }
 
     private static Task AdminHealth(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt, bool applied = false)
