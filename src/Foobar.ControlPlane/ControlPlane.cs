@@ -1,11 +1,11 @@
 using Foobar.ControlPlane.Api;
 using Foobar.ControlPlane.Database;
-using Foobar.ControlPlane.LoadBalancing;
 using Foobar.ControlPlane.Health;
 using Foobar.ControlPlane.Processes;
 using Foobar.Topology.Loading;
 using Foobar.ControlPlane.Preflight;
 using Foobar.ControlPlane.Reload;
+using Foobar.ControlPlane.Rotation;
 using Foobar.ControlPlane.State;
 using Foobar.ControlPlane.Status;
 using Foobar.ControlPlane.Supervision;
@@ -34,7 +34,7 @@ public sealed class ControlPlane
     private volatile Roster _roster;
     private CancellationToken _running;
     private readonly DbTier? _db;
-    private readonly LbTier _lb;
+    private readonly IReadOnlyList<FrontTier> _fronts;
 
     /// <summary>A control plane that starts real <c>foobar serve</c> processes.</summary>
     public ControlPlane(Topology.Topology topology, StateDirectory state)
@@ -51,7 +51,7 @@ public sealed class ControlPlane
         _policy = policy;
         Events = new EventLog(timeProvider, state.EventsFile);
         _roster = new Roster(topology, topology.Servers.Select(s => NewSupervisor(s.Name)).ToList());
-        _lb = new LbTier(topology, state.LbDrainedFile, Events);
+        _fronts = [.. new[] { Role.Lb, Role.Web }.Select(front => new FrontTier(front, topology, state.DrainedFile(front.Name()), Events, ReadinessOf))];
     }
 
     /// <summary>The topology in force and a supervisor for each of its servers, replaced together by a reload.</summary>
@@ -77,7 +77,7 @@ public sealed class ControlPlane
         }
         var health = new HealthMonitor(() => _roster.Topology, () => _roster.Supervisors, _timeProvider).RunAsync(loops.Token);
         var orchestration = _db is null ? Task.CompletedTask : RunLoopAsync(_db.Orchestrator.RunAsync, loops.Token);
-        var balancing = RunLoopAsync(_lb.RunAsync, loops.Token);
+        var rotation = Task.WhenAll(_fronts.Select(f => RunLoopAsync(f.RunAsync, loops.Token)));
         Events.Record("control-plane", $"starting {roster.Supervisors.Count} servers of {roster.Topology.SiteHost}");
         foreach (var supervisor in roster.Supervisors)
         {
@@ -98,8 +98,11 @@ public sealed class ControlPlane
         {
             supervision = [.. _supervision.Values.Select(v => v.Loop)];
         }
-        await Task.WhenAll([.. supervision, health, orchestration, balancing]).ConfigureAwait(false);
-        _lb.Dispose();
+        await Task.WhenAll([.. supervision, health, orchestration, rotation]).ConfigureAwait(false);
+        foreach (var front in _fronts)
+        {
+            front.Dispose();
+        }
         if (_db is not null)
         {
             await _db.DisposeAsync().ConfigureAwait(false);
@@ -160,10 +163,27 @@ public sealed class ControlPlane
     public Task<string> SwitchoverAsync(string? target, CancellationToken cancellationToken) =>
         (_db ?? throw NoDatabase()).Orchestrator.SwitchoverAsync(target, cancellationToken);
 
-    /// <summary>Stops (<paramref name="drain"/>) or resumes sending new requests to a web server (<c>foobar lb drain|ready</c>).</summary>
-    /// <exception cref="ArgumentException">Not a web server; the message lists them.</exception>
-    public Task<string> SetDrainingAsync(string server, bool drain, CancellationToken cancellationToken) =>
-        _lb.SetAsync(server, drain, cancellationToken);
+    /// <summary>
+    /// Stops (<paramref name="drain"/>) or resumes sending new requests to a server behind the
+    /// <paramref name="front"/> tier: a web server on every load balancer (<c>foobar lb drain</c>),
+    /// an app server on every web server (<c>foobar web drain</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a server of the tier behind; the message lists them.</exception>
+    public Task<string> SetDrainingAsync(Role front, string server, bool drain, CancellationToken cancellationToken) =>
+        FrontOf(front).SetAsync(server, drain, cancellationToken);
+
+    private FrontTier FrontOf(Role front) => _fronts.FirstOrDefault(f => f.Front == front)
+        ?? throw new ArgumentException($"{front.Name()} has no tier behind it; use lb (web servers) or web (app servers)");
+
+    /// <summary>Whether <paramref name="name"/> runs, as which process, and is ready: what a front tier waits for before it sends requests again.</summary>
+    private FrontTier.Readiness ReadinessOf(string name) =>
+        _roster.Supervisors.FirstOrDefault(s => s.Name == name) is { } supervisor
+            ? new(supervisor.Process?.Identity.Pid, supervisor.State == ServerState.Running && supervisor.Health is { Ready: true })
+            : default;
+
+    /// <summary>The front tiers with <paramref name="server"/> behind them: the load balancers for a web server, the web servers for an app server.</summary>
+    private List<FrontTier> FrontsOf(string server) =>
+        _roster.Topology.Find(server) is { } spec ? _fronts.Where(f => spec.Has(f.Behind)).ToList() : [];
 
     private static InvalidOperationException NoDatabase() => new("this topology has no db server");
 
@@ -183,18 +203,72 @@ public sealed class ControlPlane
                 return pid is null ? $"{serverName} was not running; it stays down until 'foobar start {serverName}'"
                     : $"{serverName} killed (SIGKILL to pid {pid}); it stays down until 'foobar start {serverName}'";
             case "stop":
+                var left = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
                 await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
-                return $"{serverName} stopped";
+                return $"{left}{serverName} stopped";
             case "start":
                 supervisor.Start();
                 return $"{serverName} starting";
             case "restart":
+                var leaving = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
                 await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
                 supervisor.Start();
-                return $"{serverName} restarting";
+                return $"{leaving}{serverName} restarting";
             default:
                 throw new ArgumentException($"unknown action '{action}'; use kill, stop, start or restart");
         }
+    }
+
+    /// <summary>
+    /// Restarts every server of <paramref name="tier"/> (web or app) one at a time, each out of
+    /// rotation while it restarts and back before the next (<c>foobar rollout</c>, <see cref="RollingRestart"/>).
+    /// </summary>
+    /// <returns>A line per server for the operator.</returns>
+    /// <exception cref="ArgumentException">Not a tier a rollout covers; the message says what to do instead.</exception>
+    /// <exception cref="InvalidOperationException">A server did not come back; the rollout stopped there.</exception>
+    public async Task<string> RolloutAsync(Role tier, CancellationToken cancellationToken)
+    {
+        if (!RollingRestart.Covers(tier))
+        {
+            throw new ArgumentException(tier switch
+            {
+                Role.Lb => "a rollout covers web and app; restart the standby load balancer, then the active one (the standby takes the public address over)",
+                Role.Db => "a rollout covers web and app; for the database, restart a replica, 'foobar db switchover' to it, then restart the old primary",
+                _ => $"a rollout covers web and app, not {tier.Name()}",
+            });
+        }
+        await _reloading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (topology, supervisors) = _roster;
+            var servers = supervisors.Where(s => topology.Find(s.Name)!.Has(tier)).ToList();
+            if (servers.Count < 2)
+            {
+                throw new InvalidOperationException($"the topology has {servers.Count} {tier.Name()} server(s): a rollout needs two, so one serves while the other restarts; use 'foobar restart' instead");
+            }
+            Events.Record("rollout", $"{tier.Name()}: restarting {string.Join(", ", servers.Select(s => s.Name))} one at a time");
+            return await new RollingRestart(FrontsOf, Events, StopGrace).RunAsync(servers, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes a web or app server out of rotation on the tiers in front of it and waits for their
+    /// requests to it to finish, before it is stopped: so stopping or restarting it fails no
+    /// request, a POST whose body is on its way included. It returns to rotation once it runs
+    /// again and is ready. Returns the sentences for the operator, each ending a line.
+    /// </summary>
+    private async Task<string> LeaveRotationAsync(ServerSupervisor supervisor)
+    {
+        var lines = "";
+        foreach (var front in FrontsOf(supervisor.Name))
+        {
+            lines += await front.LeaveAsync(supervisor.Name, supervisor.Process?.Identity.Pid, StopGrace, _running).ConfigureAwait(false) + Environment.NewLine;
+        }
+        return lines;
     }
 
     /// <summary>
@@ -227,7 +301,10 @@ public sealed class ControlPlane
             var removed = running.Supervisors.Where(s => change.Removed.Any(r => r.Name == s.Name)).ToList();
             var added = change.Added.Select(s => NewSupervisor(s.Name)).ToList();
             _roster = new Roster(next, [.. running.Supervisors.Except(removed), .. added]);
-            _lb.Follow(next);
+            foreach (var front in _fronts)
+            {
+                front.Follow(next);
+            }
             foreach (var supervisor in added)
             {
                 Supervise(supervisor);

@@ -1,4 +1,5 @@
 using Foobar.ControlPlane.State;
+using Foobar.Topology;
 using Foobar.Topology.Loading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,7 +14,8 @@ namespace Foobar.ControlPlane.Api;
 /// </summary>
 /// <remarks>
 /// <c>GET /status</c>; <c>POST /servers/{name}/{kill|stop|start|restart}</c>; <c>POST /reload?topology=PATH</c>; <c>GET /db</c>;
-/// <c>POST /db/switchover?to=NAME</c>; <c>POST /lb/{drain|ready}?server=NAME</c>; <c>POST /shutdown</c>.
+/// <c>POST /db/switchover?to=NAME</c>; <c>POST /lb/{drain|ready}?server=NAME</c> (a web server), <c>POST /web/{drain|ready}?server=NAME</c>
+/// (an app server); <c>POST /rollout/{web|app}</c>; <c>POST /shutdown</c>.
 /// </remarks>
 internal static class ControlApi
 {
@@ -23,7 +25,7 @@ internal static class ControlApi
         {
             File.Delete(state.ControlSocket);
         }
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = Foobar.Http.QuietHost.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(state.ControlSocket));
         var app = builder.Build();
@@ -65,19 +67,41 @@ internal static class ControlApi
                 return Results.Json(new ControlMessage($"switchover failed: {e.Message}; see 'foobar db status'"), ControlJson.Options, statusCode: StatusCodes.Status500InternalServerError);
             }
         });
-        app.MapPost("/lb/{action}", async (string action, string? server, CancellationToken cancellationToken) =>
+        foreach (var front in new[] { Role.Lb, Role.Web })
         {
-            if (action is not ("drain" or "ready") || string.IsNullOrEmpty(server))
+            app.MapPost($"/{front.Name()}/{{action}}", async (string action, string? server, CancellationToken cancellationToken) =>
             {
-                return Results.Json(new ControlMessage("use POST /lb/drain?server=NAME or /lb/ready?server=NAME"), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+                if (action is not ("drain" or "ready") || string.IsNullOrEmpty(server))
+                {
+                    return Results.Json(new ControlMessage($"use POST /{front.Name()}/drain?server=NAME or /{front.Name()}/ready?server=NAME"), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+                }
+                try
+                {
+                    return Results.Json(new ControlMessage(await controlPlane.SetDrainingAsync(front, server, action == "drain", cancellationToken).ConfigureAwait(false)), ControlJson.Options);
+                }
+                catch (ArgumentException e)
+                {
+                    return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+                }
+            });
+        }
+        app.MapPost("/rollout/{tier}", async (string tier, CancellationToken cancellationToken) =>
+        {
+            if (!RoleNames.TryParse(tier, out var role))
+            {
+                return Results.Json(new ControlMessage($"unknown tier '{tier}'; use web or app"), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
             }
             try
             {
-                return Results.Json(new ControlMessage(await controlPlane.SetDrainingAsync(server, action == "drain", cancellationToken).ConfigureAwait(false)), ControlJson.Options);
+                return Results.Json(new ControlMessage(await controlPlane.RolloutAsync(role, cancellationToken).ConfigureAwait(false)), ControlJson.Options);
             }
             catch (ArgumentException e)
             {
-                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status404NotFound);
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status400BadRequest);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Results.Json(new ControlMessage(e.Message), ControlJson.Options, statusCode: StatusCodes.Status409Conflict);
             }
         });
         app.MapPost("/reload", async (string? topology, CancellationToken cancellationToken) =>

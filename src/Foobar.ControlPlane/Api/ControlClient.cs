@@ -10,6 +10,9 @@ public sealed class ControlClient : IDisposable
 {
     private readonly HttpClient _http;
 
+    /// <summary>For a rollout, which takes as long as its servers take to restart: a minute or more.</summary>
+    private readonly HttpClient _rollout;
+
     private ControlClient(StateDirectory state)
     {
         var handler = new SocketsHttpHandler
@@ -31,6 +34,7 @@ public sealed class ControlClient : IDisposable
             },
         };
         _http = new HttpClient(handler) { BaseAddress = new Uri("http://control-plane/"), Timeout = TimeSpan.FromSeconds(60) };
+        _rollout = new HttpClient(handler, disposeHandler: false) { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
     }
 
     /// <summary>A client if a control plane answers on <paramref name="state"/>'s socket; null otherwise.</summary>
@@ -87,11 +91,22 @@ public sealed class ControlClient : IDisposable
         return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
     }
 
-    /// <summary>Drains (<paramref name="drain"/>) or readies a web server on every load balancer; returns (ok, message).</summary>
-    public async Task<(bool Ok, string Message)> SetDrainingAsync(string server, bool drain, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Drains (<paramref name="drain"/>) or readies a server behind the <paramref name="front"/>
+    /// tier: a web server on every load balancer (lb), an app server on every web server (web); returns (ok, message).
+    /// </summary>
+    public async Task<(bool Ok, string Message)> SetDrainingAsync(string front, string server, bool drain, CancellationToken cancellationToken = default)
     {
-        var uri = $"lb/{(drain ? "drain" : "ready")}?server={Uri.EscapeDataString(server)}";
+        var uri = $"{front}/{(drain ? "drain" : "ready")}?server={Uri.EscapeDataString(server)}";
         using var response = await _http.PostAsync(new Uri(uri, UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
+        var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
+        return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
+    }
+
+    /// <summary>Restarts the servers of <paramref name="tier"/> one at a time, each out of rotation meanwhile; returns (ok, a line per server).</summary>
+    public async Task<(bool Ok, string Message)> RolloutAsync(string tier, CancellationToken cancellationToken = default)
+    {
+        using var response = await _rollout.PostAsync(new Uri($"rollout/{Uri.EscapeDataString(tier)}", UriKind.Relative), null, cancellationToken).ConfigureAwait(false);
         var message = await response.Content.ReadFromJsonAsync<ControlMessage>(ControlJson.Options, cancellationToken).ConfigureAwait(false);
         return (response.IsSuccessStatusCode, message?.Message ?? response.ReasonPhrase ?? "");
     }
@@ -112,5 +127,9 @@ public sealed class ControlClient : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _rollout.Dispose();
+        _http.Dispose();
+    }
 }

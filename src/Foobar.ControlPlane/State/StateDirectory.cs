@@ -37,8 +37,12 @@ public sealed class StateDirectory
     /// <summary>Supervision events, one per line.</summary>
     public string EventsFile => Path.Combine(Root, "events.log");
 
-    /// <summary>The web servers an operator drained (<c>foobar lb drain</c>), a JSON list.</summary>
-    public string LbDrainedFile => Path.Combine(Root, "lb-drained.json");
+    /// <summary>
+    /// The servers an operator drained on the <paramref name="front"/> tier, a JSON list: web servers
+    /// on the load balancers (<c>foobar lb drain</c>, lb-drained.json), app servers on the web
+    /// servers (<c>foobar web drain</c>, web-drained.json).
+    /// </summary>
+    public string DrainedFile(string front) => Path.Combine(Root, $"{front}-drained.json");
 
     /// <summary>Pid file of server <paramref name="name"/>.</summary>
     public string PidFile(string name) => Path.Combine(PidDirectory, name + ".pid");

@@ -9,9 +9,12 @@ public static class AdminPaths
     /// <summary><c>POST</c> on app servers: the db primary changed; answers a <see cref="PrimaryChangedReply"/>.</summary>
     public const string PrimaryChanged = "/db/primary-changed";
 
-    /// <summary>On load balancers: <c>GET</c> the web servers (<see cref="LbBackendStatus"/>);
-    /// <c>POST {prefix}/NAME/drain</c> or <c>/ready</c> to stop or resume sending it new requests.</summary>
-    public const string LbServers = "/lb/servers";
+    /// <summary>
+    /// On a front server, for its <paramref name="front"/> role (lb or web): <c>GET</c> the servers
+    /// behind it (<see cref="BackendStatus"/>); <c>POST {path}/NAME/drain</c> or <c>/ready</c> to
+    /// stop or resume sending one of them new requests. <c>/lb/servers</c>, <c>/web/servers</c>.
+    /// </summary>
+    public static string ServersBehind(string front) => $"/{front}/servers";
 
     /// <summary><c>GET</c> on load balancers: Prometheus metrics of the web servers.</summary>
     public const string Metrics = "/metrics";

@@ -1,11 +1,13 @@
 using Foobar.Http.Backends;
 using Foobar.Http.LoadBalancing;
+using Foobar.Server.Admin;
 using Foobar.Topology;
+using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
 /// <summary>The pool of the servers of one role, as seen by the tier in front of it.</summary>
-internal static class BackendPools
+internal static partial class BackendPools
 {
     public static BackendPool For(Topology.Topology topology, Role role, BalanceAlgorithm balance = BalanceAlgorithm.RoundRobin,
         TimeSpan slowStart = default, QueueOptions? queue = null) => new(
@@ -69,4 +71,26 @@ internal static class BackendPools
 
     public static string Describe(BackendPool pool) =>
         string.Join(", ", pool.Backends.Select(b => (b.State == BackendState.Up ? b.Name : $"{b.Name} (down)") + (b.Backup ? " (backup)" : "")));
+
+    /// <summary>Every server of <paramref name="pool"/> for the admin listener.</summary>
+    public static IReadOnlyList<BackendStatus> Status(BackendPool pool) => pool.Backends.Select(b => new BackendStatus(
+        b.Name, b.State == BackendState.Up ? "up" : "down", b.Draining, b.Weight, b.Backup, b.ActiveRequests, b.Requests, b.Failures, b.LastCheck?.Passed)).ToList();
+
+    /// <summary>Drains or readies one server of <paramref name="pool"/>, logging a change; false when there is none by that name.</summary>
+    public static bool SetDraining(BackendPool pool, string server, bool drain, ILogger logger)
+    {
+        var was = pool.Find(server)?.Draining;
+        if (!pool.SetDraining(server, drain))
+        {
+            return false;
+        }
+        if (was != drain)
+        {
+            LogDraining(logger, server, drain ? "draining: no new requests" : "ready: back in rotation");
+        }
+        return true;
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "{Server} is {What}")]
+    private static partial void LogDraining(ILogger logger, string server, string what);
 }

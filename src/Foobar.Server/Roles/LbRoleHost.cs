@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
-internal sealed partial class LbRoleHost : IRoleHost
+internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
 {
     private readonly Topology.Topology _topology;
     private readonly ServerSpec _server;
@@ -124,26 +124,10 @@ internal sealed partial class LbRoleHost : IRoleHost
     public string StatsPage() => Foobar.LoadBalancer.Stats.StatsPage.Render(_server.Name, _webServers, TimeProvider.System.GetUtcNow());
 
     /// <summary>The web servers as this load balancer sees them.</summary>
-    public IReadOnlyList<LbBackendStatus> Backends() => _webServers.Backends.Select(b => new LbBackendStatus(
-        b.Name, b.State == BackendState.Up ? "up" : "down", b.Draining, b.Weight, b.Backup, b.ActiveRequests, b.Requests, b.Failures)).ToList();
+    public IReadOnlyList<BackendStatus> Backends() => BackendPools.Status(_webServers);
 
     /// <summary>Drains (<paramref name="drain"/>) or readies one web server; false when there is no such web server.</summary>
-    public bool SetDraining(string server, bool drain)
-    {
-        var was = _webServers.Find(server)?.Draining;
-        if (!_webServers.SetDraining(server, drain))
-        {
-            return false;
-        }
-        if (was != drain)
-        {
-            LogDraining(_logger, server, drain ? "draining: no new requests" : "ready: back in rotation");
-        }
-        return true;
-    }
-
-    [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "{Server} is {What}")]
-    private static partial void LogDraining(ILogger logger, string server, string what);
+    public bool SetDraining(string server, bool drain) => BackendPools.SetDraining(_webServers, server, drain, _logger);
 
     public void ApplyTopology(Topology.Topology topology) => BackendPools.Refresh(_webServers, topology, Role.Web, _topology.Lb.SlowStart);
 

@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Foobar.Server.Roles;
 
-internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, HttpForwarder forwarder, HttpMessageInvoker checkClient, ILogger logger) : IRoleHost
+internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, HttpForwarder forwarder, HttpMessageInvoker checkClient, ILogger logger) : IRoleHost, IFrontRole
 {
     private readonly BackendPool _apps = BackendPools.For(topology, Role.App);
     private WebServer? _web;
@@ -78,6 +78,12 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
         _web?.Apply(OptionsFor(next));
         _topology = next;
     }
+
+    /// <summary>The app servers as this web server sees them.</summary>
+    public IReadOnlyList<BackendStatus> Backends() => BackendPools.Status(_apps);
+
+    /// <summary>Drains (<paramref name="drain"/>) or readies one app server; false when there is no such app server.</summary>
+    public bool SetDraining(string server, bool drain) => BackendPools.SetDraining(_apps, server, drain, logger);
 
     public RoleHealth Health() => new("web", BackendPools.AnyPassing(_apps) ? RoleStates.Ready : RoleStates.Starting,
         $"static {_topology.WebRootPath}; app servers: {BackendPools.Describe(_apps)}");

@@ -1,0 +1,249 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Foobar.ControlPlane.Api;
+using Foobar.ControlPlane.Supervision;
+using Foobar.Server.Admin;
+using Foobar.Topology;
+
+namespace Foobar.ControlPlane.Rotation;
+
+/// <summary>
+/// The control plane's part of one front tier — the load balancers in front of the web servers,
+/// or the web servers in front of the app servers: which servers behind it are out of rotation,
+/// made true on every front server. Two reasons to be out: an operator drained it
+/// (<c>foobar lb drain web1</c>, kept in the state directory until <c>ready</c>), or the control
+/// plane is stopping or restarting it (<see cref="LeaveAsync"/>: until it runs again, newly
+/// started and ready). Reconciled every half second, so a front server that restarts (and
+/// forgets) is told again within that time.
+/// </summary>
+internal sealed class FrontTier : IDisposable
+{
+    private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
+
+    private volatile Topology.Topology _topology;
+    private readonly string _stateFile;
+    private readonly EventLog _events;
+    private readonly Func<string, Readiness> _readiness;
+    private readonly Lock _lock = new();
+    private readonly SortedSet<string> _drained;
+    private readonly Dictionary<string, int?> _leaving = [];
+    private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
+
+    /// <summary>Whether a server runs, as which process, and says it is ready.</summary>
+    public readonly record struct Readiness(int? Pid, bool Ready);
+
+    /// <param name="front">The front role: <see cref="Role.Lb"/> or <see cref="Role.Web"/>.</param>
+    /// <param name="topology">The topology in force.</param>
+    /// <param name="stateFile">Where operator drains are kept.</param>
+    /// <param name="events">The event log.</param>
+    /// <param name="readiness">How a server behind is doing now, from its supervisor.</param>
+    public FrontTier(Role front, Topology.Topology topology, string stateFile, EventLog events, Func<string, Readiness> readiness)
+    {
+        if (front is not (Role.Lb or Role.Web))
+        {
+            throw new ArgumentOutOfRangeException(nameof(front), front, "only load balancers and web servers have a tier behind them");
+        }
+        Front = front;
+        _topology = topology;
+        _stateFile = stateFile;
+        _events = events;
+        _readiness = readiness;
+        _drained = File.Exists(stateFile)
+            ? new SortedSet<string>(JsonSerializer.Deserialize<List<string>>(File.ReadAllText(stateFile)) ?? [], StringComparer.Ordinal)
+            : new SortedSet<string>(StringComparer.Ordinal);
+    }
+
+    /// <summary>The front role.</summary>
+    public Role Front { get; }
+
+    /// <summary>The role of the servers behind it.</summary>
+    public Role Behind => Front == Role.Lb ? Role.Web : Role.App;
+
+    /// <summary>Follows a reloaded topology: its servers are the ones that can be drained and told.</summary>
+    public void Follow(Topology.Topology topology) => _topology = topology;
+
+    /// <summary>Servers an operator drained now.</summary>
+    public IReadOnlyList<string> Drained
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _drained];
+            }
+        }
+    }
+
+    /// <summary>Every server that should get no new requests now: drained or leaving.</summary>
+    private HashSet<string> OutOfRotation()
+    {
+        lock (_lock)
+        {
+            return [.. _drained, .. _leaving.Keys];
+        }
+    }
+
+    /// <summary>An operator drains or readies <paramref name="server"/> on every front server; returns a sentence for the operator.</summary>
+    /// <exception cref="ArgumentException"><paramref name="server"/> is not a server of the tier behind.</exception>
+    public async Task<string> SetAsync(string server, bool drain, CancellationToken cancellationToken)
+    {
+        var behind = _topology.ServersWith(Behind);
+        if (!behind.Any(s => s.Name == server))
+        {
+            throw new ArgumentException($"no {Behind.Name()} server '{server}'; {Behind.Name()} servers: {string.Join(", ", behind.Select(s => s.Name))}");
+        }
+        lock (_lock)
+        {
+            var changed = drain ? _drained.Add(server) : _drained.Remove(server);
+            if (changed)
+            {
+                var temporary = _stateFile + ".tmp";
+                File.WriteAllText(temporary, JsonSerializer.Serialize(_drained.ToList()));
+                File.Move(temporary, _stateFile, overwrite: true);
+            }
+        }
+        _events.Record(Front.Name(), $"{server}: {(drain ? "drain" : "ready")} requested");
+        var told = await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        var what = drain ? "draining: no new requests, those in flight finish" : "ready: back in rotation";
+        return told.Count == 0
+            ? $"{server} {what}; no {Front.Name()} server is running now, each will be told when it is"
+            : $"{server} {what} on {string.Join(", ", told)}";
+    }
+
+    /// <summary>
+    /// Takes <paramref name="server"/> (running as <paramref name="pid"/>) out of rotation on every
+    /// front server and waits until none has a request in flight to it, at most
+    /// <paramref name="deadline"/>. It stays out until it runs as another process and is ready.
+    /// </summary>
+    /// <returns>A sentence for the operator.</returns>
+    public async Task<string> LeaveAsync(string server, int? pid, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _leaving[server] = pid;
+        }
+        var clock = Stopwatch.StartNew();
+        var told = await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        var idleInARow = 0;
+        long active = 0;
+        // Twice idle in a row: a request that picked the server just before the drain has counted itself by then.
+        while (idleInARow < 2 && clock.Elapsed < deadline)
+        {
+            await Task.Delay(IdlePoll, cancellationToken).ConfigureAwait(false);
+            active = await InFlightAsync(server, cancellationToken).ConfigureAwait(false);
+            idleInARow = active == 0 ? idleInARow + 1 : 0;
+        }
+        var message = told.Count == 0
+            ? $"{server}: no {Front.Name()} server running to take it out of rotation"
+            : $"{server} out of rotation on {string.Join(", ", told)} in {clock.Elapsed.TotalSeconds:0.00} s"
+                + (active == 0 ? "" : $"; {active} request(s) still in flight after {deadline.TotalSeconds:0} s");
+        _events.Record(Front.Name(), message);
+        return message;
+    }
+
+    /// <summary>Whether every running front server sends <paramref name="server"/> requests again: up, its last check passed, not draining.</summary>
+    public async Task<bool> InRotationAsync(string server, CancellationToken cancellationToken)
+    {
+        var answered = 0;
+        foreach (var front in _topology.ServersWith(Front))
+        {
+            var backends = await BackendsAsync(front, cancellationToken).ConfigureAwait(false);
+            if (backends is null)
+            {
+                continue;
+            }
+            answered++;
+            if (backends.FirstOrDefault(b => b.Name == server) is not { State: "up", Draining: false, Checked: true })
+            {
+                return false;
+            }
+        }
+        return answered > 0;
+    }
+
+    /// <summary>Tells every front server until it agrees; runs until <paramref name="cancellationToken"/>.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(ReconcileInterval);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One pass: servers that left and now run again, as another process and ready, return;
+    /// every front server is told what is out of rotation. Returns the front servers that answered and now agree.
+    /// </summary>
+    public async Task<List<string>> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var (server, pid) in _leaving.ToList())
+            {
+                var now = _readiness(server);
+                if (_topology.Find(server) is null || (now.Ready && now.Pid is not null && now.Pid != pid))
+                {
+                    _leaving.Remove(server);
+                }
+            }
+        }
+        var outOfRotation = OutOfRotation();
+        var agreed = new List<string>();
+        foreach (var front in _topology.ServersWith(Front))
+        {
+            // Not answering: not running, starting, restarting, or being stopped with the rest; told on a later pass.
+            if (await BackendsAsync(front, cancellationToken).ConfigureAwait(false) is not { } backends)
+            {
+                continue;
+            }
+            try
+            {
+                foreach (var backend in backends.Where(b => b.Draining != outOfRotation.Contains(b.Name)))
+                {
+                    var action = outOfRotation.Contains(backend.Name) ? "drain" : "ready";
+                    using var response = await _client.PostAsync($"{AdminUri(front)}/{backend.Name}/{action}", null, cancellationToken).ConfigureAwait(false);
+                    response.EnsureSuccessStatusCode();
+                    _events.Record(front.Name, $"told: {backend.Name} {action}");
+                }
+                agreed.Add(front.Name);
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                // Went away between the two calls. (The pattern binds before &&: written as one
+                // condition, a refused connection while everything stopped escaped and crashed `foobar up` at Ctrl+C.)
+            }
+        }
+        return agreed;
+    }
+
+    /// <summary>Requests in flight to <paramref name="server"/> over every front server that answers.</summary>
+    private async Task<long> InFlightAsync(string server, CancellationToken cancellationToken)
+    {
+        long active = 0;
+        foreach (var front in _topology.ServersWith(Front))
+        {
+            active += (await BackendsAsync(front, cancellationToken).ConfigureAwait(false))?.FirstOrDefault(b => b.Name == server)?.Active ?? 0;
+        }
+        return active;
+    }
+
+    /// <summary>The servers behind <paramref name="front"/> as it reports them; null when it does not answer.</summary>
+    private async Task<List<BackendStatus>?> BackendsAsync(ServerSpec front, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _client.GetFromJsonAsync<List<BackendStatus>>(AdminUri(front), cancellationToken).ConfigureAwait(false) ?? [];
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return null;
+        }
+    }
+
+    private string AdminUri(ServerSpec front) => $"http://{_topology.AdminEndPoint(front)}{AdminPaths.ServersBehind(Front.Name())}";
+
+    public void Dispose() => _client.Dispose();
+}

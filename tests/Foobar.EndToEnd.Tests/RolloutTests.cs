@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Foobar.EndToEnd.Tests;
+
+/// <summary>
+/// Taking servers out of rotation and back: <c>foobar web drain|ready</c>, <c>foobar rollout
+/// web|app</c> and <c>foobar restart</c> under continuous reads and writes through the public
+/// address — no request may fail.
+/// </summary>
+public sealed class RolloutTests(RunningTopology topology) : IClassFixture<RunningTopology>
+{
+    [Fact]
+    public async Task RolloutOfAppAndWebAndARestart_UnderReadsAndWrites_FailNoRequest_AndRestartEveryServer()
+    {
+        var before = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
+        var ok = 0;
+        var failures = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var clients = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
+        {
+            using var browser = new Guestbook(topology);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var (method, path) = (i % 3) switch { 0 => ("GET", "/api/entries"), 1 => ("POST", "/api/entries"), _ => ("GET", "/") };
+                try
+                {
+                    using var response = method == "POST" ? await browser.SignAsync($"client {c}", $"write {i}") : await browser.SendAsync(HttpMethod.Get, path);
+                    if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created)
+                    {
+                        Interlocked.Increment(ref ok);
+                    }
+                    else
+                    {
+                        failures.Enqueue($"{method} {path}: {(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    failures.Enqueue($"{method} {path}: {e.Message}");
+                }
+            }
+        })).ToList();
+        await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= 100, TimeSpan.FromSeconds(60), "100 requests answered before the rollout");
+
+        var app = await topology.CliAsync("rollout", "app");
+        var web = await topology.CliAsync("rollout", "web");
+        var restart = await topology.CliAsync("restart", "app1");
+        var during = ok;
+        await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= during + 100, TimeSpan.FromSeconds(30), "100 more requests answered after");
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+        var after = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
+
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}");
+        Assert.True(app.ExitCode == 0, app.Output);
+        Assert.Matches(@"app1: out of rotation in [0-9.]+ s, restarted \(pid [0-9]+ → [0-9]+\), ready after [0-9.]+ s, back in rotation after", app.Output);
+        Assert.Contains("app2: out of rotation", app.Output);
+        Assert.True(web.ExitCode == 0, web.Output);
+        Assert.Contains("web1: out of rotation", web.Output);
+        Assert.Contains("web2: out of rotation", web.Output);
+        Assert.True(restart.ExitCode == 0, restart.Output);
+        Assert.Contains("app1 out of rotation on web1, web2", restart.Output);
+        foreach (var server in new[] { "web1", "web2", "app1", "app2" })
+        {
+            Assert.NotEqual(before[server], after[server]);
+        }
+        Assert.Equal(before["lb1"], after["lb1"]);
+        Assert.Equal(before["db1"], after["db1"]);
+    }
+
+    [Fact]
+    public async Task WebDrain_SendsNoRequestToThatAppServer_UntilReady()
+    {
+        using var browser = new Guestbook(topology);
+        (await Poll.UntilAsync(() => browser.SendAsync(HttpMethod.Get, "/api/hello"), r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the site")).Dispose();
+
+        var drain = await topology.CliAsync("web", "drain", "app1");
+        var drained = await AppServersAsync(browser, 12);
+        var ready = await topology.CliAsync("web", "ready", "app1");
+        var back = await Poll.UntilAsync(() => AppServersAsync(browser, 12), s => s.Contains("app1"), TimeSpan.FromSeconds(10), "app1 in rotation again");
+        var unknown = await topology.CliAsync("web", "drain", "web1");
+
+        Assert.True(drain.ExitCode == 0, drain.Output);
+        Assert.Contains("app1 draining", drain.Output);
+        Assert.Equal(["app2"], drained);
+        Assert.True(ready.ExitCode == 0, ready.Output);
+        Assert.Equal(["app1", "app2"], back);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("no app server 'web1'; app servers: app1, app2", unknown.Output);
+    }
+
+    [Theory]
+    [InlineData("lb", "restart the standby load balancer")]
+    [InlineData("db", "foobar db switchover")]
+    [InlineData("cache", "")]
+    public async Task Rollout_OfATierItDoesNotCover_SaysWhatToDo(string tier, string expected)
+    {
+        var result = await topology.CliAsync("rollout", tier);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output);
+    }
+
+    private static async Task<List<string>> AppServersAsync(Guestbook browser, int requests)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < requests; i++)
+        {
+            using var response = await browser.SendAsync(HttpMethod.Get, "/api/hello");
+            seen.Add(string.Join(",", response.Headers.GetValues("X-Served-By")).Split(',', StringSplitOptions.TrimEntries)[2]);
+        }
+        return [.. seen];
+    }
+}
