@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The whole chain, side by side: our site (`foobar up`: lb1/lb2 active-passive → web1/web2 →
+# app1/app2 → db1 primary, db2 replica) against HAProxy → two nginx in front of the SAME app
+# servers (app1, app2, and so the same database), Debian's packages configured alike: round robin,
+# keep-alive to every tier behind, no access log anywhere, health checks at 1 s. wrk -t2 -c64,
+# alternating rounds, on the guestbook's home page (GET /, a replica read rendered to HTML) and
+# GET /api/entries (JSON). Prints requests/s, p99, and the CPU per request of the two front tiers
+# (our lb1 + web1 + web2; haproxy + the nginx workers), and the ratios ours/theirs.
+# Usage: bench/chain.sh [ROUNDS] [SECONDS]   (default 3 rounds of 10 s). Installs haproxy, nginx and wrk if missing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${1:-3}"
+seconds="${2:-10}"
+for tool in haproxy nginx wrk; do
+  command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
+done
+source "$root/bench/lib/wrk.sh"
+source "$root/bench/lib/work.sh" chain
+
+prefix=127.36.0
+public=$prefix.1; haproxy_at=$prefix.200; nginx1=$prefix.201; nginx2=$prefix.202
+# foobar.yaml with its addresses moved, plain HTTP (nginx and haproxy get no TLS either), no
+# access log (nginx has none), no write limit (not exercised: reads only).
+sed -e "s|range: 127.10.0.0/24|range: $prefix.0/24|" -e "s|root: site|root: $root/site|" \
+    -e '/^  https:/d' -e '/^  terminate:/d' -e 's|access_log: combined|access_log: off|' -e 's|write_limit: [^ ]*|write_limit: off|' \
+    "$root/foobar.yaml" > "$work/foobar.yaml"
+grep -q 'access_log: off' "$work/foobar.yaml" || { echo "could not turn the access log off in the bench topology" >&2; exit 1; }
+stop_site() { "$root/foobar" down --state "$work/state" >/dev/null 2>&1 || true; }
+trap 'stop_site; cleanup' EXIT
+"$root/foobar" up --detach -t "$work/foobar.yaml" --state "$work/state" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
+pid_of() { cat "$work/state/pids/$1.pid" | awk '{print $1}'; }
+app1=$prefix.7; app2=$prefix.8
+
+for n in 1 2; do
+  at=$([ $n = 1 ] && echo $nginx1 || echo $nginx2)
+  cat > "$work/nginx$n.conf" <<CFG
+user root;
+worker_processes 1;
+pid $work/nginx$n.pid;
+error_log $work/nginx$n-error.log;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  upstream app { server $app1:8080; server $app2:8080; keepalive 64; }
+  server {
+    listen $at:80;
+    root $root/site;
+    location /assets/ { }
+    location / {
+      try_files \$uri @app;
+    }
+    location @app {
+      proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
+  }
+}
+CFG
+  nginx -c "$work/nginx$n.conf" -g 'daemon off;' &
+  pids+=($!)
+  eval "nginx${n}_master=$!"
+done
+cat > "$work/haproxy.cfg" <<CFG
+global
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option forwardfor
+  http-reuse always
+frontend public
+  bind $haproxy_at:80
+  default_backend web
+backend web
+  balance roundrobin
+  option httpchk GET /robots.txt
+  server web1 $nginx1:80 check inter 1s
+  server web2 $nginx2:80 check inter 1s
+CFG
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+pids+=($!); haproxy_pid=$!
+
+for url in "http://$public/" "http://$haproxy_at/" "http://$public/api/entries" "http://$haproxy_at/api/entries"; do
+  for _ in $(seq 1 200); do curl -sf -o /dev/null -H 'Host: www.foobar.com' "$url" && break; sleep 0.05; done
+  curl -sf -o /dev/null -H 'Host: www.foobar.com' "$url" || { echo "no answer from $url" >&2; exit 1; }
+done
+# A page worth reading: some entries (a write limit is off in this topology).
+for i in $(seq 1 20); do
+  curl -sf -o /dev/null -H 'Host: www.foobar.com' -H 'Content-Type: application/json' -d "{\"name\":\"bench\",\"message\":\"entry $i\"}" "http://$public/api/entries"
+done
+ours_front="$(pid_of lb1) $(pid_of lb2) $(pid_of web1) $(pid_of web2)"
+theirs_front="$haproxy_pid $(pgrep -P "$nginx1_master" | tr '\n' ' ') $(pgrep -P "$nginx2_master" | tr '\n' ' ')"
+
+tests=("/" "/api/entries")
+for t in "${tests[@]}"; do   # warm both (JIT, caches, upstream connections), untimed
+  wrk -t2 -c64 -d3s -H 'Host: www.foobar.com' "http://$public$t" >/dev/null
+  wrk -t2 -c64 -d3s -H 'Host: www.foobar.com' "http://$haproxy_at$t" >/dev/null
+done
+
+wrk() { command wrk -H 'Host: www.foobar.com' "$@"; }
+printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' test round "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs"
+declare -A o_rps o_p99 o_cpu n_rps n_p99 n_cpu
+for round in $(seq 1 "$rounds"); do
+  for t in "${tests[@]}"; do
+    read -r orps op99 ocpu < <(wrk_measure "http://$public$t" "$ours_front")
+    read -r nrps np99 ncpu < <(wrk_measure "http://$haproxy_at$t" "$theirs_front")
+    printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' "$t" "$round" "$orps" "$op99" "$ocpu" "$nrps" "$np99" "$ncpu"
+    o_rps[$t]="${o_rps[$t]:-} $orps"; o_p99[$t]="${o_p99[$t]:-} $op99"; o_cpu[$t]="${o_cpu[$t]:-} $ocpu"
+    n_rps[$t]="${n_rps[$t]:-} $nrps"; n_p99[$t]="${n_p99[$t]:-} $np99"; n_cpu[$t]="${n_cpu[$t]:-} $ncpu"
+  done
+done
+echo
+echo "(cpu µs: the front tiers only — ours lb1+lb2+web1+web2, theirs haproxy+nginx workers; the app servers and the database are the same processes for both)"
+printf '%-13s %11s %8s %8s %13s %8s %8s   %s\n' median "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs" "ratios ours/theirs: r/s, p99, cpu"
+for t in "${tests[@]}"; do
+  o=$(echo ${o_rps[$t]} | median); op=$(echo ${o_p99[$t]} | median); oc=$(echo ${o_cpu[$t]} | median)
+  n=$(echo ${n_rps[$t]} | median); np=$(echo ${n_p99[$t]} | median); nc=$(echo ${n_cpu[$t]} | median)
+  printf '%-13s %11s %8s %8s %13s %8s %8s   %.2f %.2f %.2f\n' "$t" "$o" "$op" "$oc" "$n" "$np" "$nc" \
+    "$(awk -v a="$o" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$np" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$nc" 'BEGIN{print a/b}')"
+done
