@@ -40,9 +40,9 @@ class Handler(BaseHTTPRequestHandler):
                                   "proto": self.headers.get("X-Forwarded-Proto")})
         elif self.path == "/api/db":
             try:
-                [[read_only, version]] = query("SELECT @@read_only, VERSION()")
+                [[read_only, version, server_id]] = query("SELECT @@read_only, VERSION(), @@server_id")
                 self.reply_json(200, {"server": SERVER, "primary": os.environ["FOOBAR_DB_PRIMARY"],
-                                      "read_only": read_only == "1", "version": version})
+                                      "read_only": read_only == "1", "version": version, "server_id": int(server_id)})
             except (subprocess.SubprocessError, ValueError, KeyError) as e:
                 self.reply_json(503, {"title": "database unavailable", "detail": str(e)})
         else:

@@ -33,9 +33,19 @@ public static class Http2PriorKnowledge
     /// </remarks>
     public static ListenOptions UseHttp2PriorKnowledge(this ListenOptions listen)
     {
-        listen.Use(next => connection => DetectAsync(connection, next));
+        // Decided when Kestrel builds the listener, after every part of its configuration ran.
+        listen.Use(next => NotHttp.TryGetValue(listen, out _) ? next : connection => DetectAsync(connection, next));
         return listen;
     }
+
+    /// <summary>
+    /// Leaves <paramref name="listen"/>'s connections alone: it carries something other than HTTP
+    /// (a layer-4 passthrough), where waiting for the client's first bytes would stall a protocol in
+    /// which the server speaks first (MySQL) and cut a quiet client.
+    /// </summary>
+    public static void Skip(ListenOptions listen) => NotHttp.AddOrUpdate(listen, listen);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ListenOptions, object> NotHttp = [];
 
     private static async Task DetectAsync(ConnectionContext connection, ConnectionDelegate next)
     {

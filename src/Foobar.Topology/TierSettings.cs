@@ -172,6 +172,13 @@ public sealed record AppSettings
     public string? Command { get; init; }
 
     /// <summary>
+    /// With <see cref="Command"/>: the port on each app server's own address that leads to the db
+    /// primary of the moment (<c>FOOBAR_DB_PRIMARY</c>), so your application's writes follow a
+    /// failover without being told. Default 3307.
+    /// </summary>
+    public int DbPrimaryPort { get; init; } = 3307;
+
+    /// <summary>
     /// How many guestbook entries one client may write (<c>app.write_limit</c>: <c>20/min</c>,
     /// <c>off</c>): the built-in application answers 429 with <c>Retry-After</c> beyond it. The
     /// client is the real one, from <c>X-Forwarded-For</c> as far as the site's own load balancers

@@ -45,8 +45,8 @@ public sealed class OwnApplicationTests : IAsyncLifetime
 
         Assert.Equal("python", whoami.GetProperty("language").GetString());
         Assert.Equal("http", whoami.GetProperty("proto").GetString());
-        // The primary it was given is db1, and it is writable: the variables and the account work.
-        Assert.Equal($"{_topology.AddressOf("db1")}:3306", db.GetProperty("primary").GetString());
+        // The primary it was given is its app server's endpoint to the primary, which leads to a writable server: the variables and the account work.
+        Assert.Matches($"^({_topology.AddressOf("app1")}|{_topology.AddressOf("app2")}):3307$", db.GetProperty("primary").GetString());
         Assert.False(db.GetProperty("read_only").GetBoolean());
         var status = await FoobarCli.RunAsync("status", "--json", "--state", _topology.StateDirectory);
         Assert.Contains($"on http://{_topology.AddressOf("app1")}:8080/: running (pid", status.Stdout);
@@ -70,5 +70,22 @@ public sealed class OwnApplicationTests : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(second!.IsAlive), alive => !alive, TimeSpan.FromSeconds(10), "app1's application gone with app1");
         // The site keeps answering from app2.
         Assert.Equal("app2", (await GetJsonAsync("/api/whoami")).GetProperty("server").GetString());
+    }
+
+    [Fact]
+    public async Task OwnApplication_AfterASwitchover_ReachesTheNewPrimary_ThroughTheSameEndpoint()
+    {
+        var before = await Poll.UntilAsync(() => GetJsonAsync("/api/db"), d => !d.GetProperty("read_only").GetBoolean(), TimeSpan.FromSeconds(30), "the primary through the endpoint");
+        var endpoint = before.GetProperty("primary").GetString();
+
+        var switchover = await FoobarCli.RunAsync("db", "switchover", "--state", _topology.StateDirectory);
+        // Every app server follows within a moment; each answer must come from a writable server that is not the old primary.
+        var after = await Poll.UntilAsync(async () => new[] { await GetJsonAsync("/api/db"), await GetJsonAsync("/api/db") },
+            d => d.All(x => x.GetProperty("server_id").GetInt32() != before.GetProperty("server_id").GetInt32()), TimeSpan.FromSeconds(15), "both app servers on the new primary");
+
+        Assert.True(switchover.ExitCode == 0, switchover.Output);
+        Assert.All(after, d => Assert.False(d.GetProperty("read_only").GetBoolean()));
+        // The application was told nothing: the same variable, the same process.
+        Assert.Contains(after, d => d.GetProperty("primary").GetString() == endpoint);
     }
 }

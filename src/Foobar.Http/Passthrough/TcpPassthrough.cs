@@ -35,11 +35,21 @@ public sealed partial class TcpPassthrough(BackendPool pool, ILogger logger)
     /// </summary>
     public IPAddress? LocalAddress { get; init; }
 
+    /// <summary>
+    /// Whether each connection starts with a PROXY protocol header naming the client. Default
+    /// true; false for backends that do not read one (a database behind a stable endpoint).
+    /// </summary>
+    public bool ProxyHeaders { get; init; } = true;
+
     /// <summary>How long a passed-through connection may carry nothing before it is closed. Default 50 s.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(50);
 
     /// <summary>Makes <paramref name="listen"/> pass its connections through instead of serving HTTP.</summary>
-    public void Use(ListenOptions listen) => listen.Use(_ => PassAsync);
+    public void Use(ListenOptions listen)
+    {
+        Http2PriorKnowledge.Skip(listen);
+        listen.Use(_ => PassAsync);
+    }
 
     private async Task PassAsync(ConnectionContext client)
     {
@@ -61,7 +71,7 @@ public sealed partial class TcpPassthrough(BackendPool pool, ILogger logger)
                     backend.CountSuccess();
                     using (socket)
                     {
-                        await RelayAsync(client, socket, ProxyHeader.Write(remote, local)).ConfigureAwait(false);
+                        await RelayAsync(client, socket, ProxyHeaders ? ProxyHeader.Write(remote, local) : []).ConfigureAwait(false);
                     }
                     return;
                 }
@@ -114,7 +124,10 @@ public sealed partial class TcpPassthrough(BackendPool pool, ILogger logger)
         idle.CancelAfter(IdleTimeout);
         try
         {
-            await backend.SendAsync(header, SocketFlags.None, idle.Token).ConfigureAwait(false);
+            if (header.Length > 0)
+            {
+                await backend.SendAsync(header, SocketFlags.None, idle.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {

@@ -16,8 +16,14 @@ internal static class AppEnvironment
     private static readonly TimeSpan PrimaryWait = TimeSpan.FromSeconds(5);
 
     /// <summary>The variables for app server <paramref name="server"/>; waits briefly for <paramref name="db"/> to know the primary.</summary>
+    /// <param name="topology">The topology.</param>
+    /// <param name="server">The app server.</param>
+    /// <param name="db">Its router over the db servers; null without a database.</param>
+    /// <param name="credentials">The generated accounts.</param>
+    /// <param name="primaryEndpoint">The app server's stable way to the primary (<see cref="PrimaryEndpoint"/>), given as <c>FOOBAR_DB_PRIMARY</c>; null: the primary's own address.</param>
+    /// <param name="cancellationToken">Stops the wait.</param>
     public static async Task<IReadOnlyDictionary<string, string>> ForAsync(Topology.Topology topology, ServerSpec server, DbRouter? db,
-        DbCredentials? credentials, CancellationToken cancellationToken)
+        DbCredentials? credentials, System.Net.IPEndPoint? primaryEndpoint, CancellationToken cancellationToken)
     {
         var port = topology.App.Port.ToString(CultureInfo.InvariantCulture);
         var variables = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -42,7 +48,8 @@ internal static class AppEnvironment
         var primaryName = db.Primary ?? topology.DbPrimary?.Name;
         string Endpoint(ServerSpec s) => $"{s.Address}:{topology.Db.Port}";
         variables["FOOBAR_DB_SERVERS"] = string.Join(",", dbServers.Select(Endpoint));
-        variables["FOOBAR_DB_PRIMARY"] = dbServers.FirstOrDefault(s => s.Name == primaryName) is { } primary ? Endpoint(primary) : "";
+        variables["FOOBAR_DB_PRIMARY"] = primaryEndpoint?.ToString()
+            ?? (dbServers.FirstOrDefault(s => s.Name == primaryName) is { } primary ? Endpoint(primary) : "");
         variables["FOOBAR_DB_REPLICAS"] = string.Join(",", dbServers.Where(s => s.Name != primaryName).Select(Endpoint));
         variables["FOOBAR_DB_USER"] = DbCredentials.AppUser;
         variables["FOOBAR_DB_PASSWORD"] = credentials.AppPassword;

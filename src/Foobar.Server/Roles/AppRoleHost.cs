@@ -32,6 +32,7 @@ internal sealed class AppRoleHost : IRoleHost
     private readonly ILogger _logger;
     private readonly DbCredentials? _credentials;
     private ChildApplication? _child;
+    private readonly PrimaryEndpoint? _primaryEndpoint;
 
     public AppRoleHost(Topology.Topology topology, ServerSpec server, ServerPaths paths, SiteTls tls, HttpMessageInvoker checkClient, ILogger logger)
     {
@@ -54,6 +55,10 @@ internal sealed class AppRoleHost : IRoleHost
                 LocalAddress = server.Address,
                 MaxReplicaLag = topology.Db.MaxReplicaLag,
             });
+            if (topology.App.Command is not null)
+            {
+                _primaryEndpoint = new PrimaryEndpoint(topology, server, _db, logger);
+            }
         }
     }
 
@@ -69,6 +74,7 @@ internal sealed class AppRoleHost : IRoleHost
     {
         if (OwnApplication)
         {
+            _primaryEndpoint?.Listen(kestrel);
             return;
         }
         kestrel.Listen(new IPEndPoint(_server.Address, _topology.App.Port), listen =>
@@ -101,10 +107,11 @@ internal sealed class AppRoleHost : IRoleHost
         {
             if (_topology.App.Command is { } command)
             {
-                var environment = await AppEnvironment.ForAsync(_topology, _server, _db, _credentials, cancellationToken).ConfigureAwait(false);
+                var following = _primaryEndpoint?.RunAsync(cancellationToken) ?? Task.CompletedTask;
+                var environment = await AppEnvironment.ForAsync(_topology, _server, _db, _credentials, _primaryEndpoint?.EndPoint, cancellationToken).ConfigureAwait(false);
                 _child = new ChildApplication(command, _topology.BaseDirectory, environment, _paths.ChildPidFile(_server.Name),
                     new Uri($"http://{_server.Address}:{_topology.App.Port}{_topology.Web.CheckPath}"), _checkClient, _logger);
-                await _child.RunAsync(cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(_child.RunAsync(cancellationToken), following).ConfigureAwait(false);
             }
             else if (_db is not null)
             {
@@ -129,6 +136,10 @@ internal sealed class AppRoleHost : IRoleHost
     public RoleHealth Health()
     {
         var db = _db is null ? "" : $"; db primary {_db.Primary ?? "unknown"}";
+        if (_primaryEndpoint is { } endpoint)
+        {
+            db += $" (FOOBAR_DB_PRIMARY {endpoint.EndPoint} → {endpoint.Target ?? "none"})";
+        }
         if (OwnApplication)
         {
             var child = _child;

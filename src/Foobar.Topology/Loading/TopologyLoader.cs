@@ -325,12 +325,13 @@ public static class TopologyLoader
             Tls = section.Boolean("tls") ?? defaults.Tls,
             Command = section.String("command"),
             WriteLimit = ReadWriteLimit(section, defaults.WriteLimit),
+            DbPrimaryPort = section.Port("db_primary_port") ?? defaults.DbPrimaryPort,
         };
         if (result.Command is { } command && string.IsNullOrWhiteSpace(command))
         {
             section.Problem(section.Node("command"), "command", "the command is empty", "write the command that starts your application, like 'python3 app.py', or remove the key for the built-in one");
         }
-        section.RejectUnknownKeys("port", "tls", "command", "write_limit");
+        section.RejectUnknownKeys("port", "tls", "command", "write_limit", "db_primary_port");
         return result;
     }
 

@@ -94,6 +94,11 @@ public static class TopologyValidator
             {
                 Use(server, used, topology.PortOf(role), $"the {role.Name()} role", $"{role.Name()}.port", findings);
             }
+            // Your own application's way to the db primary, on each app server.
+            if (server.Has(Role.App) && topology.App.Command is not null && topology.ServersWith(Role.Db).Count > 0)
+            {
+                Use(server, used, topology.App.DbPrimaryPort, "the db primary endpoint", "app.db_primary_port", findings);
+            }
         }
     }
 

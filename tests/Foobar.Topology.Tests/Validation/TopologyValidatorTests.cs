@@ -26,6 +26,19 @@ public class TopologyValidatorTests
     }
 
     [Fact]
+    public void Validate_DbPrimaryPort_OfYourOwnApplication_ClashingWithADbServerOnTheSameServer_IsAPortClash()
+    {
+        var withDb = TopologyText.Valid.Replace("app1: { roles: [app] }", "app1: { roles: [app, db] }");
+        var builtIn = TopologyText.Parse(withDb + "\napp: { db_primary_port: 3306 }\n");
+        var problem = TopologyText.SingleProblem(withDb + "\napp: { command: ./serve, db_primary_port: 3306 }\n");
+
+        // The built-in application reaches the primary itself: the port is not used, so no clash.
+        Assert.Equal(3306, builtIn.App.DbPrimaryPort);
+        Assert.Contains("the db primary endpoint and the db role (db.port) both use port 3306", problem.Message);
+        Assert.Contains("app.db_primary_port", problem.Fix);
+    }
+
+    [Fact]
     public void Validate_AppTlsWithAnApplicationOfYourOwn_IsRefused()
     {
         var problem = TopologyText.SingleProblem(TopologyText.Valid + "\napp: { tls: true, command: ./serve }\n");
