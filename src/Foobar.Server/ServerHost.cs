@@ -77,6 +77,11 @@ public static class ServerHost
         await stopping.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
+        // Only now: the requests in flight at the stop have finished with what they use.
+        foreach (var role in roles.OfType<IAsyncDisposable>())
+        {
+            await role.DisposeAsync().ConfigureAwait(false);
+        }
         if (failures.Count > 0)
         {
             throw new RoleFailedException(server.Name, failures);

@@ -20,7 +20,7 @@ namespace Foobar.Server.Roles;
 /// The app role: the foobar.com application, with a <see cref="DbRouter"/> over the topology's db
 /// servers, connecting from this server's own address with the generated application account.
 /// </summary>
-internal sealed class AppRoleHost : IRoleHost
+internal sealed class AppRoleHost : IRoleHost, IAsyncDisposable
 {
     private readonly Topology.Topology _topology;
     private readonly ServerSpec _server;
@@ -121,12 +121,17 @@ internal sealed class AppRoleHost : IRoleHost
         catch (OperationCanceledException)
         {
         }
-        finally
+    }
+
+    /// <summary>
+    /// Closes the database connections, once the server has stopped: not when stopping begins,
+    /// since requests in flight then still finish and need them (they failed with 500 otherwise).
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_db is not null)
         {
-            if (_db is not null)
-            {
-                await _db.DisposeAsync().ConfigureAwait(false);
-            }
+            await _db.DisposeAsync().ConfigureAwait(false);
         }
     }
 
