@@ -70,6 +70,49 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
     }
 
     [Fact]
+    public async Task AnAppServerSentSigtermByHand_FinishesItsRequests_NoReadFails()
+    {
+        // No control plane drain here: the server's own graceful stop, and the web servers' retry of a refused GET.
+        var ok = 0;
+        var failures = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            using var browser = new Guestbook(topology);
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await browser.SendAsync(HttpMethod.Get, "/");
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref ok);
+                    }
+                    else
+                    {
+                        failures.Enqueue($"{(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    failures.Enqueue(e.Message);
+                }
+            }
+        })).ToList();
+        await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= 50, TimeSpan.FromSeconds(60), "50 pages before the signal");
+        var app2 = Foobar.Server.Processes.ProcessIdentity.Parse(await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "pids", "app2.pid")))!;
+
+        Assert.True(Foobar.Server.Processes.Signals.Send(app2, Foobar.Server.Processes.Signals.Terminate));
+        await Poll.UntilAsync(() => Task.FromResult(app2.IsAlive), alive => !alive, TimeSpan.FromSeconds(15), "app2 gone");
+        var at = ok;
+        await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= at + 50, TimeSpan.FromSeconds(30), "50 pages after");
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} pages failed: {string.Join("; ", failures.Take(10))}");
+    }
+
+    [Fact]
     public async Task WebDrain_SendsNoRequestToThatAppServer_UntilReady()
     {
         using var browser = new Guestbook(topology);
