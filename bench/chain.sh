@@ -105,23 +105,12 @@ for t in "${tests[@]}"; do   # warm both (JIT, caches, upstream connections), un
 done
 
 wrk() { command wrk -H 'Host: www.foobar.com' "$@"; }
-printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' test round "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs"
-declare -A o_rps o_p99 o_cpu n_rps n_p99 n_cpu
+side_header haproxy
 for round in $(seq 1 "$rounds"); do
   for t in "${tests[@]}"; do
-    read -r orps op99 ocpu < <(wrk_measure "http://$public$t" "$ours_front")
-    read -r nrps np99 ncpu < <(wrk_measure "http://$haproxy_at$t" "$theirs_front")
-    printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' "$t" "$round" "$orps" "$op99" "$ocpu" "$nrps" "$np99" "$ncpu"
-    o_rps[$t]="${o_rps[$t]:-} $orps"; o_p99[$t]="${o_p99[$t]:-} $op99"; o_cpu[$t]="${o_cpu[$t]:-} $ocpu"
-    n_rps[$t]="${n_rps[$t]:-} $nrps"; n_p99[$t]="${n_p99[$t]:-} $np99"; n_cpu[$t]="${n_cpu[$t]:-} $ncpu"
+    side_round "$t" "$round" $(wrk_measure "http://$public$t" "$ours_front") $(wrk_measure "http://$haproxy_at$t" "$theirs_front")
   done
 done
 echo
 echo "(cpu µs: the front tiers only — ours lb1+lb2+web1+web2, theirs haproxy+nginx workers; the app servers and the database are the same processes for both)"
-printf '%-13s %11s %8s %8s %13s %8s %8s   %s\n' median "foobar r/s" "p99 ms" "cpu µs" "haproxy r/s" "p99 ms" "cpu µs" "ratios ours/theirs: r/s, p99, cpu"
-for t in "${tests[@]}"; do
-  o=$(echo ${o_rps[$t]} | median); op=$(echo ${o_p99[$t]} | median); oc=$(echo ${o_cpu[$t]} | median)
-  n=$(echo ${n_rps[$t]} | median); np=$(echo ${n_p99[$t]} | median); nc=$(echo ${n_cpu[$t]} | median)
-  printf '%-13s %11s %8s %8s %13s %8s %8s   %.2f %.2f %.2f\n' "$t" "$o" "$op" "$oc" "$n" "$np" "$nc" \
-    "$(awk -v a="$o" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$np" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$nc" 'BEGIN{print a/b}')"
-done
+side_medians haproxy "${tests[@]}"

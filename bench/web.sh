@@ -113,23 +113,11 @@ for t in "${tests[@]}"; do   # warm both (JIT, caches, upstream connections), un
   wrk -t2 -c64 -d3s "$(url theirs "$t")" >/dev/null
 done
 
-printf '%-8s %-6s %11s %8s %8s %11s %8s %8s\n' test round "foobar r/s" "p99 ms" "cpu µs" "nginx r/s" "p99 ms" "cpu µs"
-declare -A o_rps o_p99 o_cpu n_rps n_p99 n_cpu
+side_header nginx
 for round in $(seq 1 "$rounds"); do
   for t in "${tests[@]}"; do
     pid=$web1_pid; [ "$t" = tls-1k ] && pid=$web2_pid
-    read -r orps op99 ocpu < <(wrk_measure "$(url ours "$t")" "$pid")
-    read -r nrps np99 ncpu < <(wrk_measure "$(url theirs "$t")" "$nginx_workers")
-    printf '%-8s %-6s %11s %8s %8s %11s %8s %8s\n' "$t" "$round" "$orps" "$op99" "$ocpu" "$nrps" "$np99" "$ncpu"
-    o_rps[$t]="${o_rps[$t]:-} $orps"; o_p99[$t]="${o_p99[$t]:-} $op99"; o_cpu[$t]="${o_cpu[$t]:-} $ocpu"
-    n_rps[$t]="${n_rps[$t]:-} $nrps"; n_p99[$t]="${n_p99[$t]:-} $np99"; n_cpu[$t]="${n_cpu[$t]:-} $ncpu"
+    side_round "$t" "$round" $(wrk_measure "$(url ours "$t")" "$pid") $(wrk_measure "$(url theirs "$t")" "$nginx_workers")
   done
 done
-echo
-printf '%-8s %11s %8s %8s %11s %8s %8s   %s\n' median "foobar r/s" "p99 ms" "cpu µs" "nginx r/s" "p99 ms" "cpu µs" "ratios ours/nginx: r/s, p99, cpu"
-for t in "${tests[@]}"; do
-  o=$(echo ${o_rps[$t]} | median); op=$(echo ${o_p99[$t]} | median); oc=$(echo ${o_cpu[$t]} | median)
-  n=$(echo ${n_rps[$t]} | median); np=$(echo ${n_p99[$t]} | median); nc=$(echo ${n_cpu[$t]} | median)
-  printf '%-8s %11s %8s %8s %11s %8s %8s   %.2f %.2f %.2f\n' "$t" "$o" "$op" "$oc" "$n" "$np" "$nc" \
-    "$(awk -v a="$o" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$np" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$nc" 'BEGIN{print a/b}')"
-done
+side_medians nginx "${tests[@]}"

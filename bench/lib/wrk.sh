@@ -26,3 +26,30 @@ cpu_ticks() {
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Side-by-side tables of ours against an anchor ("nginx", "haproxy"):
+#   side_header ANCHOR            the header of the per-round table
+#   side_round TEST ROUND OURS... THEIRS...   prints one round (r/s, p99 ms, cpu µs of each) and keeps it
+#   side_medians ANCHOR TESTS...  the medians of every test and the ratios ours/anchor
+declare -A side_o_rps side_o_p99 side_o_cpu side_t_rps side_t_p99 side_t_cpu
+side_header() {
+  printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' test round "foobar r/s" "p99 ms" "cpu µs" "$1 r/s" "p99 ms" "cpu µs"
+}
+side_round() {
+  local t=$1
+  printf '%-13s %-6s %11s %8s %8s %13s %8s %8s\n' "$@"
+  side_o_rps[$t]="${side_o_rps[$t]:-} $3"; side_o_p99[$t]="${side_o_p99[$t]:-} $4"; side_o_cpu[$t]="${side_o_cpu[$t]:-} $5"
+  side_t_rps[$t]="${side_t_rps[$t]:-} $6"; side_t_p99[$t]="${side_t_p99[$t]:-} $7"; side_t_cpu[$t]="${side_t_cpu[$t]:-} $8"
+}
+side_medians() {
+  local anchor=$1 t o op oc n np nc
+  shift
+  echo
+  printf '%-13s %11s %8s %8s %13s %8s %8s   %s\n' median "foobar r/s" "p99 ms" "cpu µs" "$anchor r/s" "p99 ms" "cpu µs" "ratios ours/$anchor: r/s, p99, cpu"
+  for t in "$@"; do
+    o=$(echo ${side_o_rps[$t]} | median); op=$(echo ${side_o_p99[$t]} | median); oc=$(echo ${side_o_cpu[$t]} | median)
+    n=$(echo ${side_t_rps[$t]} | median); np=$(echo ${side_t_p99[$t]} | median); nc=$(echo ${side_t_cpu[$t]} | median)
+    printf '%-13s %11s %8s %8s %13s %8s %8s   %.2f %.2f %.2f\n' "$t" "$o" "$op" "$oc" "$n" "$np" "$nc" \
+      "$(awk -v a="$o" -v b="$n" 'BEGIN{print a/b}')" "$(awk -v a="$op" -v b="$np" 'BEGIN{print a/b}')" "$(awk -v a="$oc" -v b="$nc" 'BEGIN{print a/b}')"
+  done
+}
