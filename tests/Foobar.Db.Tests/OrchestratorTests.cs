@@ -1,3 +1,4 @@
+using Foobar.Db.Orchestration;
 using Foobar.Testing;
 using Foobar.MySql;
 
@@ -100,6 +101,33 @@ public sealed class OrchestratorTests
         Assert.Equal("db1", cluster.Orchestrator.State.Primary);
         Assert.Contains("still replicate from it; no failover", cluster.Orchestrator.Alerts["db1"]);
         Assert.True(cluster.Orchestrator.Statuses["db2"].ReadOnly);
+    }
+
+    [Fact]
+    public async Task PrimaryDownWhenTheControlPlaneStarts_GetsTheStartupGrace_ThenFailsOver()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        // Everything stopped and started again, db1 slower than db2: a new orchestrator finds db1 not answering.
+        await cluster.KillAsync("db1");
+        var patient = cluster.NewOrchestrator(options: new OrchestratorOptions { FailoverBlock = TimeSpan.Zero, StartupGrace = TimeSpan.FromHours(1) });
+
+        for (var i = 0; i < 6; i++)
+        {
+            await patient.TickAsync(CancellationToken.None);
+        }
+        var alert = patient.Alerts["db1"];
+        var impatient = cluster.NewOrchestrator(options: new OrchestratorOptions { FailoverBlock = TimeSpan.Zero, StartupGrace = TimeSpan.Zero });
+        for (var i = 0; i < 40 && impatient.State.Primary != "db2"; i++)
+        {
+            await impatient.TickAsync(CancellationToken.None);
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("db1", patient.State.Primary);
+        Assert.Contains("has not answered since the control plane started", alert);
+        Assert.Contains("failover only if it is not up within 3600 s", alert);
+        Assert.Equal("db2", impatient.State.Primary);
     }
 
     [Fact]

@@ -28,6 +28,10 @@ public sealed class Orchestrator
     private readonly IReadOnlyList<Migration> _migrations;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _alerts = [];
+    private readonly DateTimeOffset _startedAt;
+
+    /// <summary>Whether a primary answered as one since this orchestrator started.</summary>
+    private bool _primarySeen;
     private Dictionary<string, NodeStatus> _statuses = [];
     private NodeStatus? _lastGoodPrimary;
     private int _primaryFailures;
@@ -56,6 +60,7 @@ public sealed class Orchestrator
         _time = time;
         _record = record;
         State = ClusterState.Load(stateFile) ?? new ClusterState { Primary = initialPrimary };
+        _startedAt = time.GetUtcNow();
         if (Node(State.Primary) is null)
         {
             throw new InvalidDataException($"{stateFile} names {State.Primary} as the primary, but the topology has no such db server; fix the file or the topology");
@@ -227,6 +232,7 @@ public sealed class Orchestrator
     private async Task KeepPrimaryAsync(NodeStatus primary, CancellationToken cancellationToken)
     {
         _lastGoodPrimary = primary;
+        _primarySeen = true;
         ClearAlert(primary.Name);
         if (primary.SemiSyncEnabled && _acknowledgedThrough is null)
         {
@@ -367,6 +373,12 @@ public sealed class Orchestrator
             return;
         }
         var now = _time.GetUtcNow();
+        if (!_primarySeen && now - _startedAt < _options.StartupGrace)
+        {
+            Alert(primary.Name, $"the primary {primary.Name} has not answered since the control plane started {(now - _startedAt).TotalSeconds:0} s ago ({primary.Error}); " +
+                $"it may still be starting: failover only if it is not up within {_options.StartupGrace.TotalSeconds:0} s");
+            return;
+        }
         if (State.LastFailoverAt is { } last && now - last < _options.FailoverBlock)
         {
             Alert(primary.Name, $"the primary {primary.Name} is down, but the last failover was {(now - last).TotalSeconds:0} s ago (failover_block {_options.FailoverBlock.TotalSeconds:0} s); promote by hand with 'foobar db switchover' once it is safe");
