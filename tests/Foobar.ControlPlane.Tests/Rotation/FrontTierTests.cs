@@ -1,0 +1,176 @@
+using System.Net;
+using System.Text.Json;
+using Foobar.ControlPlane.Rotation;
+using Foobar.ControlPlane.Supervision;
+using Foobar.Server.Admin;
+using Foobar.Testing;
+using Foobar.Topology;
+using Foobar.Topology.Loading;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Foobar.ControlPlane.Tests.Rotation;
+
+/// <summary>
+/// The front tier's drains against a web server's admin listener played by a real HTTP server
+/// (<c>GET /web/servers</c>, <c>POST /web/servers/NAME/drain|ready</c>), with requests in flight
+/// that finish one per look.
+/// </summary>
+public sealed class FrontTierTests : IAsyncLifetime
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (bool Draining, long Active)> _apps = new() { ["app1"] = (false, 0), ["app2"] = (false, 0) };
+    private readonly List<string> _posts = [];
+    private LoopbackServer _web1 = null!;
+    private string _dir = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dir = Directory.CreateTempSubdirectory("foobar-front-").FullName;
+        _web1 = await LoopbackServer.StartAsync(app =>
+        {
+            app.MapGet("/web/servers", () =>
+            {
+                lock (_lock)
+                {
+                    var list = _apps.Select(a => new BackendStatus(a.Key, "up", a.Value.Draining, 1, false, a.Value.Active, 0, 0, true)).ToList();
+                    // Each look, one request in flight finishes.
+                    foreach (var name in _apps.Keys.ToList())
+                    {
+                        _apps[name] = (_apps[name].Draining, Math.Max(0, _apps[name].Active - 1));
+                    }
+                    return Results.Json(list);
+                }
+            });
+            app.MapPost("/web/servers/{name}/{action}", (string name, string action) =>
+            {
+                lock (_lock)
+                {
+                    _posts.Add($"{name} {action}");
+                    _apps[name] = (action == "drain", _apps[name].Active);
+                }
+                return Results.Ok();
+            });
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _web1.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>web1 at the fake's address, its admin port the fake's; two app servers.</summary>
+    private Topology.Topology Site() => TopologyLoader.Parse($$"""
+        domain: foobar.com
+        network: { range: 127.0.0.0/24 }
+        public: { address: 127.0.0.200 }
+        admin: { port: {{_web1.EndPoint.Port}} }
+        servers:
+          lb1: { roles: [lb], address: 127.0.0.201 }
+          web1: { roles: [web], address: 127.0.0.1 }
+          app1: { roles: [app], address: 127.0.0.202 }
+          app2: { roles: [app], address: 127.0.0.203 }
+        """, "test.yaml", _dir);
+
+    private FrontTier Tier(Func<string, FrontTier.Readiness> readiness) =>
+        new(Role.Web, Site(), Path.Combine(_dir, "web-drained.json"), new EventLog(TimeProvider.System), readiness);
+
+    [Fact]
+    public async Task Leave_DrainsTheServerEverywhere_AndReturnsOnlyOnceNothingIsInFlight()
+    {
+        lock (_lock)
+        {
+            _apps["app1"] = (false, 5);
+        }
+        using var tier = Tier(_ => new FrontTier.Readiness(100, true));
+
+        var message = await tier.LeaveAsync("app1", 100, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        lock (_lock)
+        {
+            Assert.Equal(["app1 drain"], _posts);
+            Assert.Equal((true, 0L), _apps["app1"]);
+            Assert.False(_apps["app2"].Draining);
+        }
+        Assert.StartsWith("app1 out of rotation on web1 in ", message);
+        Assert.DoesNotContain("still in flight", message);
+    }
+
+    [Fact]
+    public async Task Leave_WithRequestsThatNeverFinish_GivesUpAtTheDeadline_AndSaysSo()
+    {
+        lock (_lock)
+        {
+            _apps["app1"] = (false, 1_000_000);
+        }
+        using var tier = Tier(_ => new FrontTier.Readiness(100, true));
+
+        var message = await tier.LeaveAsync("app1", 100, TimeSpan.FromMilliseconds(300), CancellationToken.None);
+
+        Assert.Contains("request(s) still in flight after 0 s", message);
+    }
+
+    [Fact]
+    public async Task ALeftServer_StaysOutUntilItRunsAgainAsAnotherProcessAndIsReady()
+    {
+        var now = new FrontTier.Readiness(100, true);
+        using var tier = Tier(_ => now);
+        await tier.LeaveAsync("app1", 100, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        // Still the old process, then the new one starting: out of rotation.
+        await tier.ReconcileAsync(CancellationToken.None);
+        now = new FrontTier.Readiness(200, false);
+        await tier.ReconcileAsync(CancellationToken.None);
+        bool drainedWhileStarting;
+        lock (_lock)
+        {
+            drainedWhileStarting = _apps["app1"].Draining;
+        }
+        now = new FrontTier.Readiness(200, true);
+        await tier.ReconcileAsync(CancellationToken.None);
+
+        Assert.True(drainedWhileStarting);
+        lock (_lock)
+        {
+            Assert.Equal(["app1 drain", "app1 ready"], _posts);
+            Assert.False(_apps["app1"].Draining);
+        }
+        Assert.True(await tier.InRotationAsync("app1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AnOperatorsDrain_IsKeptInTheStateFile_AndHeldByTheNextControlPlane()
+    {
+        using (var tier = Tier(_ => default))
+        {
+            var message = await tier.SetAsync("app2", drain: true, CancellationToken.None);
+            Assert.Equal("app2 draining: no new requests, those in flight finish on web1", message);
+        }
+        lock (_lock)
+        {
+            _apps["app2"] = (false, 0);   // web1 restarted and forgot
+        }
+
+        using var next = Tier(_ => default);
+        await next.ReconcileAsync(CancellationToken.None);
+
+        Assert.Equal(["app2"], next.Drained);
+        Assert.Equal(["app2"], JsonSerializer.Deserialize<List<string>>(await File.ReadAllTextAsync(Path.Combine(_dir, "web-drained.json"))));
+        lock (_lock)
+        {
+            Assert.True(_apps["app2"].Draining);
+        }
+        Assert.False(await next.InRotationAsync("app2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Drain_OfAServerNotBehindTheTier_NamesTheOnesThatAre()
+    {
+        using var tier = Tier(_ => default);
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => tier.SetAsync("web1", drain: true, CancellationToken.None));
+
+        Assert.Equal("no app server 'web1'; app servers: app1, app2", e.Message);
+    }
+}
