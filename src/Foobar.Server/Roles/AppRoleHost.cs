@@ -113,10 +113,6 @@ internal sealed class AppRoleHost : IRoleHost, IAsyncDisposable
                     new Uri($"http://{_server.Address}:{_topology.App.Port}{_topology.Web.CheckPath}"), _checkClient, _logger);
                 await Task.WhenAll(_child.RunAsync(cancellationToken), following).ConfigureAwait(false);
             }
-            else if (_db is not null)
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-            }
         }
         catch (OperationCanceledException)
         {
