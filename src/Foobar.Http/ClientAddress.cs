@@ -25,7 +25,7 @@ public static class ClientAddress
         {
             return null;
         }
-        client = Normal(client);
+        client = Normalize(client);
         if (!trusted(client))
         {
             return client;
@@ -39,7 +39,7 @@ public static class ClientAddress
                 {
                     return client;
                 }
-                client = Normal(address);
+                client = Normalize(address);
                 if (!trusted(client))
                 {
                     return client;
@@ -49,6 +49,6 @@ public static class ClientAddress
         return client;
     }
 
-    /// <summary>IPv4 as itself, not mapped into IPv6 (<c>::ffff:127.0.0.1</c>).</summary>
-    private static IPAddress Normal(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    /// <summary>IPv4 as itself, not mapped into IPv6 (<c>::ffff:127.0.0.1</c>): how an address is compared with the site's.</summary>
+    public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 }

@@ -57,14 +57,8 @@ public static partial class EntriesApi
                     break;
             }
         }
-        catch (DbUnavailableException e)
+        catch (Exception e) when (DbFailures.IsUnavailable(e))
         {
-            context.Response.Headers.RetryAfter = "1";
-            await ProblemAsync(context, serverName, StatusCodes.Status503ServiceUnavailable, "Database unavailable", e.Message);
-        }
-        catch (MySqlException e) when (e.IsTransient || e.Number == 1146)
-        {
-            // 1146: the schema is not migrated yet. Transient: a connection broke mid-statement, outcome unknown.
             context.Response.Headers.RetryAfter = "1";
             await ProblemAsync(context, serverName, StatusCodes.Status503ServiceUnavailable, "Database unavailable", e.Message);
         }

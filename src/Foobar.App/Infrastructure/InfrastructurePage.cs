@@ -3,6 +3,7 @@ using System.Text;
 using Foobar.App.Guestbook;
 using Foobar.App.Pages;
 using Foobar.Http;
+using Foobar.Http.Forwarder;
 using Microsoft.AspNetCore.Http;
 using static Foobar.App.Pages.Layout;
 
@@ -48,7 +49,7 @@ public static class InfrastructurePage
         Hop(html, "database", db ?? "none answered", dbServer?.Address.ToString());
         html.Append("    </ol>\n");
         html.Append(CultureInfo.InvariantCulture, $"""
-                <p class="path">Request <code>{Html.Encode(context.Request.Headers[RequestIdHeader].ToString() is { Length: > 0 } id ? id : "without an id")}</code>{TlsLine(options.Site, context)}.
+                <p class="path">Request <code>{Html.Encode(context.Request.Headers[HttpForwarder.RequestIdHeader].ToString() is { Length: > 0 } id ? id : "without an id")}</code>{TlsLine(options.Site, context)}.
                 Reads go to a replica when one is up to date, writes to the primary{(options.Entries?.Primary is { } primary ? $" (now <strong>{Html.Encode(primary)}</strong>)" : "")}.
                 {(count is { } n ? $"The guestbook holds {n} {(n == 1 ? "entry" : "entries")}, counted by {Html.Encode(db!)}." : Html.Encode(problem ?? ""))}
                 Reload to watch each tier take turns.</p>
@@ -78,8 +79,6 @@ public static class InfrastructurePage
         }
         await Layout.SendAsync(context, html, StatusCodes.Status200OK);
     }
-
-    private const string RequestIdHeader = "X-Request-Id";
 
     /// <summary>The roles, a db server's with its place now as this app server sees it.</summary>
     private static string RolesOf(SiteServer server, AppOptions options) => string.Join(", ", server.Roles.Select(role =>

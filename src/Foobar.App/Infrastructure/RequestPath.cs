@@ -18,14 +18,12 @@ public sealed record RequestPath(IPAddress? Client, SiteServer? LoadBalancer, Si
     public static RequestPath Of(HttpRequest request, SiteMap site)
     {
         var client = ClientAddress.Of(request, site.IsProxy);
-        if (request.HttpContext.Connection.RemoteIpAddress is not { } remote || site.Find(Normal(remote)) is not { } web || !web.Has("web"))
+        if (request.HttpContext.Connection.RemoteIpAddress is not { } remote || site.Find(ClientAddress.Normalize(remote)) is not { } web || !web.Has("web"))
         {
             return new RequestPath(client, null, null);
         }
         var forwardedFor = string.Join(',', request.Headers["X-Forwarded-For"].ToArray()).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var lb = forwardedFor.Length > 0 && IPAddress.TryParse(forwardedFor[^1], out var last) && site.Find(Normal(last)) is { } server && server.Has("lb") ? server : null;
+        var lb = forwardedFor.Length > 0 && IPAddress.TryParse(forwardedFor[^1], out var last) && site.Find(ClientAddress.Normalize(last)) is { } server && server.Has("lb") ? server : null;
         return new RequestPath(client, lb, web);
     }
-
-    private static IPAddress Normal(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 }
