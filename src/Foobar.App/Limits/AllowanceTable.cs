@@ -16,6 +16,25 @@ internal static class AllowanceTable
     /// </summary>
     public static async Task<TimeSpan> TakeAsync(MySqlConnection connection, IPAddress client, WriteLimit limit, CancellationToken cancellationToken)
     {
+        // Writes of one client racing on two app servers can deadlock InnoDB on the row and its
+        // index; the loser's statement is rolled back whole, so it is simply tried again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryTakeAsync(connection, client, limit, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MySqlException e) when (e.Number == DeadlockError && attempt < 5)
+            {
+            }
+        }
+    }
+
+    /// <summary>ER_LOCK_DEADLOCK.</summary>
+    private const int DeadlockError = 1213;
+
+    private static async Task<TimeSpan> TryTakeAsync(MySqlConnection connection, IPAddress client, WriteLimit limit, CancellationToken cancellationToken)
+    {
         var key = client.GetAddressBytes();
         await ExecuteAsync(connection, "INSERT IGNORE INTO write_allowance (client, full_at) VALUES (@client, '2000-01-01')", key, limit, cancellationToken).ConfigureAwait(false);
         // With FOUND_ROWS (the client's default) the count is of rows matched: 1 when a token was left.

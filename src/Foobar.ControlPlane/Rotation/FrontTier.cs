@@ -129,12 +129,14 @@ internal sealed class FrontTier : IDisposable
         var idleInARow = 0;
         long active = 0;
         // Twice idle in a row: a request that picked the server just before the drain has counted itself by then.
-        while (idleInARow < 2 && clock.Elapsed < deadline)
+        // At least one look, however long telling the front servers took.
+        do
         {
             await Task.Delay(IdlePoll, cancellationToken).ConfigureAwait(false);
             active = await InFlightAsync(server, cancellationToken).ConfigureAwait(false);
             idleInARow = active == 0 ? idleInARow + 1 : 0;
         }
+        while (idleInARow < 2 && clock.Elapsed < deadline);
         var message = told.Count == 0
             ? $"{server}: no {Front.Name()} server running to take it out of rotation"
             : $"{server} out of rotation on {string.Join(", ", told)} in {clock.Elapsed.TotalSeconds:0.00} s"
@@ -143,8 +145,12 @@ internal sealed class FrontTier : IDisposable
         return message;
     }
 
-    /// <summary>Whether every running front server sends <paramref name="server"/> requests again: up, its last check passed, not draining.</summary>
-    public async Task<bool> InRotationAsync(string server, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether every running front server sends <paramref name="server"/> requests again: up, not
+    /// draining, its last check passed and made after <paramref name="since"/> (a pass from before a
+    /// restart says nothing: the failures of the restart may still mark it down).
+    /// </summary>
+    public async Task<bool> InRotationAsync(string server, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var answered = 0;
         foreach (var front in _topology.ServersWith(Front))
@@ -155,7 +161,7 @@ internal sealed class FrontTier : IDisposable
                 continue;
             }
             answered++;
-            if (backends.FirstOrDefault(b => b.Name == server) is not { State: "up", Draining: false, Checked: true })
+            if (backends.FirstOrDefault(b => b.Name == server) is not { State: "up", Draining: false, Checked: true, CheckedAt: { } at } || at <= since)
             {
                 return false;
             }

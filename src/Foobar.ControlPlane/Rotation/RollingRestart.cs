@@ -7,7 +7,7 @@ namespace Foobar.ControlPlane.Rotation;
 /// <summary>
 /// <c>foobar rollout web|app</c>: restarts the servers of a tier one at a time, each taken out
 /// of rotation first (its requests in flight finish), started again, and back in rotation on
-/// every front server — up, its check passed — before the next one leaves. At every moment all
+/// every front server — up, a check made after it was ready passed — before the next one leaves. At every moment all
 /// servers but one take requests, and no request fails. Stops at the first server that does not
 /// come back, leaving the rest untouched.
 /// </summary>
@@ -50,11 +50,12 @@ internal sealed class RollingRestart(Func<string, List<FrontTier>> frontsOf, Eve
                 throw new InvalidOperationException(Done(lines) + $"{supervisor.Name} was restarted but is not ready after {ReadyTimeout.TotalSeconds:0} s; the rollout stopped there (see 'foobar status' and logs/{supervisor.Name}.log)");
             }
             var ready = clock.Elapsed;
+            var readyAt = DateTimeOffset.UtcNow;
             foreach (var front in fronts)
             {
                 // Back in rotation as soon as it is ready, not at the next reconcile pass.
                 await front.ReconcileAsync(cancellationToken).ConfigureAwait(false);
-                if (!await UntilAsync(() => front.InRotationAsync(supervisor.Name, cancellationToken), RotationTimeout, cancellationToken).ConfigureAwait(false))
+                if (!await UntilAsync(() => front.InRotationAsync(supervisor.Name, readyAt, cancellationToken), RotationTimeout, cancellationToken).ConfigureAwait(false))
                 {
                     throw new InvalidOperationException(Done(lines) + $"{supervisor.Name} is ready but the {front.Front.Name()} servers have not taken it back after {RotationTimeout.TotalSeconds:0} s; the rollout stopped there");
                 }

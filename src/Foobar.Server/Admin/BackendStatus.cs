@@ -13,4 +13,6 @@ namespace Foobar.Server.Admin;
 /// <param name="Requests">Requests forwarded since start.</param>
 /// <param name="Failures">Forwards that got no response.</param>
 /// <param name="Checked">Whether the last health check passed; null before the first.</param>
-public sealed record BackendStatus(string Name, string State, bool Draining, int Weight, bool Backup, long Active, long Requests, long Failures, bool? Checked = null);
+/// <param name="CheckedAt">When the last health check was made; null before the first.</param>
+public sealed record BackendStatus(string Name, string State, bool Draining, int Weight, bool Backup, long Active, long Requests, long Failures,
+    bool? Checked = null, DateTimeOffset? CheckedAt = null);

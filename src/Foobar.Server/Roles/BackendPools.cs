@@ -74,7 +74,7 @@ internal static partial class BackendPools
 
     /// <summary>Every server of <paramref name="pool"/> for the admin listener.</summary>
     public static IReadOnlyList<BackendStatus> Status(BackendPool pool) => pool.Backends.Select(b => new BackendStatus(
-        b.Name, b.State == BackendState.Up ? "up" : "down", b.Draining, b.Weight, b.Backup, b.ActiveRequests, b.Requests, b.Failures, b.LastCheck?.Passed)).ToList();
+        b.Name, b.State == BackendState.Up ? "up" : "down", b.Draining, b.Weight, b.Backup, b.ActiveRequests, b.Requests, b.Failures, b.LastCheck?.Passed, b.LastCheck?.At)).ToList();
 
     /// <summary>Drains or readies one server of <paramref name="pool"/>, logging a change; false when there is none by that name.</summary>
     public static bool SetDraining(BackendPool pool, string server, bool drain, ILogger logger)

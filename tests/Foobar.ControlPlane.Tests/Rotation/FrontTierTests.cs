@@ -33,7 +33,7 @@ public sealed class FrontTierTests : IAsyncLifetime
             {
                 lock (_lock)
                 {
-                    var list = _apps.Select(a => new BackendStatus(a.Key, "up", a.Value.Draining, 1, false, a.Value.Active, 0, 0, true)).ToList();
+                    var list = _apps.Select(a => new BackendStatus(a.Key, "up", a.Value.Draining, 1, false, a.Value.Active, 0, 0, true, DateTimeOffset.UtcNow)).ToList();
                     // Each look, one request in flight finishes.
                     foreach (var name in _apps.Keys.ToList())
                     {
@@ -136,7 +136,9 @@ public sealed class FrontTierTests : IAsyncLifetime
             Assert.Equal(["app1 drain", "app1 ready"], _posts);
             Assert.False(_apps["app1"].Draining);
         }
-        Assert.True(await tier.InRotationAsync("app1", CancellationToken.None));
+        Assert.True(await tier.InRotationAsync("app1", DateTimeOffset.UtcNow.AddMinutes(-1), CancellationToken.None));
+        // A passed check from before the server was ready does not count.
+        Assert.False(await tier.InRotationAsync("app1", DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None));
     }
 
     [Fact]
@@ -161,7 +163,7 @@ public sealed class FrontTierTests : IAsyncLifetime
         {
             Assert.True(_apps["app2"].Draining);
         }
-        Assert.False(await next.InRotationAsync("app2", CancellationToken.None));
+        Assert.False(await next.InRotationAsync("app2", DateTimeOffset.UtcNow.AddMinutes(-1), CancellationToken.None));
     }
 
     [Fact]
