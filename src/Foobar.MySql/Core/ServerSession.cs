@@ -9,6 +9,7 @@ using Foobar.MySql.Auth;
 using Foobar.MySql.Protocol;
 using Foobar.MySql.Protocol.Payloads;
 using Foobar.MySql.Protocol.Serialization;
+using Foobar.MySql.Transport;
 
 namespace Foobar.MySql.Core;
 
@@ -133,14 +134,14 @@ internal sealed class ServerSession : IAsyncDisposable
     /// </summary>
     public async Task ConnectAsync(bool blocking, CancellationToken cancellationToken)
     {
-        var socket = await OpenSocketAsync(blocking, cancellationToken).ConfigureAwait(false);
-        _packets = new PacketStream(new NetworkStream(socket, ownsSocket: true), MaxAllowedPacket) { Blocking = blocking };
+        var stream = await OpenSocketAsync(blocking, cancellationToken).ConfigureAwait(false);
+        _packets = new PacketStream(stream, MaxAllowedPacket) { Blocking = blocking };
         try
         {
             if (blocking)
             {
                 // A silent server must not hold a blocking handshake forever.
-                socket.ReceiveTimeout = checked(_settings.ConnectionTimeout * 1000);
+                stream.ReadTimeout = checked(_settings.ConnectionTimeout * 1000);
             }
             await HandshakeAsync(cancellationToken).ConfigureAwait(false);
             if (_settings.TrackGtid)
@@ -149,7 +150,7 @@ internal sealed class ServerSession : IAsyncDisposable
             }
             if (blocking)
             {
-                socket.ReceiveTimeout = 0;
+                stream.ReadTimeout = Timeout.Infinite;
                 // From here each synchronous call blocks for itself (BlockingScope).
                 _packets.Blocking = false;
             }
@@ -168,10 +169,11 @@ internal sealed class ServerSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// A connected socket to the first address that accepts. <paramref name="blocking"/>: see
-    /// <see cref="ConnectBlocking"/>.
+    /// A stream over a connected socket to the first address that accepts: a
+    /// <see cref="SocketStream"/> where supported, else a <see cref="NetworkStream"/>.
+    /// <paramref name="blocking"/>: see <see cref="ConnectBlocking"/>.
     /// </summary>
-    private async Task<Socket> OpenSocketAsync(bool blocking, CancellationToken cancellationToken)
+    private async Task<Stream> OpenSocketAsync(bool blocking, CancellationToken cancellationToken)
     {
         var addresses = IPAddress.TryParse(_settings.Server, out var literal) ? [literal]
             : blocking ? Dns.GetHostAddresses(_settings.Server)
@@ -180,6 +182,7 @@ internal sealed class ServerSession : IAsyncDisposable
         foreach (var address in addresses)
         {
             var socket = NewSocket(address);
+            var own = LibC.IsSupported ? new SocketStream(socket) : null;
             try
             {
                 var endPoint = new IPEndPoint(address, _settings.Port);
@@ -187,20 +190,24 @@ internal sealed class ServerSession : IAsyncDisposable
                 {
                     ConnectBlocking(socket, endPoint);
                 }
+                else if (own is not null)
+                {
+                    await own.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                }
                 else
                 {
                     await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
                 }
-                return socket;
+                return own is not null ? own : new NetworkStream(socket, ownsSocket: true);
             }
             catch (SocketException e)
             {
-                socket.Dispose();
+                Close(own, socket);
                 last = e;
             }
             catch
             {
-                socket.Dispose();
+                Close(own, socket);
                 throw;
             }
         }
@@ -226,6 +233,18 @@ internal sealed class ServerSession : IAsyncDisposable
                 $"could not connect to {_settings.Server}:{_settings.Port} within the connect timeout of {_settings.ConnectionTimeout} s", isTransient: true, e);
         }
         socket.SendTimeout = 0;
+    }
+
+    private static void Close(SocketStream? stream, Socket socket)
+    {
+        if (stream is not null)
+        {
+            stream.Dispose();
+        }
+        else
+        {
+            socket.Dispose();
+        }
     }
 
     private Socket NewSocket(IPAddress address)

@@ -1,0 +1,37 @@
+namespace Foobar.MySql.Transport;
+
+/// <summary>
+/// When the thread pool has nothing else to do, a read that would wait may first block its own
+/// thread for a short while (<see cref="SocketStream"/>): a database on the same machine or network
+/// usually answers within it, and the kernel then wakes this very thread, as it wakes a C client
+/// blocked in <c>recv</c> — instead of waking an event loop that wakes a pool thread. Only while
+/// the process is quiet: fewer reads waiting, briefly or on <see cref="ReadinessLoop"/>, than half
+/// the processors (so never on a single processor), and no work queued for the pool. Under load a
+/// server's answers take longer and the pool's threads are needed; then every wait is on the loop.
+/// </summary>
+internal static class BriefWait
+{
+    /// <summary>
+    /// The longest such wait: one tick of the kernel's clock, to which <c>SO_RCVTIMEO</c> rounds
+    /// (1 ms asked; 4 to 8 ms with the usual 250 Hz). A timed <c>poll</c> would bound it finer, but
+    /// arms a high-resolution timer per call, which cost about a sixth of the rate of
+    /// <c>SELECT 1</c> in a virtual machine here.
+    /// </summary>
+    public const int Milliseconds = 1;
+
+    private static readonly int Limit = Environment.ProcessorCount / 2;
+    private static int _waiting;
+
+    /// <summary>Whether this thread may wait now; if so, <see cref="End"/> follows the wait.</summary>
+    public static bool TryBegin()
+    {
+        if (Interlocked.Increment(ref _waiting) + ReadinessLoop.Waiting > Limit || ThreadPool.PendingWorkItemCount > 0)
+        {
+            Interlocked.Decrement(ref _waiting);
+            return false;
+        }
+        return true;
+    }
+
+    public static void End() => Interlocked.Decrement(ref _waiting);
+}

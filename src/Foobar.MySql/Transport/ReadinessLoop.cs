@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace Foobar.MySql.Transport;
+
+/// <summary>
+/// One epoll instance and one thread for every <see cref="SocketStream"/> of the process. A socket
+/// is armed one-shot only while a read or write actually waits, so a connection whose answers
+/// arrive while nobody waits (the common case, see <see cref="BriefWait"/>) costs this thread
+/// nothing — unlike the runtime's socket engine, which wakes for every packet of a socket it has
+/// ever waited on and hands each wake to the thread pool.
+/// </summary>
+internal static class ReadinessLoop
+{
+    private const int MaxEvents = 64;
+
+    private static readonly ConcurrentDictionary<long, ReadinessWaiter> Waiters = new();
+    private static readonly Lazy<int> Epoll = new(Start);
+    private static long _nextKey;
+    private static int _waiting;
+
+    /// <summary>How many sockets wait on the loop now: how busy the process's database connections are.</summary>
+    public static int Waiting => Volatile.Read(ref _waiting);
+
+    public static void WaitStarted() => Interlocked.Increment(ref _waiting);
+
+    public static void WaitEnded() => Interlocked.Decrement(ref _waiting);
+
+    /// <summary>A key for a new waiter's events.</summary>
+    public static long Add(ReadinessWaiter waiter)
+    {
+        var key = Interlocked.Increment(ref _nextKey);
+        Waiters[key] = waiter;
+        return key;
+    }
+
+    public static void Remove(long key) => Waiters.TryRemove(key, out _);
+
+    /// <summary>Arms <paramref name="waiter"/>'s socket for one event of <paramref name="events"/>; false with the errno when the socket cannot be armed (closed).</summary>
+    public static bool Arm(ReadinessWaiter waiter, uint events, bool first, out int errno)
+    {
+        Span<byte> epollEvent = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(epollEvent, events | LibC.EPOLLONESHOT | LibC.EPOLLRDHUP);
+        BinaryPrimitives.WriteInt64LittleEndian(epollEvent[LibC.EpollDataOffset..], waiter.Key);
+        try
+        {
+            if (LibC.EpollControl(Epoll.Value, first ? LibC.EPOLL_CTL_ADD : LibC.EPOLL_CTL_MOD, waiter.Socket, ref epollEvent[0]) == 0)
+            {
+                errno = 0;
+                return true;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            errno = 9; // EBADF: the socket was closed
+            return false;
+        }
+        errno = Marshal.GetLastPInvokeError();
+        return false;
+    }
+
+    private static int Start()
+    {
+        var epoll = LibC.EpollCreate(LibC.EPOLL_CLOEXEC);
+        if (epoll < 0)
+        {
+            throw new IOException($"epoll_create1 failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+        new Thread(() => Run(epoll)) { IsBackground = true, Name = "Foobar.MySql I/O" }.Start();
+        return epoll;
+    }
+
+    private static void Run(int epoll)
+    {
+        var events = new byte[MaxEvents * LibC.EpollEventSize];
+        while (true)
+        {
+            var count = LibC.EpollWait(epoll, ref events[0], MaxEvents, -1);
+            if (count < 0)
+            {
+                // EINTR (a signal, a debugger); nothing else can fail on a valid epoll descriptor.
+                continue;
+            }
+            for (var i = 0; i < count; i++)
+            {
+                var key = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * LibC.EpollEventSize + LibC.EpollDataOffset));
+                if (Waiters.TryGetValue(key, out var waiter))
+                {
+                    waiter.Signal();
+                }
+            }
+        }
+    }
+}

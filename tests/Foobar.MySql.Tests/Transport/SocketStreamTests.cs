@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Sockets;
+using Foobar.MySql.Transport;
+using Foobar.Testing;
+
+namespace Foobar.MySql.Tests.Transport;
+
+/// <summary>The connection's own socket I/O against a real loopback peer: waits on the readiness loop, cancellation, closing, timeouts.</summary>
+public sealed class SocketStreamTests : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+
+    public SocketStreamTests() => _listener.Start();
+
+    private IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>A connected pair: our stream and the peer's socket.</summary>
+    private async Task<(SocketStream Stream, Socket Peer)> ConnectAsync()
+    {
+        var stream = new SocketStream(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var accepting = _listener.AcceptSocketAsync();
+        await stream.ConnectAsync(EndPoint, CancellationToken.None);
+        return (stream, await accepting);
+    }
+
+    [Fact]
+    public async Task Read_WaitingOnTheLoop_CompletesWhenThePeerWrites()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+
+        var read = stream.ReadAsync(buffer).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        Assert.False(read.IsCompleted);
+        peer.Send("hello"u8);
+
+        Assert.Equal(5, await read);
+        Assert.Equal("hello"u8.ToArray(), buffer[..5]);
+        Assert.False(stream.IsWaiting);
+    }
+
+    [Fact]
+    public async Task Read_Cancelled_ThrowsAndTheStreamStaysUsable()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+        using var cancel = new CancellationTokenSource();
+
+        var read = stream.ReadAsync(buffer, cancel.Token).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+        peer.Send("after"u8);
+        Assert.Equal(5, await stream.ReadAsync(buffer));
+        Assert.Equal("after"u8.ToArray(), buffer[..5]);
+    }
+
+    [Fact]
+    public async Task Dispose_WhileAReadWaits_FailsTheRead_NeverHangs()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var __ = peer;
+
+        var read = stream.ReadAsync(new byte[16]).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        stream.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => read.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task PeerCloses_ReadReturnsZero()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+
+        var read = stream.ReadAsync(new byte[16]).AsTask();
+        peer.Shutdown(SocketShutdown.Send);
+        peer.Dispose();
+
+        Assert.Equal(0, await read);
+    }
+
+    [Fact]
+    public async Task PeerResets_ReadThrowsIOExceptionWithConnectionReset()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        // Unread data at close makes Linux send a reset instead of a FIN.
+        stream.Write("unread"u8);
+        await Eventually.TrueAsync(() => peer.Available > 0, "the peer receiving the bytes");
+        peer.Dispose();
+
+        var e = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            while (await stream.ReadAsync(new byte[16]) > 0)
+            {
+            }
+        });
+        Assert.Equal(SocketError.ConnectionReset, Assert.IsType<SocketException>(e.InnerException).SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Write_LargerThanTheSocketBuffers_WaitsForThePeerAndArrivesWhole()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var data = new byte[16 << 20];
+        new Random(7).NextBytes(data);
+
+        var write = stream.WriteAsync(data).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the write waiting for the peer to read");
+        var received = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        while (received.Length < data.Length)
+        {
+            received.Write(buffer, 0, await peer.ReceiveAsync(buffer));
+        }
+
+        await write;
+        Assert.Equal(data, received.ToArray());
+    }
+
+    [Fact]
+    public async Task Connect_NothingListening_IsConnectionRefused()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var endPoint = (IPEndPoint)probe.LocalEndpoint;
+        probe.Stop();
+        using var stream = new SocketStream(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+
+        var e = await Assert.ThrowsAsync<SocketException>(() => stream.ConnectAsync(endPoint, CancellationToken.None));
+
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task SynchronousRead_AfterAsynchronousReads_BlocksUntilDataNotForTheBriefWait()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+        peer.Send("a"u8);
+        Assert.Equal(1, await stream.ReadAsync(buffer));
+        var read = stream.ReadAsync(buffer).AsTask();
+        peer.Send("b"u8);
+        Assert.Equal(1, await read);
+
+        // The brief wait leaves a receive timeout of one clock tick on the socket; a blocking read
+        // for ever must not inherit it. The peer answers well after that tick.
+        var blocking = Task.Run(() => stream.Read(buffer));
+        await Task.Delay(200);
+        peer.Send("c"u8);
+
+        Assert.Equal(1, await blocking);
+        Assert.Equal((byte)'c', buffer[0]);
+    }
+
+    [Fact]
+    public async Task SynchronousRead_WithAReadTimeout_TimesOut()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        stream.ReadTimeout = 100;
+
+        var e = Assert.Throws<IOException>(() => stream.Read(new byte[16]));
+
+        Assert.IsType<SocketException>(e.InnerException);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _listener.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
