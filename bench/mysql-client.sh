@@ -12,10 +12,13 @@ dir="$mariadb_dir"
 
 dotnet publish "$root/bench/Foobar.MySql.Bench" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
   -o "$dir/bin" --nologo -v quiet >/dev/null
-# "async" runs the asynchronous methods (OpenAsync, ExecuteReaderAsync, ReadAsync on tasks), as the
-# app servers use the client; "sync" the synchronous methods, one thread per client with blocking
-# socket calls, which is how mariadb-slap works.
-ours() { dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" "$4" | cut -d' ' -f1; }
+# "async" runs the asynchronous methods (OpenAsync, ExecuteReaderAsync, ReadAsync on tasks) with the
+# runtime's defaults: a connection's answers continue on the thread pool. "inline" the same with
+# DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, an application's choice that Foobar's servers
+# make: answers continue on the client's event-loop threads (docs/mysql-client.md). "sync" the
+# synchronous methods, one thread per client with blocking socket calls, which is how mariadb-slap
+# works.
+ours() { env $4 dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" "$5" | cut -d' ' -f1; }
 slap() {
   local seconds
   seconds=$(mariadb-slap --no-defaults -h $addr -P 3306 -ubench -pbenchpw --create-schema=bench --iterations=1 \
@@ -24,7 +27,7 @@ slap() {
 }
 median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-20s %5s %10s %10s %6s %10s %6s\n' query conc "slap q/s" "async q/s" ratio "sync q/s" ratio
+printf '%-20s %5s %10s %10s %6s %10s %6s %10s %6s\n' query conc "slap q/s" "async q/s" ratio "inline q/s" ratio "sync q/s" ratio
 while IFS='|' read -r name query; do
   for conc in 1 32; do
     case "$name/$conc" in
@@ -32,16 +35,17 @@ while IFS='|' read -r name query; do
       "100-row select/1") n=10000 ;; "100-row select/32") n=40000 ;;
       "single-row insert/1") n=8000 ;; *) n=40000 ;;
     esac
-    s_all=""; o_all=""; y_all=""
+    s_all=""; o_all=""; i_all=""; y_all=""
     for _ in $(seq 1 "$rounds"); do
       s_all="$s_all $(slap "$conc" "$n" "$query")"
-      o_all="$o_all $(ours "$conc" "$n" "$query" async)"
-      y_all="$y_all $(ours "$conc" "$n" "$query" sync)"
+      o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async)"
+      i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async)"
+      y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync)"
     done
-    s=$(echo $s_all | median); o=$(echo $o_all | median); y=$(echo $y_all | median)
+    s=$(echo $s_all | median); o=$(echo $o_all | median); i=$(echo $i_all | median); y=$(echo $y_all | median)
     ratio() { awk -v a="$1" -v b="$s" 'BEGIN{print a/b}'; }
-    printf '%-20s %5s %10s %10s %6.2f %10s %6.2f   (slap:%s | async:%s | sync:%s)\n' "$name" "$conc" "$s" \
-      "$o" "$(ratio "$o")" "$y" "$(ratio "$y")" "$s_all" "$o_all" "$y_all"
+    printf '%-20s %5s %10s %10s %6.2f %10s %6.2f %10s %6.2f   (slap:%s | async:%s | inline:%s | sync:%s)\n' "$name" "$conc" "$s" \
+      "$o" "$(ratio "$o")" "$i" "$(ratio "$i")" "$y" "$(ratio "$y")" "$s_all" "$o_all" "$i_all" "$y_all"
   done
 done <<'QUERIES'
 SELECT 1|SELECT 1

@@ -24,15 +24,16 @@ public static class KestrelSettings
     /// </summary>
     /// <remarks>
     /// The runtime reads <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c> when the process makes
-    /// its first asynchronous socket: the server host calls this before any, so it takes effect
-    /// there; a later call (the public address) finds it set already.
+    /// its first asynchronous socket (and Foobar.MySql when it makes its first connection): the
+    /// server host calls <see cref="PreferInlineCompletions"/> before any, so it takes effect there;
+    /// a later call (the public address) finds it set already.
     /// </remarks>
     /// <param name="webHost">The host to set up.</param>
     /// <param name="idleTimeout">How long an idle keep-alive connection stays open; null for Kestrel's default (130 s).</param>
     /// <param name="listen">Adds the listeners.</param>
     public static void Apply(IWebHostBuilder webHost, TimeSpan? idleTimeout, Action<KestrelServerOptions> listen)
     {
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        PreferInlineCompletions();
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         webHost.ConfigureKestrel(kestrel =>
         {
@@ -47,6 +48,13 @@ public static class KestrelSettings
             listen(kestrel);
         });
     }
+
+    /// <summary>
+    /// Asks that socket completions (the runtime's, and the database client's) run on their event
+    /// loops: effective only before the process's first socket, so a server calls it first thing.
+    /// </summary>
+    public static void PreferInlineCompletions() =>
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
     /// <summary>
     /// Makes <paramref name="listen"/> speak TLS: TLS 1.2 and 1.3 only (what Mozilla's

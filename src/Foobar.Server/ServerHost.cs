@@ -36,6 +36,8 @@ public static class ServerHost
         var server = topology.Find(serverName)
             ?? throw new ArgumentException($"no server '{serverName}' in the topology; servers: {string.Join(", ", topology.Servers.Select(s => s.Name))}", nameof(serverName));
 
+        // Before any role makes a socket (an app server's database connections among them).
+        KestrelSettings.PreferInlineCompletions();
         // The roles exist before the host is built: their listeners go into Kestrel's options.
         using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
         var logger = loggerFactory.CreateLogger($"Foobar.Server.{server.Name}");

@@ -8,6 +8,7 @@ namespace Foobar.MySql.Transport;
 /// the process is quiet: fewer reads waiting, briefly or on <see cref="ReadinessLoop"/>, than half
 /// the processors (so never on a single processor), and no work queued for the pool. Under load a
 /// server's answers take longer and the pool's threads are needed; then every wait is on the loop.
+/// Never when the application chose inline completions (<see cref="ReadinessLoop.InlineCompletions"/>).
 /// </summary>
 internal static class BriefWait
 {
@@ -25,6 +26,12 @@ internal static class BriefWait
     /// <summary>Whether this thread may wait now; if so, <see cref="End"/> follows the wait.</summary>
     public static bool TryBegin()
     {
+        if (ReadinessLoop.InlineCompletions)
+        {
+            // Then callers may be on an event loop (ours, or the runtime's running Kestrel's
+            // requests), which must never block.
+            return false;
+        }
         if (Interlocked.Increment(ref _waiting) + ReadinessLoop.Waiting > Limit || ThreadPool.PendingWorkItemCount > 0)
         {
             Interlocked.Decrement(ref _waiting);

@@ -5,7 +5,8 @@ using System.Runtime.InteropServices;
 namespace Foobar.MySql.Transport;
 
 /// <summary>
-/// One epoll instance and one thread for every <see cref="SocketStream"/> of the process. A socket
+/// Epoll instances, each with its thread, for every <see cref="SocketStream"/> of the process: one,
+/// or one per processor with <see cref="InlineCompletions"/>; a socket keeps its loop. A socket
 /// is armed one-shot only while a read or write actually waits, so a connection whose answers
 /// arrive while nobody waits (the common case, see <see cref="BriefWait"/>) costs this thread
 /// nothing — unlike the runtime's socket engine, which wakes for every packet of a socket it has
@@ -16,7 +17,19 @@ internal static class ReadinessLoop
     private const int MaxEvents = 64;
 
     private static readonly ConcurrentDictionary<long, ReadinessWaiter> Waiters = new();
-    private static readonly Lazy<int> Epoll = new(Start);
+    /// <summary>
+    /// Whether a ready socket's caller continues on the loop's thread instead of the thread pool:
+    /// what the application chose for the runtime's own sockets with
+    /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> (Foobar's servers do), followed here.
+    /// Code after an await must then not block, or every connection's I/O waits for it.
+    /// </summary>
+    public static readonly bool InlineCompletions = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is "1" or "true";
+
+    /// <summary>One loop when it only hands sockets to the pool; one per processor when callers continue on it (as the runtime sizes its own).</summary>
+    private static readonly int Count = InlineCompletions ? Environment.ProcessorCount : 1;
+
+    private static readonly Lazy<int[]> Epolls = new(() => Enumerable.Range(0, Count).Select(_ => Start()).ToArray());
+
     private static long _nextKey;
     private static int _waiting;
 
@@ -45,7 +58,7 @@ internal static class ReadinessLoop
         BinaryPrimitives.WriteInt64LittleEndian(epollEvent[LibC.EpollDataOffset..], waiter.Key);
         try
         {
-            if (LibC.EpollControl(Epoll.Value, first ? LibC.EPOLL_CTL_ADD : LibC.EPOLL_CTL_MOD, waiter.Socket, ref epollEvent[0]) == 0)
+            if (LibC.EpollControl(Epolls.Value[(int)(waiter.Key % Count)], first ? LibC.EPOLL_CTL_ADD : LibC.EPOLL_CTL_MOD, waiter.Socket, ref epollEvent[0]) == 0)
             {
                 errno = 0;
                 return true;

@@ -62,14 +62,16 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
     }
 
     /// <summary>From <see cref="ReadinessLoop"/>: the socket is ready (or failed; the next call tells).</summary>
-    public void Signal() => Complete(null);
+    public void Signal() => Complete(null, inline: ReadinessLoop.InlineCompletions);
 
-    private void Complete(Exception? error)
+    /// <summary>Ends the wait once; <paramref name="inline"/> runs the continuation on this thread (only the loop's own, when the application asked for it).</summary>
+    private void Complete(Exception? error, bool inline = false)
     {
         if (Interlocked.Exchange(ref _pending, 0) != 1)
         {
             return;
         }
+        _core.RunContinuationsAsynchronously = !inline;
         ReadinessLoop.WaitEnded();
         if (error is null)
         {
