@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Foobar.MySql.Transport;
@@ -41,14 +42,16 @@ internal static class ReadinessLoop
     public static void WaitEnded() => Interlocked.Decrement(ref _waiting);
 
     /// <summary>A key for a new waiter's events.</summary>
-    public static long Add(ReadinessWaiter waiter)
-    {
-        var key = Interlocked.Increment(ref _nextKey);
-        Waiters[key] = waiter;
-        return key;
-    }
+    public static long NewKey() => Interlocked.Increment(ref _nextKey);
 
-    public static void Remove(long key) => Waiters.TryRemove(key, out _);
+    /// <summary>
+    /// Roots <paramref name="waiter"/> while it waits, so its events find it. Only then: a connection
+    /// its owner forgot to close, idle, stays collectable and its socket is closed by the finalizer,
+    /// as with the runtime's sockets.
+    /// </summary>
+    public static void Track(ReadinessWaiter waiter) => Waiters[waiter.Key] = waiter;
+
+    public static void Untrack(long key) => Waiters.TryRemove(key, out _);
 
     /// <summary>Arms <paramref name="waiter"/>'s socket for one event of <paramref name="events"/>; false with the errno when the socket cannot be armed (closed).</summary>
     public static bool Arm(ReadinessWaiter waiter, uint events, bool first, out int errno)
@@ -90,18 +93,24 @@ internal static class ReadinessLoop
         while (true)
         {
             var count = LibC.EpollWait(epoll, ref events[0], MaxEvents, -1);
-            if (count < 0)
+            if (count > 0)
             {
-                // EINTR (a signal, a debugger); nothing else can fail on a valid epoll descriptor.
-                continue;
+                Signal(events, count);
             }
-            for (var i = 0; i < count; i++)
+            // count < 0: EINTR (a signal, a debugger); nothing else can fail on a valid epoll descriptor.
+        }
+    }
+
+    /// <summary>Wakes the waiters of <paramref name="count"/> events. Not inlined: no waiter stays referenced from the loop's stack while it sleeps.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Signal(byte[] events, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var key = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * LibC.EpollEventSize + LibC.EpollDataOffset));
+            if (Waiters.TryGetValue(key, out var waiter))
             {
-                var key = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * LibC.EpollEventSize + LibC.EpollDataOffset));
-                if (Waiters.TryGetValue(key, out var waiter))
-                {
-                    waiter.Signal();
-                }
+                waiter.Signal();
             }
         }
     }

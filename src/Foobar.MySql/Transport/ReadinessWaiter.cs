@@ -19,7 +19,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
     public ReadinessWaiter(SafeSocketHandle socket)
     {
         Socket = socket;
-        Key = ReadinessLoop.Add(this);
+        Key = ReadinessLoop.NewKey();
     }
 
     public SafeSocketHandle Socket { get; }
@@ -41,6 +41,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
         }
         _core.Reset();
         ReadinessLoop.WaitStarted();
+        ReadinessLoop.Track(this);
         Volatile.Write(ref _pending, 1);
         if (cancellationToken.CanBeCanceled)
         {
@@ -73,6 +74,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
         }
         _core.RunContinuationsAsynchronously = !inline;
         ReadinessLoop.WaitEnded();
+        ReadinessLoop.Untrack(Key);
         if (error is null)
         {
             _core.SetResult(true);
@@ -98,7 +100,6 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
     public void Dispose()
     {
         _disposed = true;
-        ReadinessLoop.Remove(Key);
         Complete(new ObjectDisposedException(nameof(SocketStream)));
     }
 }

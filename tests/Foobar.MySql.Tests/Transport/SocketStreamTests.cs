@@ -177,6 +177,42 @@ public sealed class SocketStreamTests : IAsyncDisposable
         Assert.IsType<SocketException>(e.InnerException);
     }
 
+    [Fact]
+    public async Task Abandoned_AfterWaitingOnTheLoop_IsCollectedAndItsSocketClosed()
+    {
+        var (peer, handle) = await UseThenAbandonAsync();
+        using var _ = peer;
+
+        await Eventually.TrueAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            // Nothing of the stream stays rooted by the loop once no wait is armed.
+            return !handle.IsAlive;
+        }, "the abandoned stream's socket handle collected");
+        // Our end is closed: the peer's socket reads the end of the stream (or a reset).
+        Assert.True(peer.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead));
+        var end = Record.Exception(() => Assert.Equal(0, peer.Receive(new byte[1])));
+        Assert.True(end is null or SocketException { SocketErrorCode: SocketError.ConnectionReset }, end?.ToString());
+    }
+
+    /// <summary>A stream that waited on the loop once and then is dropped without Dispose (a caller's leak): the peer, and its socket handle weakly.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private async Task<(Socket Peer, WeakReference Handle)> UseThenAbandonAsync()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var handle = new WeakReference(socket.SafeHandle);
+        var stream = new SocketStream(socket);
+        var accepting = _listener.AcceptSocketAsync();
+        await stream.ConnectAsync(EndPoint, CancellationToken.None);
+        var peer = await accepting;
+        var read = stream.ReadAsync(new byte[16]).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        peer.Send("x"u8);
+        Assert.Equal(1, await read);
+        return (peer, handle);
+    }
+
     public ValueTask DisposeAsync()
     {
         _listener.Dispose();
