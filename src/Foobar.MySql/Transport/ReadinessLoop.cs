@@ -37,10 +37,6 @@ internal static class ReadinessLoop
     /// <summary>How many sockets wait on the loop now: how busy the process's database connections are.</summary>
     public static int Waiting => Volatile.Read(ref _waiting);
 
-    public static void WaitStarted() => Interlocked.Increment(ref _waiting);
-
-    public static void WaitEnded() => Interlocked.Decrement(ref _waiting);
-
     /// <summary>A key for a new waiter's events.</summary>
     public static long NewKey() => Interlocked.Increment(ref _nextKey);
 
@@ -49,9 +45,19 @@ internal static class ReadinessLoop
     /// its owner forgot to close, idle, stays collectable and its socket is closed by the finalizer,
     /// as with the runtime's sockets.
     /// </summary>
-    public static void Track(ReadinessWaiter waiter) => Waiters[waiter.Key] = waiter;
+    public static void Track(ReadinessWaiter waiter)
+    {
+        Waiters[waiter.Key] = waiter;
+        Interlocked.Increment(ref _waiting);
+    }
 
-    public static void Untrack(long key) => Waiters.TryRemove(key, out _);
+    public static void Untrack(long key)
+    {
+        if (Waiters.TryRemove(key, out _))
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
 
     /// <summary>Arms <paramref name="waiter"/>'s socket for one event of <paramref name="events"/>; false with the errno when the socket cannot be armed (closed).</summary>
     public static bool Arm(ReadinessWaiter waiter, uint events, bool first, out int errno)

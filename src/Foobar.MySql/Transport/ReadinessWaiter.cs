@@ -40,7 +40,6 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
             throw new InvalidOperationException("a socket wait is already pending");
         }
         _core.Reset();
-        ReadinessLoop.WaitStarted();
         ReadinessLoop.Track(this);
         Volatile.Write(ref _pending, 1);
         if (cancellationToken.CanBeCanceled)
@@ -73,7 +72,6 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
             return;
         }
         _core.RunContinuationsAsynchronously = !inline;
-        ReadinessLoop.WaitEnded();
         ReadinessLoop.Untrack(Key);
         if (error is null)
         {
