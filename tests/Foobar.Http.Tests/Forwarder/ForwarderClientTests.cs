@@ -28,6 +28,12 @@ public sealed class ForwarderClientTests : IAsyncLifetime
         Directory.Delete(_state, recursive: true);
     }
 
+    /// <summary>
+    /// Not the forwarder's 2 s: it bounds the TLS handshake too, which on a CI machine running every
+    /// test project at once has taken longer; these tests are about trust, not timeouts.
+    /// </summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
     private static async Task<string> GetAsync(HttpMessageInvoker client, string url, Version version)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url) { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -39,7 +45,7 @@ public sealed class ForwarderClientTests : IAsyncLifetime
     public async Task TrustingTheAuthority_ReachesTheBackendOverHttp2AndHttp11()
     {
         using var authority = _site.LoadAuthority();
-        using var client = ForwarderClient.Create(authority: authority);
+        using var client = ForwarderClient.Create(ConnectTimeout, authority: authority);
 
         Assert.Equal("HTTP/2 https", await GetAsync(client, $"https://{_backend.EndPoint}/", HttpVersion.Version20));
         Assert.Equal("HTTP/1.1 https", await GetAsync(client, $"https://{_backend.EndPoint}/", HttpVersion.Version11));
@@ -51,8 +57,8 @@ public sealed class ForwarderClientTests : IAsyncLifetime
         var other = LocalCertificateAuthority.LoadOrCreate(Path.Combine(_state, "other"), "foobar.com", [IPAddress.Loopback], TimeProvider.System);
         using var otherAuthority = other.LoadAuthority();
         using var ours = _site.LoadAuthority();
-        using var strangers = ForwarderClient.Create(authority: otherAuthority);
-        using var client = ForwarderClient.Create(authority: ours);
+        using var strangers = ForwarderClient.Create(ConnectTimeout, authority: otherAuthority);
+        using var client = ForwarderClient.Create(ConnectTimeout, authority: ours);
         // Our authority, but a certificate for another address.
         var elsewhere = new ServerCertificates(LocalCertificateAuthority.LoadOrCreate(Path.Combine(_state, "ours"), "foobar.com", [IPAddress.Parse("127.0.0.9")], TimeProvider.System).Load());
         await using var misnamed = await LoopbackServer.StartAsync(app => app.Run(c => c.Response.WriteAsync("misnamed")), listen => listen.UseTls(elsewhere));
