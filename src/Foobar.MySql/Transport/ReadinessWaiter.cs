@@ -62,7 +62,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource, IDisposable
     }
 
     /// <summary>From <see cref="ReadinessLoop"/>: the socket is ready (or failed; the next call tells).</summary>
-    public void Signal() => Complete(null, inline: ReadinessLoop.InlineCompletions);
+    public void Signal(bool inline) => Complete(null, inline);
 
     /// <summary>Ends the wait once; <paramref name="inline"/> runs the continuation on this thread (only the loop's own, when the application asked for it).</summary>
     private void Complete(Exception? error, bool inline = false)

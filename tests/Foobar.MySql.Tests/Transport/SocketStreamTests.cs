@@ -42,6 +42,58 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Read_WaitingLongerThanAPollerTurn_StillCompletes()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+
+        var read = stream.ReadAsync(buffer).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        // The scenario, not a synchronisation: several of the pool poller's turns (50 ms) end
+        // without an event, and each must queue the next while the read still waits.
+        await Task.Delay(300);
+        Assert.False(read.IsCompleted);
+        peer.Send("late"u8);
+
+        Assert.Equal(4, await read.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ManyReadsWaitingAtOnce_EachGetsItsOwnPeersBytes_WhateverTheOrder()
+    {
+        var pairs = new List<(SocketStream Stream, Socket Peer)>();
+        for (var i = 0; i < 40; i++)
+        {
+            pairs.Add(await ConnectAsync());
+        }
+        try
+        {
+            var buffers = pairs.Select(_ => new byte[16]).ToArray();
+            var reads = pairs.Select((pair, i) => pair.Stream.ReadAsync(buffers[i]).AsTask()).ToArray();
+            await Eventually.TrueAsync(() => pairs.All(pair => pair.Stream.IsWaiting), "every read waiting on the readiness loop");
+
+            for (var i = pairs.Count - 1; i >= 0; i--)
+            {
+                pairs[i].Peer.Send(BitConverter.GetBytes(i));
+            }
+
+            var counts = await Task.WhenAll(reads).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.All(counts, count => Assert.Equal(4, count));
+            Assert.Equal(Enumerable.Range(0, pairs.Count), buffers.Select(buffer => BitConverter.ToInt32(buffer)));
+        }
+        finally
+        {
+            foreach (var (stream, peer) in pairs)
+            {
+                stream.Dispose();
+                peer.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Read_Cancelled_ThrowsAndTheStreamStaysUsable()
     {
         var (stream, peer) = await ConnectAsync();
