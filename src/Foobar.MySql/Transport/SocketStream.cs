@@ -100,33 +100,55 @@ internal sealed class SocketStream : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+    /// <summary>One blocking <c>recv</c>, bounded by <see cref="ReadTimeout"/>.</summary>
+    /// <remarks>
+    /// <c>recv</c> itself rather than <see cref="Socket.Receive(Span{byte})"/>, which goes through
+    /// <c>recvmsg</c> and a message header: about a tenth of the client's CPU in a profile of the
+    /// synchronous <c>SELECT 1</c> benchmark.
+    /// </remarks>
     public override int Read(Span<byte> buffer)
     {
-        try
+        if (buffer.IsEmpty)
         {
-            SetReceiveTimeout(_readTimeout == Timeout.Infinite ? 0 : _readTimeout);
-            return _socket.Receive(buffer);
+            return 0;
         }
-        catch (SocketException e)
+        SetReceiveTimeout(_readTimeout == Timeout.Infinite ? 0 : _readTimeout);
+        while (true)
         {
-            throw new IOException($"Unable to read data from the transport connection: {e.Message}", e);
+            var result = LibC.Receive(_handle, ref buffer[0], buffer.Length, 0);
+            if (result >= 0)
+            {
+                return (int)result;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != LibC.EINTR)
+            {
+                // A blocking socket answers EAGAIN when SO_RCVTIMEO ran out.
+                var error = errno == LibC.EAGAIN ? new SocketException((int)SocketError.TimedOut) : LibC.SocketError(errno);
+                throw new IOException($"Unable to read data from the transport connection: {error.Message}", error);
+            }
         }
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
+    /// <summary>Blocking <c>send</c>s until all of <paramref name="buffer"/> went.</summary>
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        try
+        while (!buffer.IsEmpty)
         {
-            while (!buffer.IsEmpty)
+            var result = LibC.Send(_handle, ref MemoryMarshal.GetReference(buffer), buffer.Length, LibC.MSG_NOSIGNAL);
+            if (result >= 0)
             {
-                buffer = buffer[_socket.Send(buffer)..];
+                buffer = buffer[(int)result..];
+                continue;
             }
-        }
-        catch (SocketException e)
-        {
-            throw new IOException($"Unable to write data to the transport connection: {e.Message}", e);
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != LibC.EINTR)
+            {
+                var error = LibC.SocketError(errno);
+                throw new IOException($"Unable to write data to the transport connection: {error.Message}", error);
+            }
         }
     }
 
