@@ -122,7 +122,37 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{PublicAddress}{path}");
         request.Headers.Host = "www.foobar.com";
-        return await Http.SendAsync(request);
+        try
+        {
+            return await Http.SendAsync(request);
+        }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            // The topology's directory goes with the fixture: say now what the servers on the way saw.
+            throw new TaskCanceledException($"GET {path} through {PublicAddress} timed out after {Http.Timeout.TotalSeconds:0} s.\n{LogTails("lb1", "lb2", "web1", "web2", "web1.access", "web2.access")}", e);
+        }
+    }
+
+    /// <summary>The last lines of the named logs in the state directory (<c>logs/NAME.log</c>) and of the control plane's events, for a failure's message.</summary>
+    public string LogTails(params string[] names)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (title, path) in names.Select(n => (n, Path.Combine(StateDirectory, "logs", n + ".log"))).Append(("events", Path.Combine(StateDirectory, "events.log"))))
+        {
+            text.Append("--- ").Append(title).AppendLine(" (last lines)");
+            try
+            {
+                foreach (var line in File.ReadLines(path).TakeLast(8))
+                {
+                    text.AppendLine(line);
+                }
+            }
+            catch (IOException e)
+            {
+                text.AppendLine(e.Message);
+            }
+        }
+        return text.ToString();
     }
 
     /// <summary>The X-Served-By of one GET, split into server names; empty when the request failed.</summary>
