@@ -1,6 +1,9 @@
 using System.Net;
 using System.Security.Authentication;
 using Foobar.Http.Tls;
+using Foobar.Http.Transport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -35,6 +38,11 @@ public static class KestrelSettings
     {
         PreferInlineCompletions();
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        if (EpollTransport.Enabled)
+        {
+            // Registered after UseSockets, so Kestrel asks it first; it binds IP endpoints only.
+            webHost.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>());
+        }
         webHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Foobar.Http.Backends;
+using Foobar.Http.Transport;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -88,6 +89,10 @@ internal sealed class BackendConnections
             }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             deadline.CancelAfter(timeout);
+            if (EpollTransport.Enabled && _endPoint is IPEndPoint address)
+            {
+                return new BackendConnection(await EpollConnection.ConnectAsync(socket, address, EpollTransport.Pool, deadline.Token).ConfigureAwait(false), this);
+            }
             await socket.ConnectAsync(_endPoint, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)

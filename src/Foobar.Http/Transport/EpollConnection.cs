@@ -1,0 +1,441 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Foobar.Http.Transport;
+
+/// <summary>
+/// A TCP connection on an <see cref="EpollLoop"/>, as Kestrel's <see cref="ConnectionContext"/>:
+/// bytes received go into <c>Transport.Input</c>, bytes written to <c>Transport.Output</c> are
+/// sent. It reads only when epoll said there is something (edge-triggered, until a short read:
+/// one <c>recv</c> per arrival, as nginx does) and sends on the thread that flushed. Both pipes
+/// schedule inline, so a request is parsed and answered on the loop's thread.
+/// </summary>
+internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IMemoryPoolFeature
+{
+    /// <summary>Bytes received and not yet read by the application before reading pauses (Kestrel's socket transport: 1 MB, resuming at half).</summary>
+    private const int MaxBuffered = 1 << 20;
+
+    private const int MinReadSize = 4096;
+
+    private static long s_ids;
+
+    private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly CancellationTokenSource _closed = new();
+    private EpollLoop? _loop;
+    private long _key;
+    private Task _sending = Task.CompletedTask;
+    private TaskCompletionSource? _connecting;
+    private TaskCompletionSource? _writable;
+    private int _readLock;
+    private int _readRequested;
+    private int _mustDrain;
+    private int _paused;
+    private int _inputDone;
+    private int _closedFired;
+    private int _disposed;
+
+    private EpollConnection(Socket socket, MemoryPool<byte> pool)
+    {
+        _socket = socket;
+        _handle = socket.SafeHandle;
+        MemoryPool = pool;
+        var options = new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, MaxBuffered, MaxBuffered / 2, MinReadSize, useSynchronizationContext: false);
+        _input = new Pipe(options);
+        _output = new Pipe(options);
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        ConnectionId = "E" + Interlocked.Increment(ref s_ids).ToString("X");
+        Features.Set<IConnectionIdFeature>(this);
+        Features.Set<IConnectionTransportFeature>(this);
+        Features.Set<IConnectionItemsFeature>(this);
+        Features.Set<IConnectionLifetimeFeature>(this);
+        Features.Set<IMemoryPoolFeature>(this);
+    }
+
+    /// <summary>Takes over an accepted <paramref name="socket"/> (never used asynchronously through the runtime, which would register it with its own engine).</summary>
+    public static EpollConnection Accepted(Socket socket, MemoryPool<byte> pool)
+    {
+        var connection = new EpollConnection(socket, pool)
+        {
+            LocalEndPoint = socket.LocalEndPoint,
+            RemoteEndPoint = socket.RemoteEndPoint,
+        };
+        connection.Start();
+        return connection;
+    }
+
+    /// <summary>Connects <paramref name="socket"/> (bound or not, not connected) to <paramref name="endPoint"/> without blocking a thread.</summary>
+    /// <exception cref="SocketException">Refused, unreachable.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the caller's connect timeout); the socket is closed.</exception>
+    public static async ValueTask<EpollConnection> ConnectAsync(Socket socket, IPEndPoint endPoint, MemoryPool<byte> pool, CancellationToken cancellationToken)
+    {
+        var connection = new EpollConnection(socket, pool) { RemoteEndPoint = endPoint };
+        try
+        {
+            socket.Blocking = false;
+            try
+            {
+                socket.Connect(endPoint);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                connection._connecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            connection.Register();
+            if (connection._connecting is { } connecting)
+            {
+                await connecting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != 0)
+                {
+                    throw new SocketException(error);
+                }
+            }
+            connection.LocalEndPoint = socket.LocalEndPoint;
+            connection._sending = connection.SendLoopAsync();
+            connection.RequestRead();
+            return connection;
+        }
+        catch
+        {
+            connection._loop?.Remove(connection._key);
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public override string ConnectionId { get; set; }
+
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override CancellationToken ConnectionClosed { get => _closed.Token; set => throw new NotSupportedException(); }
+
+    public MemoryPool<byte> MemoryPool { get; }
+
+    private void Start()
+    {
+        _sending = SendLoopAsync();
+        Register();
+    }
+
+    private void Register()
+    {
+        _loop = EpollLoop.Next();
+        _key = _loop.Add(this, _handle);
+    }
+
+    /// <summary>From the loop's thread: what epoll reported for this socket.</summary>
+    public void OnEvents(uint flags)
+    {
+        try
+        {
+            const uint failed = Native.EPOLLERR | Native.EPOLLHUP;
+            if (Volatile.Read(ref _connecting) is { } connecting)
+            {
+                // The connect ended. No read now: a recv would take the socket's error, which
+                // ConnectAsync reads as SO_ERROR; it starts reading itself once connected.
+                if ((flags & (Native.EPOLLOUT | failed)) != 0)
+                {
+                    Volatile.Write(ref _connecting, null);
+                    connecting.TrySetResult();
+                }
+                return;
+            }
+            if ((flags & (Native.EPOLLOUT | failed)) != 0)
+            {
+                Interlocked.Exchange(ref _writable, null)?.TrySetResult();
+            }
+            if ((flags & (Native.EPOLLIN | Native.EPOLLRDHUP | failed)) != 0)
+            {
+                if ((flags & (Native.EPOLLRDHUP | failed)) != 0)
+                {
+                    // The end (or an error) came with this edge: no further edge will say so, so
+                    // read until the socket has nothing left, not only until a short read.
+                    Volatile.Write(ref _mustDrain, 1);
+                }
+                RequestRead();
+            }
+        }
+        catch (Exception e)
+        {
+            // Never let a connection's trouble end the loop's thread.
+            EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
+        }
+    }
+
+    /// <summary>Reads now, or makes whoever is reading read again; never two readers at once, never while the application is behind.</summary>
+    private void RequestRead()
+    {
+        Volatile.Write(ref _readRequested, 1);
+        while (Volatile.Read(ref _readRequested) == 1 && Volatile.Read(ref _paused) == 0 && Interlocked.CompareExchange(ref _readLock, 1, 0) == 0)
+        {
+            try
+            {
+                while (Volatile.Read(ref _paused) == 0 && Interlocked.Exchange(ref _readRequested, 0) == 1)
+                {
+                    ReadAvailable(Interlocked.Exchange(ref _mustDrain, 0) == 1);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _readLock, 0);
+            }
+        }
+    }
+
+    /// <summary>Receives into the input pipe until a short read (or, when <paramref name="drain"/>, until the socket would block), flushing to the application as it goes.</summary>
+    private unsafe void ReadAvailable(bool drain)
+    {
+        if (Volatile.Read(ref _inputDone) == 1)
+        {
+            return;
+        }
+        var writer = _input.Writer;
+        while (true)
+        {
+            var memory = writer.GetMemory(MinReadSize);
+            nint received;
+            fixed (byte* p = memory.Span)
+            {
+                received = Native.Receive(_handle, p, memory.Length, Native.MSG_DONTWAIT);
+            }
+            if (received > 0)
+            {
+                writer.Advance((int)received);
+                var flush = writer.FlushAsync();
+                if (!flush.IsCompletedSuccessfully)
+                {
+                    // The application is behind: stop reading until it catches up.
+                    Volatile.Write(ref _paused, 1);
+                    _ = ResumeAfterAsync(flush);
+                    return;
+                }
+                if (flush.Result.IsCompleted)
+                {
+                    EndInput(null);
+                    return;
+                }
+                if (received < memory.Length && !drain)
+                {
+                    return;
+                }
+                continue;
+            }
+            if (received == 0)
+            {
+                EndInput(null);
+                return;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Native.EAGAIN)
+            {
+                return;
+            }
+            if (errno != Native.EINTR)
+            {
+                EndInput(new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno)));
+                return;
+            }
+        }
+    }
+
+    private async Task ResumeAfterAsync(ValueTask<FlushResult> flush)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            EndInput(e);
+            return;
+        }
+        if (result.IsCompleted)
+        {
+            EndInput(null);
+            return;
+        }
+        // Edges that came while paused were not acted on: read all there is.
+        Volatile.Write(ref _mustDrain, 1);
+        Volatile.Write(ref _paused, 0);
+        RequestRead();
+    }
+
+    /// <summary>No more bytes will be received: the application sees the end (or the error), and the connection is closed for it, as with Kestrel's socket transport.</summary>
+    private void EndInput(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _inputDone, 1) == 0)
+        {
+            _input.Writer.Complete(error);
+            FireClosed();
+        }
+    }
+
+    private void FireClosed()
+    {
+        if (Interlocked.Exchange(ref _closedFired, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                try
+                {
+                    state.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }, _closed, preferLocal: false);
+        }
+    }
+
+    /// <summary>Sends what the application writes, on the thread that flushed it; waits for the socket only when its buffer is full.</summary>
+    private async Task SendLoopAsync()
+    {
+        // Not in the constructor's stack: the first read of the output pipe may wait.
+        await Task.Yield();
+        var reader = _output.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    var rest = segment;
+                    while (!rest.IsEmpty)
+                    {
+                        rest = rest[TrySend(rest.Span)..];
+                        if (rest.IsEmpty)
+                        {
+                            break;
+                        }
+                        var writable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        Volatile.Write(ref _writable, writable);
+                        // The edge may have come between the full buffer and the line above: try once more.
+                        rest = rest[TrySend(rest.Span)..];
+                        if (!rest.IsEmpty)
+                        {
+                            await writable.Task.ConfigureAwait(false);
+                            if (Volatile.Read(ref _disposed) == 1)
+                            {
+                                throw new ConnectionAbortedException("The connection was closed while sending.");
+                            }
+                        }
+                    }
+                }
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            error = e is ObjectDisposedException ? new ConnectionAbortedException("The connection was closed while sending.", e) : e;
+        }
+        finally
+        {
+            reader.Complete(error);
+            if (error is not null)
+            {
+                // Sending failed (reset by the peer): nothing will be read either.
+                EndInput(error as ConnectionResetException);
+            }
+            else if (!_handle.IsClosed)
+            {
+                // Everything was sent: the peer reads the end.
+                Native.Shutdown(_handle, Native.SHUT_WR);
+            }
+        }
+    }
+
+    /// <summary>Non-blocking <c>send</c>s until the socket buffer is full: how many bytes went.</summary>
+    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
+    private unsafe int TrySend(ReadOnlySpan<byte> data)
+    {
+        var total = 0;
+        while (total < data.Length)
+        {
+            nint sent;
+            fixed (byte* p = data[total..])
+            {
+                sent = Native.Send(_handle, p, data.Length - total, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+            }
+            if (sent >= 0)
+            {
+                total += (int)sent;
+                continue;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Native.EAGAIN)
+            {
+                return total;
+            }
+            if (errno != Native.EINTR)
+            {
+                throw new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno));
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Cuts the connection both ways now: pending reads end with <paramref name="abortReason"/>, pending sends stop.</summary>
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        if (!_handle.IsClosed)
+        {
+            try
+            {
+                Native.Shutdown(_handle, Native.SHUT_RDWR);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+        _output.Reader.CancelPendingRead();
+        Interlocked.Exchange(ref _writable, null)?.TrySetResult();
+        EndInput(abortReason);
+    }
+
+    /// <summary>Waits until what was written is sent (or sending failed), then closes the socket.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        _output.Writer.Complete();
+        _input.Reader.Complete();
+        await _sending.ConfigureAwait(false);
+        _loop?.Remove(_key);
+        EndInput(null);
+        _socket.Dispose();
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Foobar.Http.Transport;
+
+/// <summary>
+/// One epoll instance and its thread; one per processor, connections spread over them in turn.
+/// A connection is registered once, edge-triggered for reading and writing, and its events are
+/// handled on this thread: reads, and through the pipes' inline scheduling Kestrel's request
+/// processing and the sends it causes (what the runtime does with inline completions).
+/// </summary>
+internal sealed unsafe class EpollLoop
+{
+    private const int MaxEvents = 128;
+
+    private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Environment.ProcessorCount).Select(i => new EpollLoop(i))]);
+    private static int _next;
+
+    private readonly int _epoll;
+    private readonly ConcurrentDictionary<long, EpollConnection> _connections = new();
+    private long _nextKey;
+
+    private EpollLoop(int index)
+    {
+        _epoll = Native.EpollCreate(Native.EPOLL_CLOEXEC);
+        if (_epoll < 0)
+        {
+            throw new IOException($"epoll_create1 failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+        new Thread(Run) { IsBackground = true, Name = $"Foobar.Http epoll {index}" }.Start();
+    }
+
+    /// <summary>The loop the next connection goes to.</summary>
+    public static EpollLoop Next()
+    {
+        var loops = All.Value;
+        return loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)loops.Length)];
+    }
+
+    /// <summary>Registers <paramref name="connection"/>'s socket; its events start at once (those already pending too).</summary>
+    /// <returns>The key that <see cref="Remove"/> takes.</returns>
+    public long Add(EpollConnection connection, SafeSocketHandle socket)
+    {
+        var key = Interlocked.Increment(ref _nextKey);
+        _connections[key] = connection;
+        var ev = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET);
+        BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(ev + Native.EpollDataOffset, 8), key);
+        if (Native.EpollControl(_epoll, Native.EPOLL_CTL_ADD, socket, ev) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            _connections.TryRemove(key, out _);
+            throw new IOException($"epoll_ctl failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+        return key;
+    }
+
+    /// <summary>Forgets a connection whose socket is about to be closed (closing it unregisters it from epoll).</summary>
+    public void Remove(long key) => _connections.TryRemove(key, out _);
+
+    private void Run()
+    {
+        var events = new byte[MaxEvents * Native.EpollEventSize];
+        fixed (byte* p = events)
+        {
+            while (true)
+            {
+                var count = Native.EpollWait(_epoll, p, MaxEvents, -1);
+                for (var i = 0; i < count; i++)
+                {
+                    var e = p + i * Native.EpollEventSize;
+                    var flags = BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(e, 4));
+                    var key = BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(e + Native.EpollDataOffset, 8));
+                    if (_connections.TryGetValue(key, out var connection))
+                    {
+                        connection.OnEvents(flags);
+                    }
+                }
+                // count < 0: EINTR (a signal, a debugger); nothing else fails on a valid epoll descriptor.
+            }
+        }
+    }
+}

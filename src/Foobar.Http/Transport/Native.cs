@@ -1,0 +1,52 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Foobar.Http.Transport;
+
+/// <summary>
+/// The Linux calls the epoll transport makes. Sockets pass as <see cref="SafeSocketHandle"/>, so a
+/// descriptor closed under a call is never reused by another connection during it.
+/// </summary>
+internal static partial class Native
+{
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int MSG_DONTWAIT = 0x40;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const uint EPOLLIN = 0x001;
+    public const uint EPOLLOUT = 0x004;
+    public const uint EPOLLERR = 0x008;
+    public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLRDHUP = 0x2000;
+    public const uint EPOLLET = 1u << 31;
+    public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
+
+    /// <summary>Whether the transport can run here: Linux on a 64-bit architecture whose <c>epoll_event</c> layout is known.</summary>
+    public static bool IsSupported { get; } = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
+
+    /// <summary><c>struct epoll_event</c>: packed on x86-64 (12 bytes, data at 4), naturally aligned elsewhere (16, data at 8).</summary>
+    public static readonly int EpollEventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+    public static readonly int EpollDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static unsafe partial nint Receive(SafeSocketHandle socket, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    public static unsafe partial nint Send(SafeSocketHandle socket, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(SafeSocketHandle socket, int how);
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static unsafe partial int EpollControl(int epoll, int operation, SafeSocketHandle socket, byte* epollEvent);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static unsafe partial int EpollWait(int epoll, byte* events, int maxEvents, int timeout);
+}

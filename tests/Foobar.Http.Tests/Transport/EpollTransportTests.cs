@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Foobar.Http.Transport;
+using Foobar.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Foobar.Http.Tests.Transport;
+
+/// <summary>Kestrel on the epoll transport, and connections it opens to backends, against real loopback peers.</summary>
+public sealed class EpollTransportTests
+{
+    /// <summary>Kestrel with only our transport, on 127.0.0.1 and a free port (or <paramref name="endPoint"/>).</summary>
+    private static async Task<(WebApplication App, Uri BaseUri)> StartAsync(RequestDelegate handler, IPEndPoint? endPoint = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint ?? new IPEndPoint(IPAddress.Loopback, 0)));
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        return (app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
+    }
+
+    [Fact]
+    public async Task KeepAlive_ManyRequestsOnOneConnection_AreAnsweredByOurTransport()
+    {
+        var (app, baseUri) = await StartAsync(c => c.Response.WriteAsync($"{c.Connection.Id} {c.Request.Path}"));
+        await using var _ = app;
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 });
+
+        var answers = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            answers.Add(await client.GetStringAsync(new Uri(baseUri, $"/r{i}")));
+        }
+
+        Assert.Single(answers.Select(a => a.Split(' ')[0]).Distinct());
+        Assert.StartsWith("E", answers[0]);
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => $"/r{i}"), answers.Select(a => a.Split(' ')[1]));
+    }
+
+    [Fact]
+    public async Task LargeUploadEchoedBack_ArrivesWhole_ThroughBothWaysOfWaiting()
+    {
+        // 8 MB: more than the input pipe holds (reading pauses and resumes) and than the socket
+        // buffers hold (sending waits for the peer to read).
+        var (app, baseUri) = await StartAsync(async c => await c.Request.Body.CopyToAsync(c.Response.Body));
+        await using var _ = app;
+        using var client = new HttpClient();
+        var body = new byte[8 << 20];
+        new Random(5).NextBytes(body);
+
+        using var response = await client.PostAsync(baseUri, new ByteArrayContent(body));
+        var echoed = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(SHA256.HashData(body), SHA256.HashData(echoed));
+    }
+
+    [Fact]
+    public async Task ClientGoneMidResponse_TheRequestIsAborted()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (app, baseUri) = await StartAsync(async c =>
+        {
+            c.RequestAborted.Register(() => aborted.TrySetResult());
+            try
+            {
+                while (!c.RequestAborted.IsCancellationRequested)
+                {
+                    await c.Response.WriteAsync(new string('x', 1024), c.RequestAborted);
+                    await Task.Delay(10, c.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        await using var _ = app;
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(baseUri.Host, baseUri.Port);
+        await socket.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var buffer = new byte[4096];
+        Assert.True(await socket.ReceiveAsync(buffer) > 0);
+
+        socket.Close();
+
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ServerAborts_TheClientSeesTheConnectionCut()
+    {
+        var (app, baseUri) = await StartAsync(c =>
+        {
+            c.Abort();
+            return Task.CompletedTask;
+        });
+        await using var _ = app;
+        using var client = new HttpClient();
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(baseUri));
+    }
+
+    [Fact]
+    public async Task Bind_AddressTaken_IsKestrelsAddressInUseError()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+
+        var e = await Assert.ThrowsAsync<IOException>(() => StartAsync(_ => Task.CompletedTask, (IPEndPoint)taken.LocalEndpoint));
+
+        Assert.Contains("address already in use", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Connect_ExchangesBytesBothWays_AndSeesThePeerClose()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepting = listener.AcceptSocketAsync();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await using var connection = await EpollConnection.ConnectAsync(socket, (IPEndPoint)listener.LocalEndpoint, MemoryPool<byte>.Shared, CancellationToken.None);
+        using var peer = await accepting;
+
+        await connection.Transport.Output.WriteAsync("ping"u8.ToArray());
+        var received = new byte[4];
+        Assert.Equal(4, await peer.ReceiveAsync(received));
+        Assert.Equal("ping"u8.ToArray(), received);
+        await peer.SendAsync("pong"u8.ToArray());
+        Assert.Equal("pong", await ReadAsync(connection.Transport.Input, 4));
+        peer.Shutdown(SocketShutdown.Send);
+
+        var end = await connection.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(end.IsCompleted);
+        Assert.True(end.Buffer.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Connect_NothingListening_IsConnectionRefused()
+    {
+        var closed = LoopbackServer.ClosedPort();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        var e = await Assert.ThrowsAsync<SocketException>(async () =>
+            await EpollConnection.ConnectAsync(socket, new IPEndPoint(IPAddress.Loopback, closed.Port), MemoryPool<byte>.Shared, CancellationToken.None));
+
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+        Assert.True(socket.SafeHandle.IsClosed);
+    }
+
+    private static async Task<string> ReadAsync(PipeReader input, int length)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            if (result.Buffer.Length >= length)
+            {
+                var text = System.Text.Encoding.ASCII.GetString(result.Buffer.Slice(0, length).ToArray());
+                input.AdvanceTo(result.Buffer.GetPosition(length));
+                return text;
+            }
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+}
