@@ -38,6 +38,9 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static unsafe partial nint Send(SafeSocketHandle socket, byte* buffer, nint length, int flags);
 
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    public static unsafe partial nint SendMessage(SafeSocketHandle socket, MessageHeader* message, int flags);
+
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(SafeSocketHandle socket, int how);
 
@@ -49,4 +52,25 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     public static unsafe partial int EpollWait(int epoll, byte* events, int maxEvents, int timeout);
+
+    /// <summary><c>struct iovec</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct IoVector
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary><c>struct msghdr</c> on 64-bit Linux (56 bytes); only the vectors are used.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
 }
