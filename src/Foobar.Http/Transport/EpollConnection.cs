@@ -91,16 +91,19 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         try
         {
             socket.Blocking = false;
+            TaskCompletionSource? connecting = null;
             try
             {
                 socket.Connect(endPoint);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                connection._connecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                connecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                connection._connecting = connecting;
             }
             connection.Register();
-            if (connection._connecting is { } connecting)
+            // The loop may have ended the wait (and cleared the field) already: the local decides.
+            if (connecting is not null)
             {
                 await connecting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 var error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;

@@ -28,7 +28,7 @@ public class ForwarderLimitTests
         await using var fixture = await ForwarderFixture.StartAsync(pool);
 
         var first = fixture.Client.GetAsync(new Uri("/1", UriKind.Relative));
-        await Eventually.TrueAsync(() => backend.ActiveRequests == 1, "the first request in flight");
+        await Eventually.TrueAsync(() => backend.ActiveRequests == 1 && Volatile.Read(ref started) == 1, "the first request in flight and at the server");
         var second = fixture.Client.GetAsync(new Uri("/2", UriKind.Relative));
         await Eventually.TrueAsync(() => pool.Queued == 1, "the second request queued");
 
