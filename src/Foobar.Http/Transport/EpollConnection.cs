@@ -29,6 +29,12 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
 
     private const int MinReadSize = 4096;
 
+    /// <summary>
+    /// How long closing waits for unsent bytes to go (Kestrel aborts slow readers itself; a
+    /// backend connection closed after a failure has no one else to).
+    /// </summary>
+    private static readonly TimeSpan SendOnDisposeTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Segments gathered by one <c>sendmsg</c>.</summary>
     private const int MaxVectors = 32;
 
@@ -506,7 +512,10 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         EndInput(abortReason);
     }
 
-    /// <summary>Waits until what was written is sent (or sending failed), then closes the socket.</summary>
+    /// <summary>
+    /// Waits until what was written is sent (or sending failed; a peer that reads nothing for
+    /// <see cref="SendOnDisposeTimeout"/> gets the connection cut), then closes the socket.
+    /// </summary>
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -515,6 +524,17 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
         _output.Writer.Complete();
         _input.Reader.Complete();
+        if (!_sending.IsCompleted)
+        {
+            try
+            {
+                await _sending.WaitAsync(SendOnDisposeTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Abort(new ConnectionAbortedException("The peer read nothing of the last bytes sent."));
+            }
+        }
         await _sending.ConfigureAwait(false);
         _loop?.Remove(_key);
         EndInput(null);

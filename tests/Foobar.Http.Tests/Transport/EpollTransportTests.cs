@@ -148,6 +148,23 @@ public sealed class EpollTransportTests
     }
 
     [Fact]
+    public async Task Dispose_ThePeerReadingNothing_CutsTheConnectionInsteadOfWaitingForEver()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepting = listener.AcceptSocketAsync();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var connection = await EpollConnection.ConnectAsync(socket, (IPEndPoint)listener.LocalEndpoint, MemoryPool<byte>.Shared, CancellationToken.None);
+        using var peer = await accepting;
+        // Far more than the socket buffers hold; the peer never reads.
+        _ = connection.Transport.Output.WriteAsync(new byte[32 << 20]);
+
+        await connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(socket.SafeHandle.IsClosed);
+    }
+
+    [Fact]
     public async Task Connect_NothingListening_IsConnectionRefused()
     {
         var closed = LoopbackServer.ClosedPort();
