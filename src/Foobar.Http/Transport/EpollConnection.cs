@@ -57,7 +57,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private int _mustDrain;
     private int _paused;
     private int _inputDone;
-    private int _closedFired;
     private int _disposed;
 
     private EpollConnection(Socket socket, MemoryPool<byte> pool)
@@ -299,19 +298,12 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         if (Interlocked.Exchange(ref _inputDone, 1) == 0)
         {
             _input.Writer.Complete(error);
-            FireClosed();
-        }
-    }
-
-    private void FireClosed()
-    {
-        if (Interlocked.Exchange(ref _closedFired, 1) == 0)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            // On the pool, as Kestrel's transport does: its handlers must not run inside a read.
+            ThreadPool.UnsafeQueueUserWorkItem(static closed =>
             {
                 try
                 {
-                    state.Cancel();
+                    closed.Cancel();
                 }
                 catch (ObjectDisposedException)
                 {
