@@ -39,6 +39,9 @@ public sealed partial class PublicAddressClaim(
     /// <summary>An HTTPS endpoint taken and given up together with <see cref="EndPoint"/>; null for none.</summary>
     public IPEndPoint? HttpsEndPoint { get; init; }
 
+    /// <summary>What the plain-HTTP endpoint adds to its connections (the front); null for Kestrel alone.</summary>
+    public Action<ListenOptions>? Http { get; init; }
+
     /// <summary>What <see cref="HttpsEndPoint"/> does with its connections: ends TLS (<see cref="KestrelSettings.UseTls"/>) or passes them through.</summary>
     public Action<ListenOptions>? Https { get; init; }
 
@@ -101,7 +104,7 @@ public sealed partial class PublicAddressClaim(
         builder.Logging.ClearProviders();
         KestrelSettings.Apply(builder.WebHost, IdleTimeout, kestrel =>
         {
-            kestrel.Listen(EndPoint);
+            kestrel.Listen(EndPoint, Http ?? (static _ => { }));
             if (HttpsEndPoint is not null)
             {
                 kestrel.Listen(HttpsEndPoint, Https ?? throw new InvalidOperationException("an HTTPS endpoint needs to be told what to do with its connections"));

@@ -1,5 +1,6 @@
 using Foobar.Http;
 using Foobar.Http.Forwarder;
+using Foobar.Http.Front;
 using Foobar.Web.Static;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -60,8 +61,7 @@ public sealed class WebServer
         var method = context.Request.Method;
         var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         var proxied = StartsWithAny(path, settings.Options.ProxyPrefixes);
-        var files = settings.Files;
-        if (!proxied && readable && (files.Get(path) ?? (path.EndsWith('/') ? files.Get(path + "index.html") : null)) is { } file)
+        if (!proxied && readable && FileAt(settings, path) is { } file)
         {
             return StaticFileResponder.ServeAsync(context, file, settings.CacheControl.For(path));
         }
@@ -82,6 +82,30 @@ public sealed class WebServer
         }
         return _forwarder.ForwardAsync(context, settings.Options.Apps, _name);
     }
+
+    /// <summary>
+    /// Where <see cref="Http1Front"/> sends a GET or HEAD for <paramref name="path"/>: the app
+    /// servers when this pipeline would forward it, with the site's error pages; null when the
+    /// pipeline answers it itself (a file, the health check, a static-only prefix).
+    /// </summary>
+    public FrontRoute? Route(string method, string path)
+    {
+        var settings = _settings;
+        if (path == HealthPath)
+        {
+            return null;
+        }
+        if (!StartsWithAny(path, settings.Options.ProxyPrefixes)
+            && (FileAt(settings, path) is not null || StartsWithAny(path, settings.Options.StaticPrefixes)))
+        {
+            return null;
+        }
+        return new FrontRoute(settings.Options.Apps, settings.ErrorPages);
+    }
+
+    /// <summary>The file <paramref name="path"/> names, or the index.html of the directory it names; null when there is none.</summary>
+    private static StaticFile? FileAt(Settings settings, string path) =>
+        settings.Files.Get(path) ?? (path.EndsWith('/') ? settings.Files.Get(path + "index.html") : null);
 
     private static bool StartsWithAny(string path, IReadOnlyList<string> prefixes)
     {

@@ -46,7 +46,7 @@ internal readonly record struct ForwardedHeaders(string? ForwardedFor, string? P
     /// drawn 64 ids at a time per thread: a draw per request cost a system call and a lock in
     /// OpenSSL each time.
     /// </summary>
-    private static string NewRequestId()
+    internal static string NewRequestId()
     {
         const int IdBytes = 16;
         var random = t_random ??= new byte[IdBytes * 64];

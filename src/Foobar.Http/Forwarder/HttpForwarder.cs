@@ -75,13 +75,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
                 pool.Release(backend);
             }
         }
-        var (status, reason) = acquired.Refusal switch
-        {
-            Refusal.QueueFull => (StatusCodes.Status503ServiceUnavailable, $"every server is at its limit and {pool.Queue.Length} requests wait already"),
-            Refusal.QueueTimeout => (StatusCodes.Status503ServiceUnavailable, $"every server stayed at its limit for {pool.Queue.Timeout.TotalSeconds:0.###} s"),
-            _ when tried.Count == 0 => (StatusCodes.Status503ServiceUnavailable, "no server is up"),
-            _ => (StatusCodes.Status502BadGateway, $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})"),
-        };
+        var (status, reason) = Unanswered(acquired, pool, tried);
         if (acquired.Refusal is Refusal.QueueFull or Refusal.QueueTimeout && !context.Response.HasStarted)
         {
             // Busy, not broken: a well-behaved client comes back a little later.
@@ -89,6 +83,15 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         await ErrorResponse.WriteAsync(context, status, self, reason).ConfigureAwait(false);
     }
+
+    /// <summary>The status and reason when no backend answered: none was given (<paramref name="acquired"/>'s refusal) or every one <paramref name="tried"/> failed.</summary>
+    private static (int Status, string Reason) Unanswered(Acquired acquired, BackendPool pool, IReadOnlyCollection<Backend> tried) => acquired.Refusal switch
+    {
+        Refusal.QueueFull => (StatusCodes.Status503ServiceUnavailable, $"every server is at its limit and {pool.Queue.Length} requests wait already"),
+        Refusal.QueueTimeout => (StatusCodes.Status503ServiceUnavailable, $"every server stayed at its limit for {pool.Queue.Timeout.TotalSeconds:0.###} s"),
+        _ when tried.Count == 0 => (StatusCodes.Status503ServiceUnavailable, "no server is up"),
+        _ => (StatusCodes.Status502BadGateway, $"no server answered (tried {string.Join(", ", tried.Select(b => b.Name))})"),
+    };
 
     /// <summary>One try on <paramref name="backend"/>: true when the exchange is over (answered or failed for good), false to try the next.</summary>
     private async Task<bool> TryForwardAsync(HttpContext context, Backend backend, bool replayable, string self)
@@ -103,7 +106,7 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         {
             if (lean)
             {
-                connection = await Http1Exchange.SendAsync(context, backend, ConnectTimeout, LocalAddress, timeout.Token).ConfigureAwait(false);
+                connection = await Http1Exchange.SendAsync(new KestrelRequestHead(context, ForwardedHeaders.For(context)), backend, ConnectTimeout, LocalAddress, timeout.Token).ConfigureAwait(false);
             }
             else
             {
@@ -119,21 +122,8 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
         }
         catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
         {
-            var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
-            if (notConnected)
+            if (FailedTry(backend, e, replayable))
             {
-                // Passive check: the active checker puts it back once it answers again.
-                backend.CountFailure();
-                backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
-            }
-            else
-            {
-                CountFailure(backend, e.Message);
-            }
-            LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
-            if (notConnected || replayable)
-            {
-                backend.CountRetry();
                 return false;
             }
             await ErrorResponse.WriteAsync(context, StatusCodes.Status502BadGateway, self, $"{backend.Name} failed after the request was sent").ConfigureAwait(false);
@@ -164,6 +154,33 @@ public sealed partial class HttpForwarder(HttpMessageInvoker client, ILogger<Htt
             await CopyResponseAsync(context, backend, response!, self).ConfigureAwait(false);
         }
         return true;
+    }
+
+    /// <summary>
+    /// Counts a try on <paramref name="backend"/> that got no usable answer against it (passive
+    /// check; a connection that could not be opened takes it down at once) and logs it; true when
+    /// the request goes to the next backend: nothing reached the application, or it may be replayed.
+    /// </summary>
+    private bool FailedTry(Backend backend, HttpRequestException e, bool replayable)
+    {
+        var notConnected = e.HttpRequestError == HttpRequestError.ConnectionError;
+        if (notConnected)
+        {
+            // Passive check: the active checker puts it back once it answers again.
+            backend.CountFailure();
+            backend.SetState(BackendState.Down, $"connection failed: {e.Message}");
+        }
+        else
+        {
+            CountFailure(backend, e.Message);
+        }
+        LogForwardFailed(logger, backend.Name, e.HttpRequestError, e.Message);
+        if (notConnected || replayable)
+        {
+            backend.CountRetry();
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The client's bad request behind a failed send (a malformed chunked body, a body over the size limit); null when the fault is not the client's.</summary>

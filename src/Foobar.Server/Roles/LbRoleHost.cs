@@ -2,6 +2,7 @@ using System.Net;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
 using Foobar.Http;
+using Foobar.Http.Front;
 using Foobar.Http.Health;
 using Foobar.Http.Passthrough;
 using Foobar.Http.Tls;
@@ -26,6 +27,7 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
     private readonly PublicAddressClaim _claim;
     private readonly HttpsPolicy? _https;
     private readonly Action<ListenOptions>? _httpsListener;
+    private readonly Http1Front? _front;
 
     public LbRoleHost(Topology.Topology topology, ServerSpec server, SiteTls tls, HttpMessageInvoker checkClient, ILogger<HttpForwarder> forwarderLogger, ILogger logger)
     {
@@ -44,11 +46,13 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
         var https = topology.Public.HttpsPort;
         _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, topology.SiteHost) : null;
         _httpsListener = https is null ? null : HttpsListener(topology, server, tls, _webServers, logger);
+        _front = Http1Front.Enabled ? new Http1Front(_forwarder, server.Name, Route) { IdleTimeout = topology.Lb.TimeoutClient } : null;
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
             PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger)
         {
             IdleTimeout = topology.Lb.TimeoutClient,
             HttpsEndPoint = https is { } p ? new IPEndPoint(topology.Public.Address, p) : null,
+            Http = _front is null ? null : listen => _front.Use(listen),
             Https = _httpsListener,
         };
     }
@@ -79,12 +83,16 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
     /// <summary>The load balancer's own address: plain HTTP, and in active-active HTTPS as on the public address.</summary>
     public void Listen(KestrelServerOptions kestrel)
     {
-        kestrel.Listen(new IPEndPoint(_server.Address, _topology.Lb.Port));
+        kestrel.Listen(new IPEndPoint(_server.Address, _topology.Lb.Port), listen => _front?.Use(listen));
         if (ActiveActive && _topology.Public.HttpsPort is { } https)
         {
             kestrel.Listen(new IPEndPoint(_server.Address, https), _httpsListener!);
         }
     }
+
+    /// <summary>Where the front sends a plain-HTTP request: to the web servers, unless plain HTTP is redirected to HTTPS (Kestrel's pipeline answers that).</summary>
+    private FrontRoute? Route(string method, string path) =>
+        _https is { Redirect: true } ? null : new FrontRoute(_webServers, null);
 
     public void Configure(IApplicationBuilder app)
     {

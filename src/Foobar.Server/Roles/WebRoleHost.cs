@@ -3,6 +3,7 @@ using Foobar.Http;
 using Foobar.Http.AccessLogs;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder;
+using Foobar.Http.Front;
 using Foobar.Http.Health;
 using Foobar.Http.ProxyProtocol;
 using Foobar.Http.Tls;
@@ -47,6 +48,14 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
             var loadBalancers = _topology.ServersWith(Role.Lb).Select(s => s.Address).ToHashSet();
             listen.UseProxyProtocol(loadBalancers.Contains);
             listen.UseTls(tls.Certificates(own: TerminatesTls));
+        }
+        else if (Http1Front.Enabled)
+        {
+            new Http1Front(forwarder, server.Name, (method, path) => _web?.Route(method, path))
+            {
+                AccessLog = _accessLog,
+                QuietPath = WebServer.HealthPath,
+            }.Use(listen);
         }
     });
 

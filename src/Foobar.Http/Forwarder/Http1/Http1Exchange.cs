@@ -24,27 +24,27 @@ internal static class Http1Exchange
         && backend.BaseUri.Scheme == Uri.UriSchemeHttp;
 
     /// <summary>
-    /// Sends the request and reads the response head into the returned connection's
-    /// <see cref="BackendConnection.Head"/>; the caller copies the body and returns or closes the
-    /// connection. An idle connection the backend closed meanwhile is replaced by a new one once.
+    /// Sends the request <paramref name="head"/> writes and reads the response head into the
+    /// returned connection's <see cref="BackendConnection.Head"/>; the caller copies the body and
+    /// returns or closes the connection. An idle connection the backend closed meanwhile is
+    /// replaced by a new one once.
     /// </summary>
     /// <exception cref="HttpRequestException">No connection (<see cref="HttpRequestError.ConnectionError"/>), no answer or a malformed one.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled (timeout or client gone).</exception>
-    public static async ValueTask<BackendConnection> SendAsync(HttpContext context, Backend backend, TimeSpan connectTimeout, IPAddress? localAddress, CancellationToken token)
+    public static async ValueTask<BackendConnection> SendAsync<THead>(THead head, Backend backend, TimeSpan connectTimeout, IPAddress? localAddress, CancellationToken token)
+        where THead : IRequestHead
     {
         var connections = BackendConnections.For(backend);
-        var forwarded = ForwardedHeaders.For(context);
-        var requestWasHead = HttpMethods.IsHead(context.Request.Method);
         var connection = connections.TakeIdle();
         while (true)
         {
             connection ??= await connections.ConnectAsync(connectTimeout, localAddress, token).ConfigureAwait(false);
             try
             {
-                RequestHead.Write(connection.Output, context.Request, backend, forwarded);
+                head.Write(connection.Output, backend);
                 connection.Requests++;
                 await connection.Output.FlushAsync(token).ConfigureAwait(false);
-                if (await ReadHeadAsync(connection, requestWasHead, token).ConfigureAwait(false))
+                if (await ReadHeadAsync(connection, head.IsHead, token).ConfigureAwait(false))
                 {
                     return connection;
                 }

@@ -6,8 +6,9 @@ namespace Foobar.Http.Forwarder.Http1;
 
 /// <summary>
 /// Copies a backend response's body from its connection to the client's response, as it
-/// arrives. A chunked body is decoded (Kestrel frames it again for the client's protocol);
-/// trailers are dropped, as HTTP/1.1 clients cannot receive them from Kestrel.
+/// arrives. A chunked body is decoded (Kestrel frames it again for the client's protocol), or
+/// framed again here for a client connection written directly; trailers are dropped, as HTTP/1.1
+/// clients cannot receive them from Kestrel.
 /// </summary>
 internal static class ResponseBody
 {
@@ -19,12 +20,17 @@ internal static class ResponseBody
     /// connection may carry another request; false when the client went away (the connection is
     /// mid-body) or the body ended with the connection.
     /// </summary>
+    /// <param name="input">The backend connection, at the body's start.</param>
+    /// <param name="head">The response head, which says how the body ends.</param>
+    /// <param name="output">Where the body goes.</param>
+    /// <param name="aborted">The client went away.</param>
+    /// <param name="chunked">Whether a chunked body goes on chunked (the output is the client's connection itself) rather than decoded.</param>
     /// <exception cref="HttpRequestException">The backend broke off or broke the framing.</exception>
-    public static ValueTask<bool> CopyAsync(PipeReader input, ResponseHead head, PipeWriter output, CancellationToken aborted) => head.Framing switch
+    public static ValueTask<bool> CopyAsync(PipeReader input, ResponseHead head, PipeWriter output, CancellationToken aborted, bool chunked = false) => head.Framing switch
     {
         BodyFraming.None => ValueTask.FromResult(true),
         BodyFraming.ContentLength => CopyLengthAsync(input, head.ContentLength, output, aborted),
-        BodyFraming.Chunked => CopyChunkedAsync(input, output, aborted),
+        BodyFraming.Chunked => CopyChunkedAsync(input, output, aborted, chunked),
         _ => CopyUntilCloseAsync(input, output, aborted),
     };
 
@@ -81,7 +87,7 @@ internal static class ResponseBody
         Trailers,
     }
 
-    private static async ValueTask<bool> CopyChunkedAsync(PipeReader input, PipeWriter output, CancellationToken aborted)
+    private static async ValueTask<bool> CopyChunkedAsync(PipeReader input, PipeWriter output, CancellationToken aborted, bool chunked)
     {
         var state = ChunkState.Size;
         long left = 0;
@@ -111,7 +117,15 @@ internal static class ResponseBody
                             done = true;
                             break;
                         }
+                        if (chunked)
+                        {
+                            WriteChunkSize(output, take);
+                        }
                         Write(output, reader.UnreadSequence.Slice(0, take));
+                        if (chunked)
+                        {
+                            output.Write("\r\n"u8);
+                        }
                         reader.Advance(take);
                         wrote = true;
                         left -= take;
@@ -140,6 +154,10 @@ internal static class ResponseBody
                         }
                         if (trailer.IsEmpty)
                         {
+                            if (chunked)
+                            {
+                                output.Write("0\r\n\r\n"u8);
+                            }
                             input.AdvanceTo(reader.Position);
                             return true;
                         }
@@ -179,6 +197,14 @@ internal static class ResponseBody
             throw Invalid("an invalid chunk size");
         }
         return size;
+    }
+
+    private static void WriteChunkSize(PipeWriter output, long size)
+    {
+        var span = output.GetSpan(18);
+        size.TryFormat(span, out var written, "x", CultureInfo.InvariantCulture);
+        "\r\n"u8.CopyTo(span[written..]);
+        output.Advance(written + 2);
     }
 
     private static void Write(PipeWriter output, ReadOnlySequence<byte> bytes)

@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using Foobar.Http.Forwarder;
+using Foobar.Http.Forwarder.Http1;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Foobar.Http.Front;
+
+/// <summary>
+/// Writes <see cref="Http1Front"/>'s responses into the client's connection buffer: a backend's
+/// response head passed on as the forwarder's Kestrel path passes it (same headers, X-Served-By and
+/// X-Request-Id), or an answer of the front's own as <see cref="ErrorResponse"/> words it.
+/// </summary>
+internal static class FrontResponse
+{
+    /// <summary>
+    /// Writes the head of the backend's response <paramref name="head"/>: its status and end-to-end
+    /// headers, this server first in X-Served-By, the request's id unless the backend gave one back,
+    /// the body's framing, and <c>Connection: close</c> when <paramref name="close"/> (or when the
+    /// body ends with the backend's connection, which then sets it).
+    /// </summary>
+    /// <returns>Whether the client connection must close after the body.</returns>
+    public static bool WriteHead(PipeWriter output, ResponseHead head, string self, FrontRequest request, bool close)
+    {
+        WriteStatusLine(output, head.Status);
+        request.Answered(head.Status, head.Framing == BodyFraming.ContentLength ? head.ContentLength : null, head.ServedBy);
+        var hasId = false;
+        foreach (var (name, value) in head.Headers)
+        {
+            WriteHeader(output, name, value);
+            hasId |= ReferenceEquals(name, ForwardedHeaders.RequestIdHeader) || name.Equals(ForwardedHeaders.RequestIdHeader, StringComparison.OrdinalIgnoreCase);
+        }
+        if (string.IsNullOrEmpty(head.ServedBy))
+        {
+            WriteHeader(output, ServedBy.HeaderName, self);
+        }
+        else
+        {
+            WriteText(output, ServedBy.HeaderName);
+            output.Write(": "u8);
+            WriteText(output, self);
+            output.Write(", "u8);
+            WriteText(output, head.ServedBy);
+            output.Write("\r\n"u8);
+        }
+        if (!hasId)
+        {
+            WriteHeader(output, ForwardedHeaders.RequestIdHeader, request.RequestId);
+        }
+        switch (head.Framing)
+        {
+            case BodyFraming.ContentLength:
+                output.Write("Content-Length: "u8);
+                WriteNumber(output, head.ContentLength);
+                output.Write("\r\n"u8);
+                break;
+            case BodyFraming.Chunked:
+                output.Write("Transfer-Encoding: chunked\r\n"u8);
+                break;
+            case BodyFraming.UntilClose:
+                close = true;
+                break;
+        }
+        if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+        return close;
+    }
+
+    /// <summary>
+    /// Writes a whole answer of the front's own: "<paramref name="status"/> Reason:
+    /// <paramref name="reason"/>" as text, or the site's page for the status from
+    /// <paramref name="pages"/>; no body for HEAD.
+    /// </summary>
+    public static void WriteError(PipeWriter output, int status, string self, string reason, IErrorPages? pages, FrontRequest request, bool retryAfter, bool close)
+    {
+        WriteStatusLine(output, status);
+        WriteHeader(output, "Date", HttpDate.Now);
+        WriteHeader(output, ServedBy.HeaderName, self);
+        WriteHeader(output, ForwardedHeaders.RequestIdHeader, request.RequestId);
+        if (retryAfter)
+        {
+            // Busy, not broken: a well-behaved client comes back a little later.
+            output.Write("Retry-After: 1\r\n"u8);
+        }
+        ReadOnlyMemory<byte> body;
+        if (pages is not null && pages.TryGet(status, out var page, out var contentType))
+        {
+            body = page;
+        }
+        else
+        {
+            contentType = "text/plain; charset=utf-8";
+            body = Encoding.UTF8.GetBytes($"{status} {ReasonPhrases.GetReasonPhrase(status)}: {reason}\n");
+        }
+        request.Answered(status, body.Length, null);
+        WriteHeader(output, "Content-Type", contentType);
+        output.Write("Content-Length: "u8);
+        WriteNumber(output, body.Length);
+        output.Write("\r\n"u8);
+        if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+        if (!request.IsHead)
+        {
+            output.Write(body.Span);
+        }
+    }
+
+    private static void WriteStatusLine(PipeWriter output, int status)
+    {
+        output.Write("HTTP/1.1 "u8);
+        WriteNumber(output, status);
+        output.Write(" "u8);
+        WriteText(output, ReasonPhrases.GetReasonPhrase(status));
+        output.Write("\r\n"u8);
+    }
+
+    private static void WriteHeader(PipeWriter output, string name, string value)
+    {
+        WriteText(output, name);
+        output.Write(": "u8);
+        WriteText(output, value);
+        output.Write("\r\n"u8);
+    }
+
+    /// <summary>One byte per character: the values came from Latin-1 bytes or are ASCII.</summary>
+    private static void WriteText(PipeWriter output, string text)
+    {
+        if (text.Length == 0)
+        {
+            return;
+        }
+        var span = output.GetSpan(text.Length);
+        output.Advance(Encoding.Latin1.GetBytes(text, span));
+    }
+
+    private static void WriteNumber(PipeWriter output, long number)
+    {
+        var span = output.GetSpan(20);
+        number.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+        output.Advance(written);
+    }
+
+    /// <summary>The Date header's value, formatted once a second.</summary>
+    private static class HttpDate
+    {
+        private static Stamp s_last = new(0, "");
+
+        public static string Now
+        {
+            get
+            {
+                var now = DateTimeOffset.UtcNow;
+                var second = now.ToUnixTimeSeconds();
+                var last = s_last;
+                if (last.Second == second)
+                {
+                    return last.Text;
+                }
+                var text = now.ToString("r", CultureInfo.InvariantCulture);
+                s_last = new Stamp(second, text);
+                return text;
+            }
+        }
+
+        private sealed record Stamp(long Second, string Text);
+    }
+}
