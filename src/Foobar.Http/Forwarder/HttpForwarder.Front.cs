@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.IO.Pipelines;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder.Http1;
@@ -22,6 +23,7 @@ public sealed partial class HttpForwarder
     /// <param name="self">This server, for X-Served-By.</param>
     /// <param name="close">Whether the connection closes after this response (the client asked, or the server is stopping).</param>
     /// <param name="aborted">The client's connection closed.</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<FrontOutcome> ForwardAsync(FrontRequest request, PipeWriter client, BackendPool pool, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         request.EnsureId();
@@ -50,6 +52,7 @@ public sealed partial class HttpForwarder
     }
 
     /// <summary>One try on <paramref name="backend"/>: the outcome when the exchange is over, null to try the next backend.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FrontOutcome?> TryForwardAsync(FrontRequest request, PipeWriter client, Backend backend, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         var timeout = RentTimeout(aborted);
@@ -83,6 +86,7 @@ public sealed partial class HttpForwarder
     }
 
     /// <summary>Passes the response head and body on, then puts the backend connection back or closes it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FrontOutcome> CopyResponseAsync(FrontRequest request, PipeWriter client, Backend backend, BackendConnection connection, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         var head = connection.Head;
@@ -123,6 +127,7 @@ public sealed partial class HttpForwarder
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<FrontOutcome> AnswerAsync(PipeWriter client, int status, string self, string reason, IErrorPages? pages, FrontRequest request, bool retryAfter, bool close, CancellationToken aborted)
     {
         FrontResponse.WriteError(client, status, self, reason, pages, request, retryAfter, close);

@@ -113,14 +113,11 @@ internal static class FrontResponse
         }
     }
 
-    private static void WriteStatusLine(PipeWriter output, int status)
-    {
-        output.Write("HTTP/1.1 "u8);
-        WriteNumber(output, status);
-        output.Write(" "u8);
-        WriteText(output, ReasonPhrases.GetReasonPhrase(status));
-        output.Write("\r\n"u8);
-    }
+    private static void WriteStatusLine(PipeWriter output, int status) =>
+        output.Write(StatusLines[status] ??= Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n"));
+
+    /// <summary>The status line of each code (100–999, what <see cref="ResponseHead"/> and the front's own answers give), made once.</summary>
+    private static readonly byte[]?[] StatusLines = new byte[]?[1000];
 
     private static void WriteHeader(PipeWriter output, string name, string value)
     {

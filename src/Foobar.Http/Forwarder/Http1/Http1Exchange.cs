@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using System.IO.Pipelines;
 using Foobar.Http.Backends;
@@ -31,6 +32,7 @@ internal static class Http1Exchange
     /// </summary>
     /// <exception cref="HttpRequestException">No connection (<see cref="HttpRequestError.ConnectionError"/>), no answer or a malformed one.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled (timeout or client gone).</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<BackendConnection> SendAsync<THead>(THead head, Backend backend, TimeSpan connectTimeout, IPAddress? localAddress, CancellationToken token)
         where THead : IRequestHead
     {
@@ -66,6 +68,7 @@ internal static class Http1Exchange
     }
 
     /// <summary>Reads the response head, skipping interim responses (100, 103); false when the connection ended before any byte came.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> ReadHeadAsync(BackendConnection connection, bool requestWasHead, CancellationToken token)
     {
         var input = connection.Input;

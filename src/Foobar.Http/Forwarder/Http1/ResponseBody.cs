@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -34,6 +35,7 @@ internal static class ResponseBody
         _ => CopyUntilCloseAsync(input, output, aborted),
     };
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyLengthAsync(PipeReader input, long remaining, PipeWriter output, CancellationToken aborted)
     {
         while (remaining > 0)
@@ -61,6 +63,7 @@ internal static class ResponseBody
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyUntilCloseAsync(PipeReader input, PipeWriter output, CancellationToken aborted)
     {
         while (true)
@@ -87,6 +90,7 @@ internal static class ResponseBody
         Trailers,
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyChunkedAsync(PipeReader input, PipeWriter output, CancellationToken aborted, bool chunked)
     {
         var state = ChunkState.Size;
