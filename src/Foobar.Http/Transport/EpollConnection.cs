@@ -106,7 +106,9 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
                 connecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 connection._connecting = connecting;
             }
-            connection.Register();
+            // On the caller's loop when it runs on one: a request forwarded from a client
+            // connection then stays on that connection's thread, as in an nginx worker.
+            connection.Register(EpollLoop.Current ?? EpollLoop.Next());
             // The loop may have ended the wait (and cleared the field) already: the local decides.
             if (connecting is not null)
             {
@@ -145,14 +147,17 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private void Start()
     {
         _sending = SendLoopAsync();
-        Register();
+        Register(EpollLoop.Next());
     }
 
-    private void Register()
+    private void Register(EpollLoop loop)
     {
-        _loop = EpollLoop.Next();
+        _loop = loop;
         _key = _loop.Add(this, _handle);
     }
+
+    /// <summary>The number of the loop this connection's events are handled on (<see cref="EpollLoop.Index"/>).</summary>
+    public int LoopIndex => _loop!.Index;
 
     /// <summary>From the loop's thread: what epoll reported for this socket.</summary>
     public void OnEvents(uint flags)

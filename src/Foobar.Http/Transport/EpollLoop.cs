@@ -15,8 +15,11 @@ internal sealed unsafe class EpollLoop
 {
     private const int MaxEvents = 128;
 
-    private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Environment.ProcessorCount).Select(i => new EpollLoop(i))]);
+    private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Count).Select(i => new EpollLoop(i))]);
     private static int _next;
+
+    [ThreadStatic]
+    private static EpollLoop? t_current;
 
     private readonly int _epoll;
     private readonly ConcurrentDictionary<long, EpollConnection> _connections = new();
@@ -24,6 +27,7 @@ internal sealed unsafe class EpollLoop
 
     private EpollLoop(int index)
     {
+        Index = index;
         _epoll = Native.EpollCreate(Native.EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
@@ -32,7 +36,16 @@ internal sealed unsafe class EpollLoop
         new Thread(Run) { IsBackground = true, Name = $"Foobar.Http epoll {index}" }.Start();
     }
 
-    /// <summary>The loop the next connection goes to.</summary>
+    /// <summary>How many loops there are: one per processor.</summary>
+    public static int Count { get; } = Environment.ProcessorCount;
+
+    /// <summary>The loop whose thread this is; null on any other thread.</summary>
+    public static EpollLoop? Current => t_current;
+
+    /// <summary>This loop's number, from 0 to <see cref="Count"/> − 1.</summary>
+    public int Index { get; }
+
+    /// <summary>The loop the next accepted connection goes to.</summary>
     public static EpollLoop Next()
     {
         var loops = All.Value;
@@ -62,6 +75,7 @@ internal sealed unsafe class EpollLoop
 
     private void Run()
     {
+        t_current = this;
         var events = new byte[MaxEvents * Native.EpollEventSize];
         fixed (byte* p = events)
         {

@@ -51,6 +51,41 @@ public sealed class EpollTransportTests
     }
 
     [Fact]
+    public async Task AConnectionOpenedOnALoopsThread_IsHandledOnThatLoop()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var peer = (IPEndPoint)listener.LocalEndpoint;
+        var (app, baseUri) = await StartAsync(async c =>
+        {
+            var loop = EpollLoop.Current?.Index;
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            var outbound = await EpollConnection.ConnectAsync(socket, peer, EpollTransport.Pool, c.RequestAborted);
+            await using (outbound)
+            {
+                await c.Response.WriteAsync($"{loop} {outbound.LoopIndex}");
+            }
+        });
+        await using var _ = app;
+
+        var answers = new List<string>();
+        for (var i = 0; i < 2 * EpollLoop.Count; i++)
+        {
+            // A connection each, so that every loop takes some; Kestrel may read a connection's
+            // first request on a pool thread, the later ones its loop hands over.
+            using var client = new HttpClient();
+            for (var request = 0; request < 3; request++)
+            {
+                answers.Add(await client.GetStringAsync(baseUri));
+            }
+        }
+
+        var onLoops = answers.Where(answer => answer[0] != ' ').ToList();
+        Assert.All(onLoops, answer => Assert.Equal(answer.Split(' ')[0], answer.Split(' ')[1]));
+        Assert.Equal(EpollLoop.Count, onLoops.Distinct().Count());
+    }
+
+    [Fact]
     public async Task LargeUploadEchoedBack_ArrivesWhole_ThroughBothWaysOfWaiting()
     {
         // 8 MB: more than the input pipe holds (reading pauses and resumes) and than the socket

@@ -8,8 +8,11 @@ namespace Foobar.Http.Forwarder.Http1;
 /// socket completions run inline). Used by one request at a time; between requests it waits in
 /// its <see cref="BackendConnections"/>.
 /// </summary>
-internal sealed class BackendConnection(ConnectionContext connection, BackendConnections owner) : IAsyncDisposable
+internal sealed class BackendConnection(ConnectionContext connection, BackendConnections owner, int loop) : IAsyncDisposable
 {
+    /// <summary>The event loop its events are handled on (<see cref="Transport.EpollLoop.Index"/>); <see cref="Transport.EpollLoop.Count"/> when on none.</summary>
+    public int Loop => loop;
+
     /// <summary>Bytes from the backend.</summary>
     public PipeReader Input => connection.Transport.Input;
 

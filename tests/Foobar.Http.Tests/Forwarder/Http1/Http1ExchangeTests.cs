@@ -1,5 +1,6 @@
 using System.Net;
 using Foobar.Http.Backends;
+using Foobar.Http.Forwarder.Http1;
 using Foobar.Http.LoadBalancing;
 using Foobar.Testing;
 
@@ -34,6 +35,26 @@ public class Http1ExchangeTests
         }
 
         Assert.Equal(1, backend.Connections);
+    }
+
+    [Fact]
+    public async Task AnIdleConnectionOfALoop_IsTakenByACallerOnNoLoop()
+    {
+        await using var backend = ScriptedBackend.Answering(Ok);
+        var connections = BackendConnections.For(new Backend("b", backend.BaseUri));
+        var opened = await connections.ConnectAsync(TimeSpan.FromSeconds(30), null, CancellationToken.None);
+        try
+        {
+            connections.Return(opened);
+
+            // The test's thread is on no loop: a connection of any loop will do.
+            Assert.Same(opened, connections.TakeIdle());
+            Assert.Null(connections.TakeIdle());
+        }
+        finally
+        {
+            await opened.DisposeAsync();
+        }
     }
 
     [Fact]
