@@ -51,6 +51,18 @@ internal static class Http1Exchange
                     return connection;
                 }
             }
+            catch (IOException e) when (!token.IsCancellationRequested)
+            {
+                // The request could not be sent: the backend had reset the connection (or its
+                // process died) before or as it went out. A kept connection is replaced below.
+                await connection.DisposeAsync().ConfigureAwait(false);
+                if (connection.Requests == 1)
+                {
+                    throw new HttpRequestException(HttpRequestError.ResponseEnded, $"{backend.Name} reset the connection as the request went out: {e.Message}", e);
+                }
+                connection = null;
+                continue;
+            }
             catch
             {
                 await connection.DisposeAsync().ConfigureAwait(false);

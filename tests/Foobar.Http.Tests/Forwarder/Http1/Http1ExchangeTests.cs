@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder.Http1;
@@ -55,6 +56,32 @@ public class Http1ExchangeTests
         {
             await opened.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task AKeptConnectionThatFailsToSend_IsReplacedByANewOne()
+    {
+        await using var backend = ScriptedBackend.Answering(Ok);
+        var target = new Backend("b", backend.BaseUri);
+        await using var fixture = await ForwarderFixture.StartAsync(new BackendPool([target], new RoundRobinPolicy()));
+        // A kept connection whose transport failed to send (the backend's process died): what
+        // the transport reports is the reset, when the request is flushed.
+        var output = new Pipe();
+        output.Reader.Complete(new Microsoft.AspNetCore.Connections.ConnectionResetException("Connection reset by peer"));
+        var broken = new BackendConnection(
+            new Microsoft.AspNetCore.Connections.DefaultConnectionContext("broken", new DuplexPipe(new Pipe().Reader, output.Writer), new DuplexPipe(new Pipe().Reader, new Pipe().Writer)),
+            BackendConnections.For(target), Foobar.Http.Transport.EpollLoop.Count) { Requests = 1 };
+        BackendConnections.For(target).Return(broken);
+
+        Assert.Equal("200 ok", await GetAsync(fixture));
+        Assert.Equal(1, backend.Connections);
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input => input;
+
+        public PipeWriter Output => output;
     }
 
     [Fact]
