@@ -89,7 +89,7 @@ internal sealed class ResponseHead
             var line = end < 0 ? rest : rest[..end];
             rest = end < 0 ? [] : rest[(end + 2)..];
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || line[..colon].IndexOfAnyExcept(TokenChars) >= 0)
+            if (colon <= 0 || line[..colon].IndexOfAnyExcept(HttpSyntax.TokenChars) >= 0)
             {
                 // Also a line starting with a space (obsolete folding) or a space before the colon.
                 throw Invalid($"a malformed header line \"{Printable(line)}\"");
@@ -237,8 +237,6 @@ internal sealed class ResponseHead
         return bytes.Length > 80 ? text.Append('…').ToString() : text.ToString();
     }
 
-    /// <summary>RFC 9110 tchar.</summary>
-    private static readonly SearchValues<byte> TokenChars = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
     /// <summary>Bytes no header value may hold (tab is allowed).</summary>
     private static readonly SearchValues<byte> ControlChars = SearchValues.Create([.. Enumerable.Range(0, 32).Where(b => b != '\t').Select(b => (byte)b), 0x7f]);
