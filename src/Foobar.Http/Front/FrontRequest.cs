@@ -183,7 +183,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
             var lineEnd = at + head[at..end].IndexOf("\r\n"u8);
             var line = head[at..lineEnd];
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || ++count > MaxHeaders || line[..colon].IndexOfAnyExcept(TokenChars) >= 0)
+            if (colon <= 0 || ++count > MaxHeaders || line[..colon].IndexOfAnyExcept(HttpSyntax.TokenChars) >= 0)
             {
                 return false;
             }
@@ -304,7 +304,8 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
             output.Write(line);
             at = end;
         }
-        var span = output.GetSpan(MaxHeadSize);
+        // What is added below, exactly: a span no larger keeps the head in the buffer's current block.
+        var span = output.GetSpan(AddedHeadersSize + LengthOf(_forwardedFor) + LengthOf(_host) + (_generatedId?.Length ?? 0));
         var written = 0;
         Append(span, ref written, "X-Forwarded-For: "u8);
         if (_forwardedFor.End.Value > 0)
@@ -339,6 +340,11 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
         output.Advance(written);
     }
 
+    /// <summary>The fixed part of the headers <see cref="Write"/> adds: names, separators, line ends, "http", the longest IPv6 address.</summary>
+    private const int AddedHeadersSize = 160;
+
+    private static int LengthOf(Range range) => range.End.Value - range.Start.Value;
+
     private static void Append(Span<byte> span, ref int written, ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(span[written..]);
@@ -356,10 +362,6 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
     /// <summary>Query characters: the path's, '?' and well-formed percent-escapes.</summary>
     private static readonly SearchValues<byte> QueryChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%"u8);
-
-    /// <summary>RFC 9110 tchar.</summary>
-    private static readonly SearchValues<byte> TokenChars =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
     /// <summary>Visible ASCII, space and tab: what Kestrel accepts in a header value without Latin-1 enabled.</summary>
     private static readonly SearchValues<byte> ValueChars =

@@ -154,6 +154,21 @@ public class FrontRequestTests
         Assert.Contains("\r\nX-Forwarded-For: 192.0.2.7\r\n", head);
     }
 
+    [Fact]
+    public void Write_AHeadNearTheLimit_WithTheAddedHeadersLongest_IsWrittenWhole()
+    {
+        var prior = string.Join(", ", Enumerable.Repeat("203.0.113.200", 280));
+        var host = new string('h', 3900);
+        var request = Read($"GET / HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: {prior}\r\n\r\n");
+        request.EnsureId();
+
+        var head = WriteHead(request);
+
+        Assert.Contains($"\r\nX-Forwarded-For: {prior}, 192.0.2.7\r\n", head);
+        Assert.Contains($"\r\nX-Forwarded-Host: {host}\r\n", head);
+        Assert.EndsWith("\r\n\r\n", head);
+    }
+
     private static string WriteHead(FrontRequest request)
     {
         var pipe = new Pipe();
