@@ -21,7 +21,7 @@ public class LifecycleTests
         }
         await Poll.UntilAsync(() => Task.FromResult(ProcessState.IsRunning(status.ControlPlanePid)), running => !running, TimeSpan.FromSeconds(10), "control plane gone");
         // The servers outlive their control plane: the site keeps answering, and status says what is left.
-        Assert.InRange((await topology.PathOfAsync("/")).Length, 3, 4);
+        Assert.InRange((await topology.ServedPathAsync("/")).Length, 3, 4);
         var orphaned = await topology.CliAsync("status");
         Assert.Equal(3, orphaned.ExitCode);
         Assert.Contains("is not running, but 9 of its processes still are", orphaned.Stderr);
@@ -59,7 +59,7 @@ public class LifecycleTests
 
         var status = await Poll.UntilAsync(async () => (await FoobarCli.RunAsync("status", "--json", "--state", topology.StateDirectory)).ExitCode == 0
             ? await topology.StatusAsync() : null, r => r is { Ready: true }, TimeSpan.FromSeconds(60), "foreground up ready");
-        Assert.InRange((await topology.PathOfAsync("/")).Length, 3, 4);
+        Assert.InRange((await topology.ServedPathAsync("/")).Length, 3, 4);
         Assert.Equal(up.Id, status!.ControlPlanePid);
 
         Signal.Send(up.Id, Signal.Terminate);

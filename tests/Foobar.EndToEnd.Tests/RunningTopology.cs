@@ -171,6 +171,30 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The X-Served-By of one GET that must succeed; when it does not, the failure says what came
+    /// back (status or exception) and what the servers on the way logged last.
+    /// </summary>
+    public async Task<string[]> ServedPathAsync(string path = "/")
+    {
+        string failure;
+        try
+        {
+            using var response = await GetAsync(path);
+            if (response.IsSuccessStatusCode && response.Headers.TryGetValues("X-Served-By", out var values))
+            {
+                return string.Join(",", values).Split(',', StringSplitOptions.TrimEntries);
+            }
+            failure = $"{(int)response.StatusCode} {response.ReasonPhrase}, X-Served-By: {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}";
+        }
+        catch (HttpRequestException e)
+        {
+            failure = e.ToString();
+        }
+        Assert.Fail($"GET {path} through {PublicAddress} failed: {failure}\n{LogTails("lb1", "lb2", "web1", "web2", "app1", "app2", "web1.access", "web2.access")}");
+        return [];
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
