@@ -13,19 +13,14 @@ namespace Foobar.Http.Transport;
 /// A TCP connection on an <see cref="EpollLoop"/>, as Kestrel's <see cref="ConnectionContext"/>:
 /// bytes received go into <c>Transport.Input</c>, bytes written to <c>Transport.Output</c> are
 /// sent. It reads only when epoll said there is something (edge-triggered, until a short read:
-/// one <c>recv</c> per arrival, as nginx does) and sends on the thread that flushed. Both pipes
-/// schedule inline, so a request is parsed and answered on the loop's thread.
+/// one <c>recv</c> per arrival, as nginx does) into a pipe that schedules inline, so a request is
+/// parsed and answered on the loop's thread; the output is no pipe but <see cref="SocketOutput"/>,
+/// which sends on the thread that flushes.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IMemoryPoolFeature
 {
     /// <summary>Bytes received and not yet read by the application before reading pauses (Kestrel's socket transport: 1 MB, resuming at half).</summary>
     private const int MaxBuffered = 1 << 20;
-
-    /// <summary>
-    /// Bytes written and not yet sent before the application's flush waits (Kestrel's socket
-    /// transport: 64 KB): a large body goes through a few hot blocks, not a megabyte per connection.
-    /// </summary>
-    private const int MaxUnsent = 64 * 1024;
 
     private const int MinReadSize = 4096;
 
@@ -35,23 +30,16 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     /// </summary>
     private static readonly TimeSpan SendOnDisposeTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Segments gathered by one <c>sendmsg</c>.</summary>
-    private const int MaxVectors = 32;
-
     private static long s_ids;
 
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
     private readonly Pipe _input;
-    private readonly Pipe _output;
+    private readonly SocketOutput _output;
     private readonly CancellationTokenSource _closed = new();
-    /// <summary>The segments of one gathered send, pinned for its call (the send loop's alone).</summary>
-    private readonly MemoryHandle[] _pins = new MemoryHandle[MaxVectors];
     private EpollLoop? _loop;
     private long _key;
-    private Task _sending = Task.CompletedTask;
     private TaskCompletionSource? _connecting;
-    private TaskCompletionSource? _writable;
     private int _readLock;
     private int _readRequested;
     private int _mustDrain;
@@ -65,8 +53,8 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         _handle = socket.SafeHandle;
         MemoryPool = pool;
         _input = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, MaxBuffered, MaxBuffered / 2, MinReadSize, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, MaxUnsent, MaxUnsent / 2, MinReadSize, useSynchronizationContext: false));
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _output = new SocketOutput(_handle, pool, e => EndInput(e));
+        Transport = new DuplexPipe(_input.Reader, _output);
         ConnectionId = "E" + Interlocked.Increment(ref s_ids).ToString("X");
         Features.Set<IConnectionIdFeature>(this);
         Features.Set<IConnectionTransportFeature>(this);
@@ -120,7 +108,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
                 }
             }
             connection.LocalEndPoint = socket.LocalEndPoint;
-            connection._sending = connection.SendLoopAsync();
             connection.RequestRead();
             return connection;
         }
@@ -144,11 +131,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
 
     public MemoryPool<byte> MemoryPool { get; }
 
-    private void Start()
-    {
-        _sending = SendLoopAsync();
-        Register(EpollLoop.Next());
-    }
+    private void Start() => Register(EpollLoop.Next());
 
     private void Register(EpollLoop loop)
     {
@@ -178,7 +161,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
             }
             if ((flags & (Native.EPOLLOUT | failed)) != 0)
             {
-                Interlocked.Exchange(ref _writable, null)?.TrySetResult();
+                _output.OnWritable();
             }
             if ((flags & (Native.EPOLLIN | Native.EPOLLRDHUP | failed)) != 0)
             {
@@ -317,180 +300,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
     }
 
-    /// <summary>Sends what the application writes, on the thread that flushed it; waits for the socket only when its buffer is full.</summary>
-    private async Task SendLoopAsync()
-    {
-        // Not in the constructor's stack: the first read of the output pipe may wait.
-        await Task.Yield();
-        var reader = _output.Reader;
-        Exception? error = null;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                if (result.IsCanceled)
-                {
-                    break;
-                }
-                var buffer = result.Buffer;
-                var rest = buffer;
-                while (!rest.IsEmpty)
-                {
-                    rest = rest.Slice(TrySend(rest));
-                    if (rest.IsEmpty)
-                    {
-                        break;
-                    }
-                    // Completed by the loop's thread, which then goes on sending (inline, as the rest).
-                    var writable = new TaskCompletionSource();
-                    Volatile.Write(ref _writable, writable);
-                    // The edge may have come between the full buffer and the line above: try once more.
-                    rest = rest.Slice(TrySend(rest));
-                    if (!rest.IsEmpty)
-                    {
-                        await writable.Task.ConfigureAwait(false);
-                        if (Volatile.Read(ref _disposed) == 1)
-                        {
-                            throw new ConnectionAbortedException("The connection was closed while sending.");
-                        }
-                    }
-                }
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            error = e is ObjectDisposedException ? new ConnectionAbortedException("The connection was closed while sending.", e) : e;
-        }
-        finally
-        {
-            reader.Complete(error);
-            if (error is not null)
-            {
-                // Sending failed (reset by the peer): nothing will be read either.
-                EndInput(error as ConnectionResetException);
-            }
-            else if (!_handle.IsClosed)
-            {
-                // Everything was sent: the peer reads the end.
-                Native.Shutdown(_handle, Native.SHUT_WR);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Sends as much of <paramref name="data"/> as the socket takes now: one <c>send</c> for a
-    /// single segment, otherwise <c>sendmsg</c> gathering up to <see cref="MaxVectors"/> segments a
-    /// call (a 1 MB body is 256 of the pool's 4 KB blocks).
-    /// </summary>
-    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
-    private long TrySend(ReadOnlySequence<byte> data)
-    {
-        long total = 0;
-        while (true)
-        {
-            var rest = data.Slice(total);
-            if (rest.IsEmpty)
-            {
-                return total;
-            }
-            if (rest.IsSingleSegment)
-            {
-                return total + TrySend(rest.FirstSpan);
-            }
-            var sent = TrySendGathered(rest);
-            if (sent == 0)
-            {
-                return total;
-            }
-            total += sent;
-        }
-    }
-
-    /// <summary>One non-blocking <c>sendmsg</c> of the first segments of <paramref name="data"/>: how many bytes went (0: the socket buffer is full).</summary>
-    private unsafe long TrySendGathered(ReadOnlySequence<byte> data)
-    {
-        var vectors = stackalloc Native.IoVector[MaxVectors];
-        var count = 0;
-        try
-        {
-            foreach (var segment in data)
-            {
-                if (count == MaxVectors)
-                {
-                    break;
-                }
-                if (segment.IsEmpty)
-                {
-                    continue;
-                }
-                _pins[count] = segment.Pin();
-                vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)segment.Length };
-                count++;
-            }
-            var message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
-            while (true)
-            {
-                var sent = Native.SendMessage(_handle, &message, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
-                if (sent >= 0)
-                {
-                    return sent;
-                }
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Native.EAGAIN)
-                {
-                    return 0;
-                }
-                if (errno != Native.EINTR)
-                {
-                    throw new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno));
-                }
-            }
-        }
-        finally
-        {
-            for (var i = 0; i < count; i++)
-            {
-                _pins[i].Dispose();
-            }
-        }
-    }
-
-    /// <summary>Non-blocking <c>send</c>s until the socket buffer is full: how many bytes went.</summary>
-    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
-    private unsafe int TrySend(ReadOnlySpan<byte> data)
-    {
-        var total = 0;
-        while (total < data.Length)
-        {
-            nint sent;
-            fixed (byte* p = data[total..])
-            {
-                sent = Native.Send(_handle, p, data.Length - total, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
-            }
-            if (sent >= 0)
-            {
-                total += (int)sent;
-                continue;
-            }
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == Native.EAGAIN)
-            {
-                return total;
-            }
-            if (errno != Native.EINTR)
-            {
-                throw new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno));
-            }
-        }
-        return total;
-    }
-
     /// <summary>Cuts the connection both ways now: pending reads end with <paramref name="abortReason"/>, pending sends stop.</summary>
     public override void Abort(ConnectionAbortedException abortReason)
     {
@@ -504,8 +313,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
             {
             }
         }
-        _output.Reader.CancelPendingRead();
-        Interlocked.Exchange(ref _writable, null)?.TrySetResult();
+        _output.Abort();
         EndInput(abortReason);
     }
 
@@ -519,23 +327,24 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         {
             return;
         }
-        _output.Writer.Complete();
+        _output.Complete();
         _input.Reader.Complete();
-        if (!_sending.IsCompleted)
+        var drained = _output.Drained;
+        if (!drained.IsCompleted)
         {
             try
             {
-                await _sending.WaitAsync(SendOnDisposeTimeout).ConfigureAwait(false);
+                await drained.WaitAsync(SendOnDisposeTimeout).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 Abort(new ConnectionAbortedException("The peer read nothing of the last bytes sent."));
             }
         }
-        await _sending.ConfigureAwait(false);
         _loop?.Remove(_key);
         EndInput(null);
         _socket.Dispose();
+        _output.Release();
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

@@ -163,7 +163,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task Connect_ExchangesBytesBothWays_AndSeesThePeerClose()
     {
-        var (connection, peer) = await ConnectPairAsync();
+        var (connection, peer) = await ConnectedPair.ConnectAsync();
         await using var _ = connection;
         using var __ = peer;
 
@@ -183,7 +183,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task Dispose_ThePeerReadingNothing_CutsTheConnectionInsteadOfWaitingForEver()
     {
-        var (connection, peer) = await ConnectPairAsync();
+        var (connection, peer) = await ConnectedPair.ConnectAsync();
         using var peerSocket = peer;
         // Far more than the socket buffers hold; the peer never reads.
         _ = connection.Transport.Output.WriteAsync(new byte[32 << 20]);
@@ -204,17 +204,6 @@ public sealed class EpollTransportTests
 
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
         Assert.True(socket.SafeHandle.IsClosed);
-    }
-
-    /// <summary>Our connection to a loopback listener, and the peer's accepted socket.</summary>
-    private static async Task<(EpollConnection Connection, Socket Peer)> ConnectPairAsync()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var accepting = listener.AcceptSocketAsync();
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        var connection = await EpollConnection.ConnectAsync(socket, (IPEndPoint)listener.LocalEndpoint, MemoryPool<byte>.Shared, CancellationToken.None);
-        return (connection, await accepting);
     }
 
     private static async Task<string> ReadAsync(PipeReader input, int length)

@@ -1,0 +1,634 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+using Microsoft.AspNetCore.Connections;
+
+namespace Foobar.Http.Transport;
+
+/// <summary>
+/// An <see cref="EpollConnection"/>'s output: the application writes into the connection's own
+/// blocks, and a flush sends them right there, on the flushing thread, with one <c>send</c> (or a
+/// gathered <c>sendmsg</c>) — no pipe between the writer and the socket, no send loop, no lock.
+/// Only when the socket's buffer is full do the rest wait for epoll to say it is writable again;
+/// the loop's thread then sends them, and the writer goes on until <see cref="MaxUnsent"/> bytes
+/// wait, as with Kestrel's socket transport.
+/// </summary>
+/// <remarks>
+/// One writer at a time (the <see cref="PipeWriter"/> contract); <see cref="OnWritable"/> comes
+/// from the loop's thread and <see cref="Abort"/> from any. The writer and the loop share the
+/// blocks only while bytes wait for the socket, and then under <c>_lock</c>; the first block stays
+/// with the connection, so a response that fits in it costs no block from the pool.
+/// </remarks>
+/// <param name="handle">The connection's socket.</param>
+/// <param name="pool">Where blocks come from.</param>
+/// <param name="failed">Told once when sending fails (the peer reset the connection).</param>
+internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> pool, Action<ConnectionResetException> failed) : PipeWriter, IValueTaskSource<FlushResult>
+{
+    /// <summary>Bytes flushed and not yet sent before a flush waits (Kestrel's socket transport: 64 KB, resuming at half).</summary>
+    public const int MaxUnsent = 64 * 1024;
+
+    /// <summary>Segments gathered by one <c>sendmsg</c>.</summary>
+    private const int MaxVectors = 32;
+
+    /// <summary>The smallest block asked of the pool (a pipe's default segment size; the pool's blocks are 4 KB).</summary>
+    private const int MinSegmentSize = 4096;
+
+    private readonly Lock _lock = new();
+    /// <summary>The segments of one gathered send, pinned for its call.</summary>
+    private readonly MemoryHandle[] _pins = new MemoryHandle[MaxVectors];
+    private ManualResetValueTaskSourceCore<FlushResult> _flush = new() { RunContinuationsAsynchronously = false };
+    /// <summary>The first segment with bytes not yet sent (or the tail).</summary>
+    private Segment? _head;
+    /// <summary>The segment being written.</summary>
+    private Segment? _tail;
+    /// <summary>The end of what was flushed: bytes up to it may be sent.</summary>
+    private Segment? _flushedSegment;
+    private int _flushedEnd;
+    /// <summary>Bytes flushed and not yet sent, while the socket is full (changed under <c>_lock</c>).</summary>
+    private long _unsent;
+    /// <summary>Whether flushed bytes wait for the socket: the loop's thread sends them (set by the writer, cleared by whoever sends the last).</summary>
+    private volatile bool _waiting;
+    private bool _flushPending;
+    private CancellationTokenRegistration _flushCancellation;
+    private volatile bool _cancelNextFlush;
+    private bool _completed;
+    private volatile bool _ended;
+    private TaskCompletionSource? _drained;
+    /// <summary>Why sending failed, until the owner is told (outside the lock).</summary>
+    private ConnectionResetException? _failure;
+
+    /// <summary>Finished when everything written before <see cref="Complete"/> is sent, or sending ended otherwise (failed, aborted).</summary>
+    public Task Drained
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_waiting || _ended ? Task.CompletedTask : (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override bool CanGetUnflushedBytes => true;
+
+    /// <inheritdoc />
+    public override long UnflushedBytes
+    {
+        get
+        {
+            long bytes = 0;
+            var segment = _flushedSegment ?? _head;
+            var start = _flushedSegment is null ? segment?.Start ?? 0 : _flushedEnd;
+            for (; segment is not null; segment = segment.Next, start = 0)
+            {
+                bytes += segment.End - Math.Max(start, segment.Start);
+            }
+            return bytes;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Advance(int bytes)
+    {
+        var tail = _tail;
+        if (tail is null || bytes < 0 || tail.End + bytes > tail.Memory.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), bytes, "more bytes than the memory given out");
+        }
+        tail.End += bytes;
+    }
+
+    /// <inheritdoc />
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("Writing is not allowed after the writer was completed.");
+        }
+        var size = Math.Max(sizeHint, 1);
+        var tail = _tail;
+        if (tail is null)
+        {
+            _head = _tail = tail = Segment.Rent(pool, size);
+        }
+        else if (tail.Memory.Length - tail.End < size)
+        {
+            if (tail.Start == tail.End && tail == _head && !_waiting && tail.Memory.Length >= size)
+            {
+                // Everything in it went: write from its start again.
+                tail.Start = tail.End = 0;
+                _flushedSegment = null;
+            }
+            else
+            {
+                var next = Segment.Rent(pool, size);
+                // The loop's thread may be walking the flushed segments: the link is published with the flush.
+                tail.Next = next;
+                _tail = tail = next;
+            }
+        }
+        return tail.Memory[tail.End..];
+    }
+
+    /// <inheritdoc />
+    public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+    /// <inheritdoc />
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var canceled = _cancelNextFlush;
+        _cancelNextFlush = false;
+        if (_ended)
+        {
+            DiscardWritten();
+            return new(new FlushResult(canceled, isCompleted: true));
+        }
+        if (_tail is null)
+        {
+            // Nothing was ever written.
+            return new(new FlushResult(canceled, isCompleted: false));
+        }
+        ValueTask<FlushResult> result;
+        if (Commit())
+        {
+            result = new(new FlushResult(canceled, _ended));
+        }
+        else
+        {
+            lock (_lock)
+            {
+                result = !_waiting || _unsent <= MaxUnsent || _ended || canceled ? new(new FlushResult(canceled, _ended)) : PendFlush(cancellationToken);
+            }
+        }
+        ReportFailure();
+        return result;
+    }
+
+    /// <summary>
+    /// Marks what was written as flushed and sends what the socket takes now: true when nothing is
+    /// left waiting for it (or sending ended); false when the rest waits, and the loop sends it.
+    /// </summary>
+    private bool Commit()
+    {
+        if (!_waiting)
+        {
+            // Nothing waits for the socket: this thread sends, no one else touches the blocks.
+            MarkFlushed();
+            return TrySendFlushed() || Wait();
+        }
+        lock (_lock)
+        {
+            var waiting = _waiting;
+            MarkFlushed();
+            // Unless the loop sent the last of what waited meanwhile, it sends this too.
+            return !waiting && (TrySendFlushed() || Wait());
+        }
+    }
+
+    /// <summary>The socket is full: from now on the loop sends the flushed bytes; true if they went after all.</summary>
+    private bool Wait()
+    {
+        lock (_lock)
+        {
+            _waiting = true;
+            _unsent = FlushedUnsent();
+            // The edge may have come between the full buffer and the line above: try once more.
+            return TrySendFlushed();
+        }
+    }
+
+    /// <summary>Under <c>_lock</c>: a flush that waits until the loop has sent enough.</summary>
+    private ValueTask<FlushResult> PendFlush(CancellationToken cancellationToken)
+    {
+        _flush.Reset();
+        _flushPending = true;
+        if (cancellationToken.CanBeCanceled)
+        {
+            _flushCancellation = cancellationToken.UnsafeRegister(static (state, token) => ((SocketOutput)state!).EndFlush(null, token), this);
+        }
+        return new(this, _flush.Version);
+    }
+
+    /// <summary>
+    /// Ends a pending flush, if one is: with <paramref name="result"/>, or cancelled by
+    /// <paramref name="token"/> when null. Never under <c>_lock</c>: the writer continues inline.
+    /// </summary>
+    private void EndFlush(FlushResult? result, CancellationToken token = default)
+    {
+        lock (_lock)
+        {
+            if (!_flushPending)
+            {
+                return;
+            }
+            _flushPending = false;
+            _flushCancellation.Unregister();
+            _flushCancellation = default;
+        }
+        if (result is { } done)
+        {
+            _flush.SetResult(done);
+        }
+        else
+        {
+            _flush.SetException(new OperationCanceledException(token));
+        }
+    }
+
+    /// <summary>Tells the owner, once and outside the lock, that sending failed.</summary>
+    private void ReportFailure()
+    {
+        if (Volatile.Read(ref _failure) is not null && Interlocked.Exchange(ref _failure, null) is { } failure)
+        {
+            failed(failure);
+        }
+    }
+
+    /// <summary>After the end: what the writer writes goes nowhere (the first block is kept for it).</summary>
+    private void DiscardWritten()
+    {
+        lock (_lock)
+        {
+            for (var segment = _head; segment is not null && segment != _tail;)
+            {
+                var next = segment.Next;
+                segment.Return();
+                segment = next;
+            }
+            _head = _tail;
+            _flushedSegment = null;
+            if (_tail is { } tail)
+            {
+                tail.Start = tail.End = 0;
+                tail.Next = null;
+            }
+        }
+    }
+
+    /// <summary>Bytes from the head to the flushed end.</summary>
+    private long FlushedUnsent()
+    {
+        long bytes = 0;
+        for (var segment = _head; segment is not null; segment = segment.Next)
+        {
+            var end = segment == _flushedSegment ? _flushedEnd : segment.End;
+            bytes += end - segment.Start;
+            if (segment == _flushedSegment)
+            {
+                break;
+            }
+        }
+        return bytes;
+    }
+
+    /// <summary>From the loop's thread: the socket takes bytes again; sends what waits, on this thread.</summary>
+    public void OnWritable()
+    {
+        if (!_waiting)
+        {
+            return;
+        }
+        bool shut, resume;
+        lock (_lock)
+        {
+            if (!_waiting || _ended)
+            {
+                return;
+            }
+            TrySendFlushed();
+            resume = _flushPending && (_unsent <= MaxUnsent / 2 || _ended);
+            shut = !_waiting && _completed && !_ended;
+            if (!_waiting || _ended)
+            {
+                _drained?.TrySetResult();
+            }
+        }
+        ReportFailure();
+        if (shut)
+        {
+            ShutdownSend();
+        }
+        if (resume)
+        {
+            EndFlush(new FlushResult(isCanceled: false, _ended));
+        }
+    }
+
+    /// <summary>
+    /// Sends the flushed bytes the socket takes now, frees the segments that went (the tail stays
+    /// for the writer); true when none is left. A failure ends sending for good.
+    /// </summary>
+    private bool TrySendFlushed()
+    {
+        try
+        {
+            while (true)
+            {
+                var head = _head!;
+                var end = head == _flushedSegment ? _flushedEnd : head.End;
+                if (head.Start == end)
+                {
+                    if (head == _flushedSegment || head.Next is null)
+                    {
+                        _unsent = 0;
+                        _waiting = false;
+                        return true;
+                    }
+                    // Fully sent and not the flushed end: the next one follows.
+                    _head = head.Next;
+                    head.Return();
+                    continue;
+                }
+                long sent = head == _flushedSegment || head.Next is null
+                    ? TrySend(head.Memory.Span[head.Start..end])
+                    : TrySendGathered(head);
+                if (sent == 0)
+                {
+                    return false;
+                }
+                Consume(sent);
+            }
+        }
+        catch (ConnectionResetException e)
+        {
+            lock (_lock)
+            {
+                End();
+            }
+            Volatile.Write(ref _failure, e);
+            return true;
+        }
+    }
+
+    /// <summary>Moves the start past <paramref name="sent"/> bytes, over as many segments as they span.</summary>
+    private void Consume(long sent)
+    {
+        if (_waiting)
+        {
+            _unsent -= sent;
+        }
+        var segment = _head!;
+        while (true)
+        {
+            var end = segment == _flushedSegment ? _flushedEnd : segment.End;
+            var here = (int)Math.Min(sent, end - segment.Start);
+            segment.Start += here;
+            sent -= here;
+            if (sent == 0)
+            {
+                return;
+            }
+            _head = segment.Next!;
+            segment.Return();
+            segment = _head;
+        }
+    }
+
+    /// <summary>What was written so far may go: the flushed end moves to the tail's end.</summary>
+    private void MarkFlushed()
+    {
+        if (_tail is not { } tail)
+        {
+            return;
+        }
+        if (_waiting)
+        {
+            _unsent += UnflushedBytes;
+        }
+        _flushedSegment = tail;
+        _flushedEnd = tail.End;
+    }
+
+    /// <summary>Non-blocking <c>send</c>s until the socket buffer is full: how many bytes went.</summary>
+    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
+    private unsafe int TrySend(ReadOnlySpan<byte> data)
+    {
+        var total = 0;
+        while (total < data.Length)
+        {
+            nint sent;
+            fixed (byte* p = data[total..])
+            {
+                sent = Native.Send(handle, p, data.Length - total, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+            }
+            if (sent >= 0)
+            {
+                total += (int)sent;
+                continue;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Native.EAGAIN)
+            {
+                return total;
+            }
+            if (errno != Native.EINTR)
+            {
+                throw new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno));
+            }
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// One non-blocking <c>sendmsg</c> gathering up to <see cref="MaxVectors"/> flushed segments
+    /// from <paramref name="first"/> (a 1 MB body is 256 of the pool's 4 KB blocks): how many bytes
+    /// went (0: the socket buffer is full).
+    /// </summary>
+    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
+    private unsafe long TrySendGathered(Segment first)
+    {
+        var vectors = stackalloc Native.IoVector[MaxVectors];
+        var count = 0;
+        try
+        {
+            for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
+            {
+                var end = segment == _flushedSegment ? _flushedEnd : segment.End;
+                if (end == segment.Start)
+                {
+                    continue;
+                }
+                _pins[count] = segment.Memory[segment.Start..end].Pin();
+                vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)(end - segment.Start) };
+                count++;
+            }
+            var message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
+            while (true)
+            {
+                var sent = Native.SendMessage(handle, &message, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+                if (sent >= 0)
+                {
+                    return sent;
+                }
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Native.EAGAIN)
+                {
+                    return 0;
+                }
+                if (errno != Native.EINTR)
+                {
+                    throw new ConnectionResetException(Marshal.GetPInvokeErrorMessage(errno));
+                }
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _pins[i].Dispose();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override void CancelPendingFlush()
+    {
+        bool pending;
+        lock (_lock)
+        {
+            pending = _flushPending;
+            _cancelNextFlush = !pending;
+        }
+        if (pending)
+        {
+            EndFlush(new FlushResult(isCanceled: true, _ended));
+        }
+    }
+
+    /// <summary>
+    /// No more writes: what was written goes (now, or from the loop once the socket takes it), and
+    /// then the peer reads the end of the stream.
+    /// </summary>
+    public override void Complete(Exception? exception = null)
+    {
+        if (_completed)
+        {
+            return;
+        }
+        _cancelNextFlush = false;
+        if (!_ended && _tail is not null)
+        {
+            // What was written and not flushed still goes, as with a pipe (from the loop when the
+            // socket is full); a flush may be waiting already, so no flush of its own.
+            Commit();
+            ReportFailure();
+        }
+        bool shut;
+        lock (_lock)
+        {
+            _completed = true;
+            shut = !_waiting && !_ended;
+        }
+        if (shut)
+        {
+            ShutdownSend();
+        }
+    }
+
+    /// <summary>Stops sending for good: the connection was cut. A pending flush returns (completed), <see cref="Drained"/> finishes.</summary>
+    public void Abort()
+    {
+        lock (_lock)
+        {
+            End();
+        }
+        EndFlush(new FlushResult(isCanceled: false, isCompleted: true));
+    }
+
+    /// <summary>Under <c>_lock</c> (or from the writer with nothing waiting): nothing more will be sent.</summary>
+    private void End()
+    {
+        if (_ended)
+        {
+            return;
+        }
+        _ended = true;
+        _waiting = false;
+        _unsent = 0;
+        _drained?.TrySetResult();
+    }
+
+    /// <summary>Gives the blocks back to the pool; only once nothing writes or sends any more (the connection is disposed).</summary>
+    public void Release()
+    {
+        Abort();
+        lock (_lock)
+        {
+            for (var segment = _head; segment is not null;)
+            {
+                var next = segment.Next;
+                segment.Return();
+                segment = next;
+            }
+            _head = _tail = _flushedSegment = null;
+            _completed = true;
+        }
+    }
+
+    private void ShutdownSend()
+    {
+        try
+        {
+            Native.Shutdown(handle, Native.SHUT_WR);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _flush.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
+
+    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _flush.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>A block of the output: bytes from <see cref="Start"/> to <see cref="End"/> are written and not yet sent.</summary>
+    private sealed class Segment
+    {
+        private IMemoryOwner<byte>? _owner;
+        private byte[]? _array;
+
+        public Memory<byte> Memory { get; private set; }
+
+        public int Start { get; set; }
+
+        public int End { get; set; }
+
+        public Segment? Next { get; set; }
+
+        /// <summary>A block of at least <paramref name="size"/> bytes: the pool's, or an array from the shared array pool when larger.</summary>
+        public static Segment Rent(MemoryPool<byte> pool, int size)
+        {
+            size = Math.Max(size, MinSegmentSize);
+            var segment = new Segment();
+            if (size <= pool.MaxBufferSize)
+            {
+                segment._owner = pool.Rent(size);
+                segment.Memory = segment._owner.Memory;
+            }
+            else
+            {
+                segment._array = ArrayPool<byte>.Shared.Rent(size);
+                segment.Memory = segment._array;
+            }
+            return segment;
+        }
+
+        public void Return()
+        {
+            _owner?.Dispose();
+            _owner = null;
+            if (_array is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_array);
+                _array = null;
+            }
+            Memory = default;
+            Next = null;
+        }
+    }
+}
