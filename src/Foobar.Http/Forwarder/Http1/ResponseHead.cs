@@ -127,10 +127,16 @@ internal sealed class ResponseHead
             Headers.Add(new(name, ValueOf(known, value)));
         }
         KeepAlive = HasToken(connection, "close") ? false : http11 || HasToken(connection, "keep-alive");
-        if (connection is not null)
+        if (connection is not null && NamesHeaders(connection))
         {
             // A backend's Connection header names further headers that belong to its hop only.
-            Headers.RemoveAll(header => HopByHopHeaders.Contains(header.Key, connection));
+            for (var i = Headers.Count - 1; i >= 0; i--)
+            {
+                if (HopByHopHeaders.Contains(Headers[i].Key, connection))
+                {
+                    Headers.RemoveAt(i);
+                }
+            }
         }
         Framing = FramingOf(requestWasHead, contentLength, transferEncoding);
         ContentLength = Framing == BodyFraming.ContentLength ? contentLength : 0;
@@ -204,6 +210,21 @@ internal sealed class ResponseHead
             return last;
         }
         return _lastValues[known] = Encoding.Latin1.GetString(value);
+    }
+
+    /// <summary>Whether a Connection header names anything but <c>keep-alive</c> and <c>close</c> (headers to drop).</summary>
+    private static bool NamesHeaders(string connection)
+    {
+        var span = connection.AsSpan();
+        foreach (var range in span.Split(','))
+        {
+            var token = span[range].Trim();
+            if (!token.IsEmpty && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && !token.Equals("close", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool HasToken(string? list, string token)
