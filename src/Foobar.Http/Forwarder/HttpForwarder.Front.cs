@@ -27,12 +27,13 @@ public sealed partial class HttpForwarder
     internal async ValueTask<FrontOutcome> ForwardAsync(FrontRequest request, PipeWriter client, BackendPool pool, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         request.EnsureId();
-        List<Backend>? tried = null;
+        var tried = request.Tried;
+        tried.Clear();
         var key = new BalanceKey(request.Client, request.Path);
         Acquired acquired;
-        while ((acquired = await pool.AcquireAsync(tried ?? (IReadOnlyCollection<Backend>)[], key, aborted).ConfigureAwait(false)).Backend is { } backend)
+        while ((acquired = await pool.AcquireAsync(tried, key, aborted).ConfigureAwait(false)).Backend is { } backend)
         {
-            (tried ??= new List<Backend>(2)).Add(backend);
+            tried.Add(backend);
             FrontOutcome? outcome;
             try
             {
@@ -47,7 +48,7 @@ public sealed partial class HttpForwarder
                 return done;
             }
         }
-        var (status, reason) = Unanswered(acquired, pool, tried ?? (IReadOnlyCollection<Backend>)[]);
+        var (status, reason) = Unanswered(acquired, pool, tried);
         return await AnswerAsync(client, status, self, reason, pages, request, acquired.Refusal is Refusal.QueueFull or Refusal.QueueTimeout, close, aborted).ConfigureAwait(false);
     }
 

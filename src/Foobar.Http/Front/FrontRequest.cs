@@ -74,6 +74,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
     /// <summary>The X-Forwarded-For the request came with; null when absent.</summary>
     public string? ForwardedFor => Optional(_forwardedFor);
 
+    /// <summary>The backends the forwarder tried for this request: one list for the connection's requests, not one each.</summary>
+    public List<Backend> Tried { get; } = new(2);
+
     /// <summary>The status of the answer, once given.</summary>
     public int Status { get; private set; }
 
@@ -153,7 +156,11 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
             return false;
         }
         _target = targetStart..targetEnd;
-        _path = path.SequenceEqual("/"u8) ? "/" : Encoding.ASCII.GetString(path);
+        // A connection's requests often ask for the same path (a client polling, a load balancer's own traffic): the last string is kept.
+        if (!Ascii.Equals(path, _path))
+        {
+            _path = Encoding.ASCII.GetString(path);
+        }
         rest = lineEnd + 2;
         return true;
     }

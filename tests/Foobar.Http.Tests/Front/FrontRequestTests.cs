@@ -102,6 +102,21 @@ public class FrontRequestTests
     }
 
     [Fact]
+    public void ThePathOfTheLastRequest_IsKeptForTheNextWithTheSamePath_AndOnlyThen()
+    {
+        var request = new FrontRequest(Client);
+        Assert.True(request.TryRead("GET /api/x?a=1 HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray()));
+        var first = request.Path;
+
+        Assert.True(request.TryRead("GET /api/x?a=2 HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray()));
+        Assert.Same(first, request.Path);
+        Assert.True(request.TryRead("GET /api/y HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray()));
+        Assert.Equal("/api/y", request.Path);
+        Assert.True(request.TryRead("GET /api/ HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray()));
+        Assert.Equal("/api/", request.Path);
+    }
+
+    [Fact]
     public void AReadRequest_CanBeReadAgainAfterAnother()
     {
         var request = new FrontRequest(Client);
