@@ -177,7 +177,17 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             // Nothing waits for the socket: this thread sends, no one else touches the blocks.
             MarkFlushed();
-            return TrySendFlushed() || Wait();
+            if (!TrySendFlushed())
+            {
+                return Wait();
+            }
+            if (_head == _tail && _tail!.Start == _tail.End)
+            {
+                // All went: the next response starts at the block's start, so it never straddles two blocks.
+                _tail.Start = _tail.End = 0;
+                _flushedSegment = null;
+            }
+            return true;
         }
         lock (_lock)
         {
