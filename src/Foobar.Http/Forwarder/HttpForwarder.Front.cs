@@ -34,10 +34,41 @@ public sealed partial class HttpForwarder
         while ((acquired = await pool.AcquireAsync(tried, key, aborted).ConfigureAwait(false)).Backend is { } backend)
         {
             tried.Add(backend);
-            FrontOutcome? outcome;
+            // One try, in this method rather than one of its own: every request waits in it for
+            // the backend, and each async frame that waits costs an allocation.
+            FrontOutcome? outcome = null;
             try
             {
-                outcome = await TryForwardAsync(request, client, backend, pages, self, close, aborted).ConfigureAwait(false);
+                var timeout = RentTimeout(aborted);
+                BackendConnection? connection = null;
+                try
+                {
+                    connection = await Http1Exchange.SendAsync(request, backend, ConnectTimeout, LocalAddress, timeout.Token).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
+                {
+                    // Always replayable: tried again on the next backend.
+                    FailedTry(backend, e, replayable: true);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                {
+                    CountFailure(backend, $"no answer within {ResponseTimeout.TotalSeconds:0} s");
+                    outcome = await AnswerAsync(client, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s",
+                        pages, request, retryAfter: false, close, aborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    outcome = FrontOutcome.Close;
+                }
+                finally
+                {
+                    ReturnTimeout(timeout);
+                }
+                if (connection is not null)
+                {
+                    backend.CountSuccess();
+                    outcome = await CopyResponseAsync(request, client, backend, connection, pages, self, close, aborted).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -50,40 +81,6 @@ public sealed partial class HttpForwarder
         }
         var (status, reason) = Unanswered(acquired, pool, tried);
         return await AnswerAsync(client, status, self, reason, pages, request, acquired.Refusal is Refusal.QueueFull or Refusal.QueueTimeout, close, aborted).ConfigureAwait(false);
-    }
-
-    /// <summary>One try on <paramref name="backend"/>: the outcome when the exchange is over, null to try the next backend.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FrontOutcome?> TryForwardAsync(FrontRequest request, PipeWriter client, Backend backend, IErrorPages? pages, string self, bool close, CancellationToken aborted)
-    {
-        var timeout = RentTimeout(aborted);
-        BackendConnection connection;
-        try
-        {
-            connection = await Http1Exchange.SendAsync(request, backend, ConnectTimeout, LocalAddress, timeout.Token).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
-        {
-            // Always replayable: tried again on the next backend.
-            FailedTry(backend, e, replayable: true);
-            return null;
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            CountFailure(backend, $"no answer within {ResponseTimeout.TotalSeconds:0} s");
-            return await AnswerAsync(client, StatusCodes.Status504GatewayTimeout, self, $"{backend.Name} did not answer within {ResponseTimeout.TotalSeconds:0} s",
-                pages, request, retryAfter: false, close, aborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return FrontOutcome.Close;
-        }
-        finally
-        {
-            ReturnTimeout(timeout);
-        }
-        backend.CountSuccess();
-        return await CopyResponseAsync(request, client, backend, connection, pages, self, close, aborted).ConfigureAwait(false);
     }
 
     /// <summary>Passes the response head and body on, then puts the backend connection back or closes it.</summary>

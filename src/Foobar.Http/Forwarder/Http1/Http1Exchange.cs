@@ -46,9 +46,34 @@ internal static class Http1Exchange
                 head.Write(connection.Output, backend);
                 connection.Requests++;
                 await connection.Output.FlushAsync(token).ConfigureAwait(false);
-                if (await ReadHeadAsync(connection, head.IsHead, token).ConfigureAwait(false))
+                // The response head, read here rather than in a method of its own: every request
+                // waits for it, and each async frame that waits costs an allocation.
+                var received = false;
+                while (true)
                 {
-                    return connection;
+                    ReadResult result;
+                    try
+                    {
+                        result = await connection.Input.ReadAsync(token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // Reset by the backend: the transport completes the pipe with the error.
+                        if (received)
+                        {
+                            throw new HttpRequestException(HttpRequestError.ResponseEnded, $"The connection failed in the middle of the response head: {e.Message}", e);
+                        }
+                        break;
+                    }
+                    var read = ReadHead(connection, result, head.IsHead, ref received);
+                    if (read == HeadRead.Answered)
+                    {
+                        return connection;
+                    }
+                    if (read == HeadRead.Ended)
+                    {
+                        break;
+                    }
                 }
             }
             catch (IOException e) when (!token.IsCancellationRequested)
@@ -79,25 +104,25 @@ internal static class Http1Exchange
         }
     }
 
-    /// <summary>Reads the response head, skipping interim responses (100, 103); false when the connection ended before any byte came.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<bool> ReadHeadAsync(BackendConnection connection, bool requestWasHead, CancellationToken token)
+    /// <summary>What one read of the backend's connection gave.</summary>
+    private enum HeadRead
+    {
+        /// <summary>The head is incomplete (or was an interim response): read on.</summary>
+        More,
+        /// <summary>The final response head (or an unasked 101) is in <see cref="BackendConnection.Head"/>.</summary>
+        Answered,
+        /// <summary>The connection ended before any byte of an answer.</summary>
+        Ended,
+    }
+
+    /// <summary>Parses what <paramref name="result"/> holds, skipping interim responses (100, 103), and advances the input past what it used.</summary>
+    /// <exception cref="HttpRequestException">The head is malformed, or the connection ended in the middle of it.</exception>
+    private static HeadRead ReadHead(BackendConnection connection, ReadResult result, bool requestWasHead, ref bool received)
     {
         var input = connection.Input;
-        var received = false;
+        var buffer = result.Buffer;
         while (true)
         {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Reset by the backend: Kestrel's transport completes the pipe with the error.
-                return !received ? false : throw new HttpRequestException(HttpRequestError.ResponseEnded, $"The connection failed in the middle of the response head: {e.Message}", e);
-            }
-            var buffer = result.Buffer;
             received |= !buffer.IsEmpty;
             bool parsed;
             SequencePosition consumed;
@@ -110,21 +135,23 @@ internal static class Http1Exchange
                 input.AdvanceTo(buffer.Start);
                 throw;
             }
-            if (parsed)
+            if (!parsed)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    return !received ? HeadRead.Ended : throw new HttpRequestException(HttpRequestError.ResponseEnded, "The backend closed the connection in the middle of the response head.");
+                }
+                return HeadRead.More;
+            }
+            // A 101 ends the exchange too: the caller refuses it, as nothing asked for an upgrade.
+            if (connection.Head.Status is >= 200 or StatusCodes.Status101SwitchingProtocols)
             {
                 input.AdvanceTo(consumed);
-                // A 101 ends the exchange too: the caller refuses it, as nothing asked for an upgrade.
-                if (connection.Head.Status is >= 200 or StatusCodes.Status101SwitchingProtocols)
-                {
-                    return true;
-                }
-                continue;
+                return HeadRead.Answered;
             }
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
-            {
-                return !received ? false : throw new HttpRequestException(HttpRequestError.ResponseEnded, "The backend closed the connection in the middle of the response head.");
-            }
+            // An interim response: the final one may follow in the same buffer.
+            buffer = buffer.Slice(consumed);
         }
     }
 }
