@@ -114,21 +114,12 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             _head = _tail = tail = Segment.Rent(pool, size);
         }
-        else if (tail.Memory.Length - tail.End < size)
+        else if (tail.Memory.Length - tail.End < size && !(Rewind() && tail.Memory.Length >= size))
         {
-            if (tail.Start == tail.End && tail == _head && !_waiting && tail.Memory.Length >= size)
-            {
-                // Everything in it went: write from its start again.
-                tail.Start = tail.End = 0;
-                _flushedSegment = null;
-            }
-            else
-            {
-                var next = Segment.Rent(pool, size);
-                // The loop's thread may be walking the flushed segments: the link is published with the flush.
-                tail.Next = next;
-                _tail = tail = next;
-            }
+            var next = Segment.Rent(pool, size);
+            // The loop's thread may be walking the flushed segments: the link is published with the flush.
+            tail.Next = next;
+            _tail = tail = next;
         }
         return tail.Memory[tail.End..];
     }
@@ -181,12 +172,8 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             {
                 return Wait();
             }
-            if (_head == _tail && _tail!.Start == _tail.End)
-            {
-                // All went: the next response starts at the block's start, so it never straddles two blocks.
-                _tail.Start = _tail.End = 0;
-                _flushedSegment = null;
-            }
+            // All went: the next response starts at the block's start, so it never straddles two blocks.
+            Rewind();
             return true;
         }
         lock (_lock)
@@ -196,6 +183,21 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             // Unless the loop sent the last of what waited meanwhile, it sends this too.
             return !waiting && (TrySendFlushed() || Wait());
         }
+    }
+
+    /// <summary>
+    /// From the writer: when the only block holds nothing unsent and nothing waits for the socket,
+    /// writing starts at its beginning again; whether it did.
+    /// </summary>
+    private bool Rewind()
+    {
+        if (_tail is not { } tail || tail != _head || tail.Start != tail.End || _waiting)
+        {
+            return false;
+        }
+        tail.Start = tail.End = 0;
+        _flushedSegment = null;
+        return true;
     }
 
     /// <summary>The socket is full: from now on the loop sends the flushed bytes; true if they went after all.</summary>
