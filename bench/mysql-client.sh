@@ -18,16 +18,25 @@ dotnet publish "$root/bench/Foobar.MySql.Bench" -c Release -r linux-x64 --self-c
 # make: answers continue on the client's event-loop threads (docs/mysql-client.md). "sync" the
 # synchronous methods, one thread per client with blocking socket calls, which is how mariadb-slap
 # works.
-ours() { env $4 dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" "$5" | cut -d' ' -f1; }
+# Each run prints "QUERIES_PER_SECOND CPU_US": the client's CPU time (user + system) per query. Ours
+# measures its own over the timed part (Foobar.MySql.Bench); slap's is its whole process (bash's
+# `time`), connecting included — a few connections against tens of thousands of queries.
+ours() { env $4 dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" "$5" \
+  | awk '{ sub("cpu_us=", "", $3); print $1, $3 }'; }
 slap() {
-  local seconds
-  seconds=$(mariadb-slap --no-defaults -h $addr -P 3306 -ubench -pbenchpw --create-schema=bench --iterations=1 \
-    --concurrency="$1" --number-of-queries="$2" --query="$3" 2>/dev/null | awk '/Average number of seconds/ {print $9}')
-  awk -v n="$2" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }'
+  local out seconds cpu TIMEFORMAT='CPU %U %S'
+  out=$( { time mariadb-slap --no-defaults -h $addr -P 3306 -ubench -pbenchpw --create-schema=bench --iterations=1 \
+    --concurrency="$1" --number-of-queries="$2" --query="$3" 2>/dev/null; } 2>&1 )
+  seconds=$(echo "$out" | awk '/Average number of seconds/ {print $9}')
+  cpu=$(echo "$out" | awk '/^CPU/ {print $2 + $3}')
+  awk -v n="$2" -v s="$seconds" -v c="$cpu" 'BEGIN { printf "%.0f %.1f", n / s, c * 1e6 / n }'
 }
-median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Field 1 (q/s) or 2 (CPU µs) of each "q/s,cpu" item of a list.
+field() { tr ' ' '\n' | grep . | cut -d, -f"$1" | tr '\n' ' '; }
 
-printf '%-20s %5s %10s %10s %6s %10s %6s %10s %6s\n' query conc "slap q/s" "async q/s" ratio "inline q/s" ratio "sync q/s" ratio
+printf '%-20s %5s %10s %10s %6s %10s %6s %10s %6s   %s\n' query conc "slap q/s" "async q/s" ratio "inline q/s" ratio "sync q/s" ratio \
+  "client CPU us/query: slap async inline sync"
 while IFS='|' read -r name query; do
   for conc in 1 32; do
     case "$name/$conc" in
@@ -35,17 +44,22 @@ while IFS='|' read -r name query; do
       "100-row select/1") n=10000 ;; "100-row select/32") n=40000 ;;
       "single-row insert/1") n=8000 ;; *) n=40000 ;;
     esac
+    # An untimed run first: the server's first run of a query at a concurrency (threads created,
+    # pages and plans cached) is slower, and would count against whoever goes first.
+    slap "$conc" "$((n / 4))" "$query" >/dev/null
     s_all=""; o_all=""; i_all=""; y_all=""
     for _ in $(seq 1 "$rounds"); do
-      s_all="$s_all $(slap "$conc" "$n" "$query")"
-      o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async)"
-      i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async)"
-      y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync)"
+      s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
+      o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
+      i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
+      y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
     done
-    s=$(echo $s_all | median); o=$(echo $o_all | median); i=$(echo $i_all | median); y=$(echo $y_all | median)
+    s=$(echo $s_all | field 1 | median); o=$(echo $o_all | field 1 | median); i=$(echo $i_all | field 1 | median); y=$(echo $y_all | field 1 | median)
     ratio() { awk -v a="$1" -v b="$s" 'BEGIN{print a/b}'; }
-    printf '%-20s %5s %10s %10s %6.2f %10s %6.2f %10s %6.2f   (slap:%s | async:%s | inline:%s | sync:%s)\n' "$name" "$conc" "$s" \
-      "$o" "$(ratio "$o")" "$i" "$(ratio "$i")" "$y" "$(ratio "$y")" "$s_all" "$o_all" "$i_all" "$y_all"
+    printf '%-20s %5s %10s %10s %6.2f %10s %6.2f %10s %6.2f   %s %s %s %s   (slap:%s | async:%s | inline:%s | sync:%s)\n' "$name" "$conc" "$s" \
+      "$o" "$(ratio "$o")" "$i" "$(ratio "$i")" "$y" "$(ratio "$y")" \
+      "$(echo $s_all | field 2 | median)" "$(echo $o_all | field 2 | median)" "$(echo $i_all | field 2 | median)" "$(echo $y_all | field 2 | median)" \
+      "$(echo $s_all | field 1)" "$(echo $o_all | field 1)" "$(echo $i_all | field 1)" "$(echo $y_all | field 1)"
   done
 done <<'QUERIES'
 SELECT 1|SELECT 1

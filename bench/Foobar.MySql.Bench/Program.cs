@@ -2,7 +2,8 @@
 // queries, each client on its own connection, every row of every result read. The clients first warm
 // up untimed for WARMUP_SECONDS (default 3): slap is compiled C, and the runtime's tiered compilation
 // runs instrumented code for a while before the optimized code it settles on. Then all start
-// together and the clock runs until the last finishes. Prints queries per second.
+// together and the clock runs until the last finishes. Prints "QUERIES_PER_SECOND rows=ROWS cpu_us=C
+// user_us=U": the process's CPU time (user + system, and user alone) per query over the timed part.
 // MODE "async" (default): OpenAsync, ExecuteReaderAsync, ReadAsync on tasks, as the app servers use it.
 // MODE "sync": Open, ExecuteReader, Read on one thread per client, as mariadb-slap does (blocking I/O).
 // Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]
@@ -28,6 +29,7 @@ using var go = new ManualResetEventSlim();
 var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 long rows;
 Stopwatch clock;
+TimeSpan cpuBefore, userBefore;
 if (synchronous)
 {
     var counts = new long[concurrency];
@@ -46,6 +48,8 @@ if (synchronous)
     })).ToList();
     threads.ForEach(t => t.Start());
     ready.Wait();
+    cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    userBefore = Process.GetCurrentProcess().UserProcessorTime;
     clock = Stopwatch.StartNew();
     go.Set();
     threads.ForEach(t => t.Join());
@@ -67,12 +71,19 @@ else
         return await RunAsync(command, perClient);
     })).ToList();
     ready.Wait();
+    cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    userBefore = Process.GetCurrentProcess().UserProcessorTime;
     clock = Stopwatch.StartNew();
     start.SetResult();
     rows = (await Task.WhenAll(clients)).Sum();
 }
 var elapsed = clock.Elapsed.TotalSeconds;
-Console.WriteLine((perClient * concurrency / elapsed).ToString("F0", CultureInfo.InvariantCulture) + $" rows={rows}");
+var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+var user = Process.GetCurrentProcess().UserProcessorTime - userBefore;
+var queries = perClient * concurrency;
+Console.WriteLine((queries / elapsed).ToString("F0", CultureInfo.InvariantCulture) + $" rows={rows}" +
+    " cpu_us=" + (cpu.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture) +
+    " user_us=" + (user.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture));
 return 0;
 
 static async Task<long> RunAsync(MySqlCommand command, int queries)
