@@ -13,17 +13,13 @@ namespace Foobar.Http.Transport;
 /// A TCP connection on an <see cref="EpollLoop"/>, as Kestrel's <see cref="ConnectionContext"/>:
 /// bytes received go into <c>Transport.Input</c>, bytes written to <c>Transport.Output</c> are
 /// sent. It reads only when epoll said there is something (edge-triggered, until a short read:
-/// one <c>recv</c> per arrival, as nginx does) into a pipe that schedules inline, so a request is
-/// parsed and answered on the loop's thread; the output is no pipe but <see cref="SocketOutput"/>,
-/// which sends on the thread that flushes.
+/// one <c>recv</c> per arrival, as nginx does) straight into the connection's blocks
+/// (<see cref="SocketInput"/>), and a waiting read continues inline, so a request is parsed and
+/// answered on the loop's thread; the output, <see cref="SocketOutput"/>, sends on the thread that
+/// flushes. Neither side is a pipe: no pipe locks, no scheduling between socket and application.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IMemoryPoolFeature
 {
-    /// <summary>Bytes received and not yet read by the application before reading pauses (Kestrel's socket transport: 1 MB, resuming at half).</summary>
-    private const int MaxBuffered = 1 << 20;
-
-    private const int MinReadSize = 4096;
-
     /// <summary>
     /// How long closing waits for unsent bytes to go (Kestrel aborts slow readers itself; a
     /// backend connection closed after a failure has no one else to).
@@ -34,7 +30,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
 
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
-    private readonly Pipe _input;
+    private readonly SocketInput _input;
     private readonly SocketOutput _output;
     private readonly CancellationTokenSource _closed = new();
     private EpollLoop? _loop;
@@ -43,7 +39,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private int _readLock;
     private int _readRequested;
     private int _mustDrain;
-    private int _paused;
     private int _inputDone;
     private int _disposed;
 
@@ -52,9 +47,9 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         _socket = socket;
         _handle = socket.SafeHandle;
         MemoryPool = pool;
-        _input = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, MaxBuffered, MaxBuffered / 2, MinReadSize, useSynchronizationContext: false));
+        _input = new SocketInput(pool, Resume);
         _output = new SocketOutput(_handle, pool, e => EndInput(e));
-        Transport = new DuplexPipe(_input.Reader, _output);
+        Transport = new DuplexPipe(_input, _output);
         ConnectionId = "E" + Interlocked.Increment(ref s_ids).ToString("X");
         Features.Set<IConnectionIdFeature>(this);
         Features.Set<IConnectionTransportFeature>(this);
@@ -185,11 +180,11 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private void RequestRead()
     {
         Volatile.Write(ref _readRequested, 1);
-        while (Volatile.Read(ref _readRequested) == 1 && Volatile.Read(ref _paused) == 0 && Interlocked.CompareExchange(ref _readLock, 1, 0) == 0)
+        while (Volatile.Read(ref _readRequested) == 1 && !_input.IsPaused && Interlocked.CompareExchange(ref _readLock, 1, 0) == 0)
         {
             try
             {
-                while (Volatile.Read(ref _paused) == 0 && Interlocked.Exchange(ref _readRequested, 0) == 1)
+                while (!_input.IsPaused && Interlocked.Exchange(ref _readRequested, 0) == 1)
                 {
                     ReadAvailable(Interlocked.Exchange(ref _mustDrain, 0) == 1);
                 }
@@ -201,34 +196,30 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
     }
 
-    /// <summary>Receives into the input pipe until a short read (or, when <paramref name="drain"/>, until the socket would block), flushing to the application as it goes.</summary>
+    /// <summary>Receives into the input until a short read (or, when <paramref name="drain"/>, until the socket would block); a waiting reader continues as bytes come.</summary>
     private unsafe void ReadAvailable(bool drain)
     {
         if (Volatile.Read(ref _inputDone) == 1)
         {
             return;
         }
-        var writer = _input.Writer;
         while (true)
         {
-            var memory = writer.GetMemory(MinReadSize);
+            var memory = _input.GetReceiveMemory();
             nint received;
             fixed (byte* p = memory.Span)
             {
                 received = Native.Receive(_handle, p, memory.Length, Native.MSG_DONTWAIT);
             }
+            var outcome = _input.Received(received > 0 ? (int)received : 0);
             if (received > 0)
             {
-                writer.Advance((int)received);
-                var flush = writer.FlushAsync();
-                if (!flush.IsCompletedSuccessfully)
+                if (outcome == SocketInput.ReceiveOutcome.Pause)
                 {
-                    // The application is behind: stop reading until it catches up.
-                    Volatile.Write(ref _paused, 1);
-                    _ = ResumeAfterAsync(flush);
+                    // The application is behind: stop reading until it catches up (Resume).
                     return;
                 }
-                if (flush.Result.IsCompleted)
+                if (outcome == SocketInput.ReceiveOutcome.Stop)
                 {
                     EndInput(null);
                     return;
@@ -257,26 +248,11 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
     }
 
-    private async Task ResumeAfterAsync(ValueTask<FlushResult> flush)
+    /// <summary>From the input: the application caught up after a pause.</summary>
+    private void Resume()
     {
-        FlushResult result;
-        try
-        {
-            result = await flush.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            EndInput(e);
-            return;
-        }
-        if (result.IsCompleted)
-        {
-            EndInput(null);
-            return;
-        }
         // Edges that came while paused were not acted on: read all there is.
         Volatile.Write(ref _mustDrain, 1);
-        Volatile.Write(ref _paused, 0);
         RequestRead();
     }
 
@@ -285,7 +261,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     {
         if (Interlocked.Exchange(ref _inputDone, 1) == 0)
         {
-            _input.Writer.Complete(error);
+            _input.EndInput(error);
             // On the pool, as Kestrel's transport does: its handlers must not run inside a read.
             ThreadPool.UnsafeQueueUserWorkItem(static closed =>
             {
@@ -328,7 +304,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
             return;
         }
         _output.Complete();
-        _input.Reader.Complete();
+        _input.Complete();
         var drained = _output.Drained;
         if (!drained.IsCompleted)
         {
