@@ -34,7 +34,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private readonly SocketOutput _output;
     private readonly CancellationTokenSource _closed = new();
     private EpollLoop? _loop;
-    private long _key;
     private TaskCompletionSource? _connecting;
     private int _readLock;
     private int _readRequested;
@@ -108,7 +107,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
         catch
         {
-            connection._loop?.Remove(connection._key);
+            connection._loop?.Remove(connection.Key);
             socket.Dispose();
             throw;
         }
@@ -131,8 +130,11 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private void Register(EpollLoop loop)
     {
         _loop = loop;
-        _key = _loop.Add(this, _handle);
+        _loop.Add(this, _handle);
     }
+
+    /// <summary>Its key on its loop (<see cref="EpollLoop.Add"/>): which events are its.</summary>
+    public long Key { get; set; }
 
     /// <summary>The number of the loop this connection's events are handled on (<see cref="EpollLoop.Index"/>).</summary>
     public int LoopIndex => _loop!.Index;
@@ -317,7 +319,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
                 Abort(new ConnectionAbortedException("The peer read nothing of the last bytes sent."));
             }
         }
-        _loop?.Remove(_key);
+        _loop?.Remove(Key);
         EndInput(null);
         _socket.Dispose();
         _output.Release();

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -8,7 +7,7 @@ namespace Foobar.Http.Transport;
 /// <summary>
 /// One epoll instance and its thread; one per processor, connections spread over them in turn.
 /// A connection is registered once, edge-triggered for reading and writing, and its events are
-/// handled on this thread: reads, and through the pipes' inline scheduling Kestrel's request
+/// handled on this thread: reads, and through the input's inline continuations Kestrel's request
 /// processing and the sends it causes (what the runtime does with inline completions).
 /// </summary>
 internal sealed unsafe class EpollLoop
@@ -22,8 +21,17 @@ internal sealed unsafe class EpollLoop
     private static EpollLoop? t_current;
 
     private readonly int _epoll;
-    private readonly ConcurrentDictionary<long, EpollConnection> _connections = new();
-    private long _nextKey;
+    private readonly Lock _slotsLock = new();
+    /// <summary>
+    /// The connections by slot: an event's key is its connection's slot (low 32 bits) and the slot's
+    /// use (high 32 bits), so a late event for a connection gone finds another key there and is
+    /// dropped. The loop's thread reads without a lock; slots change and the array grows under
+    /// <c>_slotsLock</c>, the grown array published before any of its keys reaches epoll.
+    /// </summary>
+    private EpollConnection?[] _slots = new EpollConnection?[64];
+    private int[] _uses = new int[64];
+    private readonly Stack<int> _free = new();
+    private int _used;
 
     private EpollLoop(int index)
     {
@@ -53,25 +61,49 @@ internal sealed unsafe class EpollLoop
     }
 
     /// <summary>Registers <paramref name="connection"/>'s socket; its events start at once (those already pending too).</summary>
-    /// <returns>The key that <see cref="Remove"/> takes.</returns>
+    /// <returns>The key that <see cref="Remove"/> takes, also set as the connection's <see cref="EpollConnection.Key"/>.</returns>
     public long Add(EpollConnection connection, SafeSocketHandle socket)
     {
-        var key = Interlocked.Increment(ref _nextKey);
-        _connections[key] = connection;
+        long key;
+        lock (_slotsLock)
+        {
+            var slot = _free.Count > 0 ? _free.Pop() : _used++;
+            if (slot == _slots.Length)
+            {
+                var slots = new EpollConnection?[slot * 2];
+                Array.Copy(_slots, slots, slot);
+                Array.Resize(ref _uses, slot * 2);
+                Volatile.Write(ref _slots, slots);
+            }
+            key = (long)(uint)++_uses[slot] << 32 | (uint)slot;
+            connection.Key = key;
+            Volatile.Write(ref _slots[slot], connection);
+        }
         var ev = stackalloc byte[16];
         BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET);
         BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(ev + Native.EpollDataOffset, 8), key);
         if (Native.EpollControl(_epoll, Native.EPOLL_CTL_ADD, socket, ev) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            _connections.TryRemove(key, out _);
+            Remove(key);
             throw new IOException($"epoll_ctl failed: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
         return key;
     }
 
     /// <summary>Forgets a connection whose socket is about to be closed (closing it unregisters it from epoll).</summary>
-    public void Remove(long key) => _connections.TryRemove(key, out _);
+    public void Remove(long key)
+    {
+        lock (_slotsLock)
+        {
+            var slot = (int)(uint)key;
+            if (_slots[slot] is { } connection && connection.Key == key)
+            {
+                _slots[slot] = null;
+                _free.Push(slot);
+            }
+        }
+    }
 
     private void Run()
     {
@@ -87,7 +119,8 @@ internal sealed unsafe class EpollLoop
                     var e = p + i * Native.EpollEventSize;
                     var flags = BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(e, 4));
                     var key = BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(e + Native.EpollDataOffset, 8));
-                    if (_connections.TryGetValue(key, out var connection))
+                    var connection = Volatile.Read(ref _slots)[(int)(uint)key];
+                    if (connection is not null && connection.Key == key)
                     {
                         connection.OnEvents(flags);
                     }

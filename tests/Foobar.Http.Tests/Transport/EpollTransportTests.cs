@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text;
 using Foobar.Http.Transport;
 using Foobar.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -204,6 +205,33 @@ public sealed class EpollTransportTests
         var end = await connection.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(end.IsCompleted);
         Assert.True(end.Buffer.IsEmpty);
+    }
+
+    [Fact]
+    public async Task ManyConnections_OpenedClosedAndOpenedAgain_EachGetsItsOwnBytes()
+    {
+        // More connections than a loop's first table of slots, then as many again in the slots
+        // the first left: every answer must reach the connection it was sent to.
+        for (var wave = 0; wave < 2; wave++)
+        {
+            var pairs = await Task.WhenAll(Enumerable.Range(0, 160).Select(_ => ConnectedPair.ConnectAsync()));
+            try
+            {
+                await Task.WhenAll(pairs.Select((pair, i) => pair.Peer.SendAsync(Encoding.ASCII.GetBytes($"{wave}:{i:D3}"))));
+                for (var i = 0; i < pairs.Length; i++)
+                {
+                    Assert.Equal($"{wave}:{i:D3}", await ReadAsync(pairs[i].Connection.Transport.Input, 5).WaitAsync(TimeSpan.FromSeconds(10)));
+                }
+            }
+            finally
+            {
+                foreach (var (connection, peer) in pairs)
+                {
+                    await connection.DisposeAsync();
+                    peer.Dispose();
+                }
+            }
+        }
     }
 
     [Fact]
