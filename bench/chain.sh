@@ -20,11 +20,14 @@ source "$root/bench/lib/work.sh" chain
 prefix=127.36.0
 public=$prefix.1; haproxy_at=$prefix.200; nginx1=$prefix.201; nginx2=$prefix.202
 # foobar.yaml with its addresses moved, plain HTTP (nginx and haproxy get no TLS either), no
-# access log (nginx has none), no write limit (not exercised: reads only).
-sed -e "s|range: 127.10.0.0/24|range: $prefix.0/24|" -e "s|root: site|root: $root/site|" \
+# access log (nginx has none), no write limit (not exercised: reads only), one event loop per
+# web server as each nginx below has one worker (the load balancers keep one per processor, as
+# HAProxy its default nbthread).
+sed -e "s|range: 127.10.0.0/24|range: $prefix.0/24|" -e "s|root: site|root: $root/site|" -e 's|^web:$|web:\n  workers: 1|' \
     -e '/^  https:/d' -e '/^  terminate:/d' -e 's|access_log: combined|access_log: off|' -e 's|write_limit: [^ ]*|write_limit: off|' \
     "$root/foobar.yaml" > "$work/foobar.yaml"
 grep -q 'access_log: off' "$work/foobar.yaml" || { echo "could not turn the access log off in the bench topology" >&2; exit 1; }
+grep -q '^  workers: 1' "$work/foobar.yaml" || { echo "could not set web.workers in the bench topology" >&2; exit 1; }
 stop_site() { "$root/foobar" down --state "$work/state" >/dev/null 2>&1 || true; }
 trap 'stop_site; cleanup' EXIT
 "$root/foobar" up --detach -t "$work/foobar.yaml" --state "$work/state" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }

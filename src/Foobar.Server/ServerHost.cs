@@ -1,6 +1,7 @@
 using System.Net;
 using Foobar.Http;
 using Foobar.Http.Forwarder;
+using Foobar.Http.Transport;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
 using Foobar.Server.Roles;
@@ -38,6 +39,10 @@ public static class ServerHost
 
         // Before any role makes a socket (an app server's database connections among them).
         KestrelSettings.PreferInlineCompletions();
+        if (topology.WorkersOf(server) is { } workers)
+        {
+            EpollTransport.UseLoops(workers);
+        }
         // The roles exist before the host is built: their listeners go into Kestrel's options.
         using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
         var logger = loggerFactory.CreateLogger($"Foobar.Server.{server.Name}");

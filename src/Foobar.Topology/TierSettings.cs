@@ -87,6 +87,12 @@ public sealed record LbSettings
 
     /// <summary>Largest request body in bytes; larger ones get 413 and never reach a web server. Default 30 MB, Kestrel's.</summary>
     public long MaxBody { get; init; } = 30_000_000;
+
+    /// <summary>
+    /// Event loops (threads serving connections) in each load balancer process, as HAProxy's
+    /// <c>nbthread</c>. Default null: one per processor.
+    /// </summary>
+    public int? Workers { get; init; }
 }
 
 /// <summary>Settings of the <see cref="Role.Web"/> tier.</summary>
@@ -136,6 +142,13 @@ public sealed record WebSettings
     /// servers (<see cref="TlsTermination.Web"/>). Default false.
     /// </summary>
     public bool Tls { get; init; }
+
+    /// <summary>
+    /// Event loops (threads serving connections) in each web server process, as nginx's
+    /// <c>worker_processes</c>: fewer than the processors when several servers share a machine.
+    /// Default null: one per processor.
+    /// </summary>
+    public int? Workers { get; init; }
 }
 
 /// <summary>The web servers' access log (<c>web.access_log</c>).</summary>

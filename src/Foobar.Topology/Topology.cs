@@ -47,6 +47,18 @@ public sealed record Topology
     /// <summary>The server named <paramref name="name"/>, or null.</summary>
     public ServerSpec? Find(string name) => Servers.FirstOrDefault(s => s.Name == name);
 
+    /// <summary>
+    /// The event loops <paramref name="server"/>'s process runs: the most that its load balancer
+    /// or web role asks for (<c>lb.workers</c>, <c>web.workers</c>); null when neither says, for
+    /// one per processor.
+    /// </summary>
+    public int? WorkersOf(ServerSpec server)
+    {
+        var lb = server.Has(Role.Lb) ? Lb.Workers : null;
+        var web = server.Has(Role.Web) ? Web.Workers : null;
+        return lb is null ? web : web is null ? lb : Math.Max(lb.Value, web.Value);
+    }
+
     /// <summary>The db server marked primary, or the only db server; null when there is none.</summary>
     public ServerSpec? DbPrimary
     {

@@ -44,8 +44,11 @@ internal sealed unsafe class EpollLoop
         new Thread(Run) { IsBackground = true, Name = $"Foobar.Http epoll {index}" }.Start();
     }
 
-    /// <summary>How many loops there are: one per processor.</summary>
-    public static int Count { get; } = Environment.ProcessorCount;
+    /// <summary>How many loops there are (<see cref="EpollTransport.Loops"/>, one per processor by default).</summary>
+    public static int Count => Started ? All.Value.Length : EpollTransport.Loops;
+
+    /// <summary>Whether the loops run (from the first connection on).</summary>
+    public static bool Started => All.IsValueCreated;
 
     /// <summary>The loop whose thread this is; null on any other thread.</summary>
     public static EpollLoop? Current => t_current;

@@ -17,6 +17,23 @@ public static class EpollTransport
     /// <summary>Whether the epoll transport is used in this process.</summary>
     public static bool Enabled { get; } = Native.IsSupported && Environment.GetEnvironmentVariable("FOOBAR_TRANSPORT") != "sockets";
 
+    /// <summary>How many event loops serve this process's connections: one per processor unless <see cref="UseLoops"/> said otherwise before the first.</summary>
+    public static int Loops { get; private set; } = Environment.ProcessorCount;
+
+    /// <summary>Sets <see cref="Loops"/>; only before the transport has started its loops.</summary>
+    /// <param name="count">1 or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is below 1.</exception>
+    /// <exception cref="InvalidOperationException">The loops run already, with another count.</exception>
+    public static void UseLoops(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (count != Loops && EpollLoop.Started)
+        {
+            throw new InvalidOperationException($"the transport's {Loops} event loops run already; set their number before the first connection");
+        }
+        Loops = count;
+    }
+
     /// <summary>The buffers of connections to backends (Kestrel's listeners use the pool Kestrel gives the transport).</summary>
     internal static MemoryPool<byte> Pool { get; } = MemoryPool<byte>.Shared;
 }

@@ -238,10 +238,11 @@ public static class TopologyLoader
             TimeoutClient = section.Duration("timeout_client") ?? defaults.TimeoutClient,
             MaxBody = section.Size("max_body") ?? defaults.MaxBody,
             TakeoverAfter = section.Duration("takeover_after") ?? defaults.TakeoverAfter,
+            Workers = section.Integer("workers", 1, 256) ?? defaults.Workers,
         };
         section.RejectUnknownKeys("port", "mode", "balance", "check_path", "check_interval", "check_fast_interval", "check_timeout",
             "check_rise", "check_fall", "check_status", "slow_start", "max_queue", "queue_timeout", "timeout_connect", "timeout_server",
-            "timeout_client", "max_body", "takeover_after");
+            "timeout_client", "max_body", "takeover_after", "workers");
         return result;
     }
 
@@ -307,8 +308,9 @@ public static class TopologyLoader
             Static = ReadPrefixes(section, "static") ?? defaults.Static,
             CacheControl = ReadCacheControl(section) ?? defaults.CacheControl,
             Tls = section.Boolean("tls") ?? defaults.Tls,
+            Workers = section.Integer("workers", 1, 256) ?? defaults.Workers,
         };
-        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control", "tls");
+        section.RejectUnknownKeys("port", "root", "proxy", "check_path", "check_interval", "access_log", "static", "cache_control", "tls", "workers");
         return result;
     }
 

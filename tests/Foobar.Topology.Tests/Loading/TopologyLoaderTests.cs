@@ -29,8 +29,8 @@ public class TopologyLoaderTests
         var topology = TopologyText.Parse(TopologyText.Valid + """
 
             lb: { port: 8081, mode: active-active, balance: leastconn, check_path: /ping, check_interval: 250ms, check_fast_interval: 100ms, check_timeout: 2s, check_rise: 3, check_fall: 4, check_status: [200, 204],
-                  slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB, takeover_after: 300ms }
-            web: { port: 8082, root: public, proxy: [/api/, /auth/], access_log: json, static: [/assets/],
+                  slow_start: 20s, max_queue: 50, queue_timeout: 3s, timeout_connect: 1s, timeout_server: 30s, timeout_client: 40s, max_body: 1MB, takeover_after: 300ms, workers: 2 }
+            web: { port: 8082, root: public, proxy: [/api/, /auth/], access_log: json, static: [/assets/], workers: 1,
                    cache_control: { /assets/: "public, max-age=31536000, immutable", "*.html": no-cache } }
             app: { port: 9090 }
             admin: { port: 9999 }
@@ -52,6 +52,7 @@ public class TopologyLoaderTests
         Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(40)), (topology.Lb.TimeoutConnect, topology.Lb.TimeoutServer, topology.Lb.TimeoutClient));
         Assert.Equal(1L << 20, topology.Lb.MaxBody);
         Assert.Equal(TimeSpan.FromMilliseconds(300), topology.Lb.TakeoverAfter);
+        Assert.Equal((2, 1), (topology.Lb.Workers, topology.Web.Workers));
         Assert.Equal(["/api/", "/auth/"], topology.Web.Proxy);
         Assert.Equal(WebAccessLog.Json, topology.Web.AccessLog);
         Assert.Equal(["/assets/"], topology.Web.Static);
@@ -79,6 +80,31 @@ public class TopologyLoaderTests
 
         Assert.Equal([Role.Web, Role.App, Role.Db], topology.Find("server1")!.Roles);
         Assert.Equal("server1", topology.DbPrimary?.Name);
+    }
+
+    [Theory]
+    [InlineData(null, null, "lb1", null)]
+    [InlineData(null, 1, "web1", 1)]
+    [InlineData(null, 1, "lb1", null)]
+    [InlineData(null, 1, "app1", null)]
+    [InlineData(2, 3, "both", 3)]
+    [InlineData(4, 3, "both", 4)]
+    [InlineData(2, null, "both", 2)]
+    public void WorkersOf_AServer_IsTheMostItsLbOrWebRoleAsksFor_NullForOnePerProcessor(int? lb, int? web, string server, int? expected)
+    {
+        // The lbs on port 81, so a server that is both does not take port 80 twice.
+        var topology = TopologyText.Parse($$"""
+            network: { range: 127.10.0.0/24 }
+            servers:
+              lb1: { roles: [lb] }
+              both: { roles: [lb, web] }
+              web1: { roles: [web] }
+              app1: { roles: [app] }
+            lb: { port: 81{{(lb is null ? "" : $", workers: {lb}")}} }
+            web: { port: 80{{(web is null ? "" : $", workers: {web}")}} }
+            """);
+
+        Assert.Equal(expected, topology.WorkersOf(topology.Find(server)!));
     }
 
     [Fact]
@@ -310,6 +336,9 @@ public class TopologyLoaderTests
     [InlineData("lb: { max_body: big }", "lb.max_body", "not a size")]
     [InlineData("lb: { max_queue: -1 }", "lb.max_queue", "not a whole number from 0 to 1000000")]
     [InlineData("lb: { slow_start: 0s }", "lb.slow_start", "not a duration")]
+    [InlineData("lb: { workers: 0 }", "lb.workers", "not a whole number from 1 to 256")]
+    [InlineData("web: { workers: auto }", "web.workers", "not a whole number from 1 to 256")]
+    [InlineData("web: { workers: 1000 }", "web.workers", "not a whole number from 1 to 256")]
     [InlineData("lb: { queue_timeout: forever }", "lb.queue_timeout", "not a duration")]
     [InlineData("lb: { timeout_server: -1s }", "lb.timeout_server", "not a duration")]
     [InlineData("lb: { timeout_client: 0ms }", "lb.timeout_client", "not a duration")]
