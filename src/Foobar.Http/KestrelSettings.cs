@@ -40,8 +40,7 @@ public static class KestrelSettings
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         if (EpollTransport.Enabled)
         {
-            // Registered after UseSockets, so Kestrel asks it first; it binds IP endpoints only.
-            webHost.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>());
+            UseEpollTransport(webHost);
         }
         webHost.ConfigureKestrel(kestrel =>
         {
@@ -56,6 +55,13 @@ public static class KestrelSettings
             listen(kestrel);
         });
     }
+
+    /// <summary>
+    /// Puts <paramref name="webHost"/>'s IP listeners on Foobar's own transport (<see cref="EpollTransport"/>).
+    /// Call it after <c>UseSockets</c>, so Kestrel asks it first; other endpoints stay on Kestrel's sockets.
+    /// </summary>
+    public static void UseEpollTransport(IWebHostBuilder webHost) =>
+        webHost.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>());
 
     /// <summary>
     /// Asks that socket completions (the runtime's, and the database client's) run on their event

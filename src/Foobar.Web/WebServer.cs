@@ -84,21 +84,29 @@ public sealed class WebServer
     }
 
     /// <summary>
-    /// Where <see cref="Http1Front"/> sends a GET or HEAD for <paramref name="path"/>: the app
-    /// servers when this pipeline would forward it, with the site's error pages; null when the
-    /// pipeline answers it itself (a file, the health check, a static-only prefix).
+    /// Where <see cref="Http1Front"/> sends a GET or HEAD: the app servers when this pipeline would
+    /// forward it, with the site's error pages; the file's answer when it is a file in memory and
+    /// the request is unconditional; null when the pipeline answers it itself (a range or a
+    /// precondition on a file, a file read from disk, the health check, a static-only prefix).
     /// </summary>
-    public FrontRoute? Route(string method, string path)
+    public FrontRoute? Route(IFrontRequest request)
     {
         var settings = _settings;
+        var path = request.Path;
         if (path == HealthPath)
         {
             return null;
         }
-        if (!StartsWithAny(path, settings.Options.ProxyPrefixes)
-            && (FileAt(settings, path) is not null || StartsWithAny(path, settings.Options.StaticPrefixes)))
+        if (!StartsWithAny(path, settings.Options.ProxyPrefixes))
         {
-            return null;
+            if (FileAt(settings, path) is { } file)
+            {
+                return StaticFileResponder.FrontAnswer(file, request, settings.CacheControl.For(path)) is { } answer ? FrontRoute.Answer(answer) : null;
+            }
+            if (StartsWithAny(path, settings.Options.StaticPrefixes))
+            {
+                return null;
+            }
         }
         return new FrontRoute(settings.Options.Apps, settings.ErrorPages);
     }

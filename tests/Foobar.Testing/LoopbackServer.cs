@@ -32,11 +32,19 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public static Task<LoopbackServer> StartAsync(RequestDelegate handler) => StartAsync(app => app.Run(handler));
 
-    /// <summary>Starts a server; <paramref name="listen"/> adds to the listener (connection middleware, TLS) after prior-knowledge HTTP/2.</summary>
-    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> configure, Action<ListenOptions>? listen = null)
+    /// <summary>
+    /// Starts a server; <paramref name="listen"/> adds to the listener (connection middleware, TLS)
+    /// after prior-knowledge HTTP/2; with <paramref name="epoll"/> on Foobar's own transport, as
+    /// Foobar's servers run, else on Kestrel's sockets.
+    /// </summary>
+    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> configure, Action<ListenOptions>? listen = null, bool epoll = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (epoll)
+        {
+            KestrelSettings.UseEpollTransport(builder.WebHost);
+        }
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AllowAlternateSchemes = true;

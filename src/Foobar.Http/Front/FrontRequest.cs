@@ -17,7 +17,7 @@ namespace Foobar.Http.Front;
 /// Anything else, well formed or not, is not read here: Kestrel reads it, with its limits and its
 /// error answers. One per connection, reused; valid until the connection's buffer moves on.
 /// </summary>
-internal sealed class FrontRequest(IPAddress? client) : IRequestHead
+internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequest
 {
     /// <summary>A larger head is left to Kestrel, whose limits (8 KB request line, 32 KB of headers) answer 414 or 431.</summary>
     public const int MaxHeadSize = 8 * 1024;
@@ -32,6 +32,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
     private Range _requestId;
     private Range _referer;
     private Range _userAgent;
+    private Range _acceptEncoding;
     private string? _generatedId;
     private string _path = "/";
 
@@ -49,6 +50,12 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
 
     /// <summary>The bytes of the head, blank line included.</summary>
     public int Length => _head.Length;
+
+    /// <inheritdoc />
+    public bool IsConditional { get; private set; }
+
+    /// <inheritdoc />
+    public string AcceptEncoding => Latin1(_acceptEncoding);
 
     /// <summary>Whether the client asked to close the connection after this response.</summary>
     public bool WantsClose { get; private set; }
@@ -111,10 +118,10 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
             return false;
         }
         _head = buffer[..(end + 4)];
-        _target = _host = _forwardedFor = _requestId = _referer = _userAgent = default;
+        _target = _host = _forwardedFor = _requestId = _referer = _userAgent = _acceptEncoding = default;
         _generatedId = null;
         Answered(0, null, null);
-        _hasForwardedProto = _hasForwardedHost = WantsClose = false;
+        _hasForwardedProto = _hasForwardedHost = WantsClose = IsConditional = false;
         return ReadRequestLine(span[..(end + 2)], out var rest) && ReadHeaders(span, rest, end + 2) && _host.End.Value > 0;
     }
 
@@ -268,6 +275,17 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead
                 return true;
             case RequestHeaders.ForwardedHost:
                 _hasForwardedHost = true;
+                return true;
+            case RequestHeaders.AcceptEncoding:
+                // Two lines would be one list: Kestrel joins them.
+                if (_acceptEncoding.End.Value > 0)
+                {
+                    return false;
+                }
+                _acceptEncoding = range;
+                return true;
+            case RequestHeaders.Conditional:
+                IsConditional = true;
                 return true;
             case RequestHeaders.NotPlain:
                 return false;

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Foobar.Http.Forwarder;
 using Foobar.Http.Forwarder.Http1;
+using Foobar.Http.Transport;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace Foobar.Http.Front;
@@ -110,6 +111,40 @@ internal static class FrontResponse
         if (!request.IsHead)
         {
             output.Write(body.Span);
+        }
+    }
+
+    /// <summary>Bodies from this size on are sent from the file's array as they are; smaller ones are copied into the connection's block with the head (one send).</summary>
+    public const int MinUnownedBody = 16 * 1024;
+
+    /// <summary>
+    /// Writes <paramref name="file"/>'s answer: 200, Date, this server in X-Served-By, the file's
+    /// headers, <c>Connection: close</c> when <paramref name="close"/>, and the body unless the
+    /// request is a HEAD — a large one not copied when the connection is Foobar's own transport.
+    /// </summary>
+    public static void WriteFile(PipeWriter output, FrontFile file, string self, FrontRequest request, bool close)
+    {
+        WriteStatusLine(output, 200);
+        WriteHeader(output, "Date", HttpDate.Now);
+        WriteHeader(output, ServedBy.HeaderName, self);
+        output.Write(file.Headers.Span);
+        if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+        request.Answered(200, file.Body.Length, null);
+        if (request.IsHead)
+        {
+            return;
+        }
+        if (file.Body.Length >= MinUnownedBody && output is SocketOutput socket)
+        {
+            socket.WriteUnowned(file.Body);
+        }
+        else
+        {
+            output.Write(file.Body.Span);
         }
     }
 

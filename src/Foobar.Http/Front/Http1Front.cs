@@ -15,7 +15,7 @@ namespace Foobar.Http.Front;
 /// on a connection itself, and a body-less GET or HEAD of the plain shape (<see cref="FrontRequest"/>)
 /// that <see cref="Route"/> sends to a pool is forwarded right there — the forwarder's lean path
 /// from the client's bytes to the backend's and back, no HTTP context, no header collections, no
-/// middleware. The first request that is anything else, and everything after it on that
+/// middleware —, or answered with the file it names (<see cref="FrontFile"/>). The first request that is anything else, and everything after it on that
 /// connection, Kestrel reads, from the same buffer: a connection middleware that hands on what it
 /// does not serve, so every shape, limit and error answer stays Kestrel's.
 /// </summary>
@@ -115,7 +115,7 @@ public sealed class Http1Front(HttpForwarder forwarder, string self, FrontRouter
                 // Idle too long, the server stopping, or the client closed.
                 return false;
             }
-            if (!request.TryRead(buffer.First) || route(request.Method, request.Path) is not { } to)
+            if (!request.TryRead(buffer.First) || route(request) is not { } to)
             {
                 input.AdvanceTo(buffer.Start);
                 return true;
@@ -123,8 +123,17 @@ public sealed class Http1Front(HttpForwarder forwarder, string self, FrontRouter
             var log = AccessLog is not null && request.Path != QuietPath;
             var arrived = log ? DateTimeOffset.UtcNow : default;
             var startedAt = log ? Stopwatch.GetTimestamp() : 0;
-            var outcome = await forwarder.ForwardAsync(request, output, to.Pool, to.Pages, self, request.WantsClose || state.CloseRequested, connection.ConnectionClosed)
-                .ConfigureAwait(false);
+            var close = request.WantsClose || state.CloseRequested;
+            FrontOutcome outcome;
+            if (to.File is { } file)
+            {
+                FrontResponse.WriteFile(output, file, self, request, close);
+                outcome = await FlushAsync(output, connection.ConnectionClosed).ConfigureAwait(false) && !close ? FrontOutcome.KeepAlive : FrontOutcome.Close;
+            }
+            else
+            {
+                outcome = await forwarder.ForwardAsync(request, output, to.Pool!, to.Pages, self, close, connection.ConnectionClosed).ConfigureAwait(false);
+            }
             if (log)
             {
                 AccessLog!.Add(request.LogEntry(arrived, Stopwatch.GetElapsedTime(startedAt)));
@@ -138,6 +147,20 @@ public sealed class Http1Front(HttpForwarder forwarder, string self, FrontRouter
                 case FrontOutcome.Close:
                     return false;
             }
+        }
+    }
+
+    /// <summary>Flushes an answer written here; false when the client is gone (the connection then closes).</summary>
+    private static async ValueTask<bool> FlushAsync(PipeWriter output, CancellationToken closed)
+    {
+        try
+        {
+            var flushed = await output.FlushAsync(closed).ConfigureAwait(false);
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

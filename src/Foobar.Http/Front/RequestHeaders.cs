@@ -41,6 +41,12 @@ internal static class RequestHeaders
     /// <summary>The other hop-by-hop headers (RFC 9110 §7.6.1), dropped.</summary>
     public const int HopByHop = 10;
 
+    /// <summary>Accept-Encoding.</summary>
+    public const int AcceptEncoding = 11;
+
+    /// <summary>Range and the preconditions (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range).</summary>
+    public const int Conditional = 12;
+
     private static readonly (byte[] Name, int Index)[] Names =
     [
         .. new (string, int)[]
@@ -50,6 +56,8 @@ internal static class RequestHeaders
             ("X-Forwarded-Host", ForwardedHost), ("Transfer-Encoding", NotPlain), ("Upgrade", NotPlain), ("Expect", NotPlain),
             ("HTTP2-Settings", NotPlain), ("Keep-Alive", HopByHop), ("Proxy-Connection", HopByHop), ("TE", HopByHop),
             ("Trailer", HopByHop), ("Proxy-Authorization", HopByHop), ("Proxy-Authenticate", HopByHop),
+            ("Accept-Encoding", AcceptEncoding), ("Range", Conditional), ("If-Match", Conditional), ("If-None-Match", Conditional),
+            ("If-Modified-Since", Conditional), ("If-Unmodified-Since", Conditional), ("If-Range", Conditional),
         }.Select(n => (Encoding.ASCII.GetBytes(n.Item1), n.Item2)),
     ];
 

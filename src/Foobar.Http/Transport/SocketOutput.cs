@@ -127,6 +127,33 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     /// <inheritdoc />
     public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
+    /// <summary>
+    /// Appends <paramref name="bytes"/> without copying them: they are sent from where they are,
+    /// as nginx sends a file from the page cache, so they must not change until the connection is
+    /// done with them — an immutable array such as a cached file's. What is written next goes
+    /// into a block of its own after them.
+    /// </summary>
+    public void WriteUnowned(ReadOnlyMemory<byte> bytes)
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("Writing is not allowed after the writer was completed.");
+        }
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+        var segment = Segment.Borrow(bytes);
+        if (_tail is not { } tail)
+        {
+            _head = _tail = segment;
+            return;
+        }
+        // As in GetMemory: the link is published with the flush.
+        tail.Next = segment;
+        _tail = segment;
+    }
+
     /// <inheritdoc />
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -191,7 +218,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     /// </summary>
     private bool Rewind()
     {
-        if (_tail is not { } tail || tail != _head || tail.Start != tail.End || _waiting)
+        if (_tail is not { } tail || tail != _head || tail.Start != tail.End || _waiting || tail.IsBorrowed)
         {
             return false;
         }
@@ -272,7 +299,12 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             }
             _head = _tail;
             _flushedSegment = null;
-            if (_tail is { } tail)
+            if (_tail is { IsBorrowed: true } borrowed)
+            {
+                borrowed.Return();
+                _head = _tail = null;
+            }
+            else if (_tail is { } tail)
             {
                 tail.Start = tail.End = 0;
                 tail.Next = null;
@@ -598,13 +630,19 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _flush.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>A block of the output: bytes from <see cref="Start"/> to <see cref="End"/> are written and not yet sent.</summary>
+    /// <summary>
+    /// A block of the output: bytes from <see cref="Start"/> to <see cref="End"/> are written and
+    /// not yet sent. Either the connection's own, or the caller's bytes sent as they are (<see cref="IsBorrowed"/>).
+    /// </summary>
     private sealed class Segment
     {
         private IMemoryOwner<byte>? _owner;
         private byte[]? _array;
 
         public Memory<byte> Memory { get; private set; }
+
+        /// <summary>Whether the bytes are the caller's (<see cref="WriteUnowned"/>): full, never written into, never rewound.</summary>
+        public bool IsBorrowed { get; private set; }
 
         public int Start { get; set; }
 
@@ -629,6 +667,10 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             }
             return segment;
         }
+
+        /// <summary>A segment over <paramref name="bytes"/>, all of them to send.</summary>
+        public static Segment Borrow(ReadOnlyMemory<byte> bytes) =>
+            new() { Memory = MemoryMarshal.AsMemory(bytes), End = bytes.Length, IsBorrowed = true };
 
         public void Return()
         {

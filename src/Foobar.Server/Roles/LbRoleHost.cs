@@ -91,7 +91,7 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
     }
 
     /// <summary>Where the front sends a plain-HTTP request: to the web servers, unless plain HTTP is redirected to HTTPS (Kestrel's pipeline answers that).</summary>
-    private FrontRoute? Route(string method, string path) =>
+    private FrontRoute? Route(IFrontRequest request) =>
         _https is { Redirect: true } ? null : new FrontRoute(_webServers, null);
 
     public void Configure(IApplicationBuilder app)

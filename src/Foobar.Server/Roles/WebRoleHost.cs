@@ -51,7 +51,7 @@ internal sealed class WebRoleHost(Topology.Topology topology, ServerSpec server,
         }
         else if (Http1Front.Enabled)
         {
-            new Http1Front(forwarder, server.Name, (method, path) => _web?.Route(method, path))
+            new Http1Front(forwarder, server.Name, request => _web?.Route(request))
             {
                 AccessLog = _accessLog,
                 QuietPath = WebServer.HealthPath,

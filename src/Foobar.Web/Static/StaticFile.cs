@@ -48,6 +48,13 @@ public sealed class StaticFile
     /// <summary>The gzip form, when there is one.</summary>
     public Encoded? Gzip { get; init; }
 
+    /// <summary>
+    /// The answers <see cref="Foobar.Http.Front.Http1Front"/> sends, by representation (as it is,
+    /// Brotli, gzip), made on first use (<see cref="StaticFileResponder.FrontAnswer"/>); a race
+    /// makes one twice, both the same.
+    /// </summary>
+    internal Answer?[] FrontAnswers { get; } = new Answer?[3];
+
     /// <summary>Whether the response depends on Accept-Encoding.</summary>
     public bool HasEncodings => Brotli is not null || Gzip is not null;
 
@@ -57,6 +64,9 @@ public sealed class StaticFile
     /// <summary>Strong: the same bytes for the same modification time and length, as nginx's.</summary>
     internal static string ETagOf(FileInfo info) =>
         string.Create(CultureInfo.InvariantCulture, $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"");
+
+    /// <summary>A front's answer for one representation, with the Cache-Control it was made for (the rules may change on reload).</summary>
+    internal sealed record Answer(string? CacheControl, Foobar.Http.Front.FrontFile File);
 
     /// <summary>A compressed form: in memory, or a file beside the original.</summary>
     /// <param name="Coding">The Content-Encoding value.</param>

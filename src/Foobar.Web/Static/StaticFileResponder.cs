@@ -1,4 +1,5 @@
 using System.Globalization;
+using Foobar.Http.Front;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -65,6 +66,40 @@ public static class StaticFileResponder
             }
         }
         return SendAsync(context, file.Body, file.Path, 0, file.Length);
+    }
+
+    /// <summary>
+    /// The answer <see cref="Http1Front"/> sends for <paramref name="file"/> without Kestrel: the
+    /// same headers as <see cref="ServeAsync"/> gives an unconditional request, made once per
+    /// representation. Null when the request needs more than that (a range, a precondition) or
+    /// the bytes are not in memory: then <see cref="ServeAsync"/> answers it.
+    /// </summary>
+    public static FrontFile? FrontAnswer(StaticFile file, IFrontRequest request, string? cacheControl)
+    {
+        if (request.IsConditional)
+        {
+            return null;
+        }
+        var encoded = file.HasEncodings ? Choose(file, request.AcceptEncoding) : null;
+        var slot = encoded is null ? 0 : ReferenceEquals(encoded, file.Brotli) ? 1 : 2;
+        if (file.FrontAnswers[slot] is { } made && made.CacheControl == cacheControl)
+        {
+            return made.File;
+        }
+        if ((encoded is null ? file.Body : encoded.Bytes) is not { } bytes)
+        {
+            return null;
+        }
+        var answer = new FrontFile(bytes,
+            (HeaderNames.ContentType, file.ContentType),
+            (HeaderNames.AcceptRanges, "bytes"),
+            (HeaderNames.ContentEncoding, encoded?.Coding),
+            (HeaderNames.ETag, encoded?.ETag ?? file.ETag),
+            (HeaderNames.LastModified, file.LastModifiedHeader),
+            (HeaderNames.CacheControl, cacheControl),
+            (HeaderNames.Vary, file.HasEncodings ? HeaderNames.AcceptEncoding : null));
+        file.FrontAnswers[slot] = new StaticFile.Answer(cacheControl, answer);
+        return answer;
     }
 
     private static StaticFile.Encoded? Choose(StaticFile file, string acceptEncoding)

@@ -40,7 +40,7 @@ public class Http1FrontTests
             };
             var server = new Server
             {
-                Front = new Http1Front(forwarder, "front", (_, path) => path.StartsWith("/api/", StringComparison.Ordinal) ? new FrontRoute(pool, pages) : null)
+                Front = new Http1Front(forwarder, "front", request => request.Path.StartsWith("/api/", StringComparison.Ordinal) ? new FrontRoute(pool, pages) : null)
                 {
                     IdleTimeout = TimeSpan.FromSeconds(30),
                     Time = time ?? TimeProvider.System,

@@ -147,6 +147,58 @@ public class SocketOutputTests
         Assert.False((await flush).IsCompleted);
     }
 
+    [Fact]
+    public async Task UnownedBytes_GoAsTheyAre_BetweenOwnWrites_EvenWhenTheSocketIsFull()
+    {
+        var (connection, peer) = await ConnectedPair.ConnectAsync(SmallBuffer);
+        await using var _ = connection;
+        using var __ = peer;
+        var body = RandomBytes(1 << 20, seed: 3);
+        var output = (Foobar.Http.Transport.SocketOutput)connection.Transport.Output;
+        var expected = new List<byte>();
+
+        var writing = Task.Run(async () =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                output.Write(System.Text.Encoding.ASCII.GetBytes($"head {i}\r\n"));
+                output.WriteUnowned(body);
+                output.Write("tail"u8);
+                Assert.False((await output.FlushAsync()).IsCompleted);
+            }
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            expected.AddRange(System.Text.Encoding.ASCII.GetBytes($"head {i}\r\n"));
+            expected.AddRange(body);
+            expected.AddRange("tail"u8.ToArray());
+        }
+        var received = await ReceiveAsync(peer, expected.Count);
+        await writing.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(SHA256.HashData(expected.ToArray()), SHA256.HashData(received));
+        Assert.Equal(SHA256.HashData(RandomBytes(1 << 20, seed: 3)), SHA256.HashData(body));
+    }
+
+    [Fact]
+    public async Task UnownedBytes_SentFirstAndAlone_AreNeverWrittenIntoByTheNextResponse()
+    {
+        var (connection, peer) = await ConnectedPair.ConnectAsync();
+        await using var _ = connection;
+        using var __ = peer;
+        var body = "borrowed, not to be written into"u8.ToArray();
+        var output = (Foobar.Http.Transport.SocketOutput)connection.Transport.Output;
+
+        output.WriteUnowned(body);
+        await output.FlushAsync();
+        // All of it went: an own block would now be written again from its start.
+        output.Write("the next response"u8);
+        await output.FlushAsync();
+
+        Assert.Equal("borrowed, not to be written intothe next response"u8.ToArray(), await ReceiveAsync(peer, body.Length + 17));
+        Assert.Equal("borrowed, not to be written into"u8.ToArray(), body);
+    }
+
     /// <summary>Writes 64 KB at a time without the peer reading until a flush has to wait; that flush.</summary>
     private static async Task<ValueTask<FlushResult>> FillUntilAFlushWaitsAsync(PipeWriter output)
     {

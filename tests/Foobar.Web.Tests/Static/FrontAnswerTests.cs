@@ -1,0 +1,122 @@
+using System.Net;
+using System.Security.Cryptography;
+using Foobar.Testing;
+
+namespace Foobar.Web.Tests.Static;
+
+/// <summary>
+/// Files answered by the front (<c>Http1Front</c>) without Kestrel, as Foobar's web servers on
+/// plain HTTP answer them: the same bytes and headers as Kestrel's pipeline gives, large bodies
+/// sent from the cache on Foobar's transport, conditional and ranged requests left to Kestrel.
+/// </summary>
+public sealed class FrontAnswerTests : IAsyncLifetime
+{
+    private const int BigLength = 1 << 20;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("foobar-front-").FullName;
+    private WebSite _front = null!;
+    private WebSite _kestrel = null!;
+
+    private string Root => Path.Combine(_dir, "site");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(Root, "assets"));
+        await File.WriteAllTextAsync(Path.Combine(Root, "assets", "site.css"), string.Concat(Enumerable.Repeat("body { color: #333; }\n", 100)));
+        await File.WriteAllBytesAsync(Path.Combine(Root, "assets", "big.bin"), Big());
+        await File.WriteAllTextAsync(Path.Combine(Root, "index.html"), "<!doctype html><title>home</title>");
+        _front = await WebSite.StartAsync(Root, front: true);
+        _kestrel = await WebSite.StartAsync(Root);
+    }
+
+    [Theory]
+    [InlineData("/assets/site.css", null)]
+    [InlineData("/assets/site.css", "br")]
+    [InlineData("/assets/site.css", "gzip, deflate")]
+    [InlineData("/assets/big.bin", null)]
+    [InlineData("/", null)]
+    public async Task AFile_IsAnsweredByTheFront_WithTheBytesAndHeadersKestrelGives(string path, string? acceptEncoding)
+    {
+        var (frontStatus, frontHeaders, frontBody) = await GetAsync(_front, path, acceptEncoding);
+        var (status, headers, body) = await GetAsync(_kestrel, path, acceptEncoding);
+
+        Assert.Equal(1, _front.Front!.Connections);
+        Assert.Equal(HttpStatusCode.OK, frontStatus);
+        Assert.Equal(status, frontStatus);
+        Assert.Equal(headers, frontHeaders);
+        Assert.Equal(SHA256.HashData(body), SHA256.HashData(frontBody));
+    }
+
+    [Fact]
+    public async Task ABigFile_ManyTimesOnOneConnection_ArrivesWholeEachTime_AndHeadHasNoBody()
+    {
+        var expected = SHA256.HashData(Big());
+        for (var i = 0; i < 5; i++)
+        {
+            var body = await _front.Client.GetByteArrayAsync(new Uri("/assets/big.bin", UriKind.Relative));
+            Assert.Equal(expected, SHA256.HashData(body));
+        }
+        using var head = await _front.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/assets/big.bin"));
+
+        Assert.Equal(BigLength, head.Content.Headers.ContentLength);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, _front.Front!.Connections);
+    }
+
+    [Theory]
+    [InlineData("If-None-Match", "*", HttpStatusCode.NotModified, 0)]
+    [InlineData("Range", "bytes=0-9", HttpStatusCode.PartialContent, 10)]
+    public async Task AConditionalOrRangedRequest_IsLeftToKestrel(string header, string value, HttpStatusCode expected, int length)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/assets/big.bin");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await _front.Client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(length, (await response.Content.ReadAsByteArrayAsync()).Length);
+        Assert.Equal(0, _front.Front!.Connections);
+    }
+
+    [Fact]
+    public async Task AnEditedFile_IsAnsweredAnew()
+    {
+        Assert.StartsWith("body", await _front.Client.GetStringAsync(new Uri("/assets/site.css", UriKind.Relative)));
+
+        await File.WriteAllTextAsync(Path.Combine(Root, "assets", "site.css"), "p { margin: 0; }\n");
+
+        await Eventually.TrueAsync(async () => await _front.Client.GetStringAsync(new Uri("/assets/site.css", UriKind.Relative)) == "p { margin: 0; }\n",
+            "the front answers with the new file");
+        Assert.Equal(1, _front.Front!.Connections);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Headers, byte[] Body)> GetAsync(WebSite site, string path, string? acceptEncoding)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (acceptEncoding is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+        }
+        using var response = await site.Client.SendAsync(request);
+        var headers = response.Headers.Concat(response.Content.Headers)
+            // The time, and Kestrel's Server header, which this fixture leaves on (Foobar's servers turn it off).
+            .Where(h => h.Key is not ("Date" or "Server"))
+            .Select(h => $"{h.Key.ToLowerInvariant()}: {string.Join(", ", h.Value)}")
+            .Order(StringComparer.Ordinal);
+        return (response.StatusCode, string.Join("\n", headers), await response.Content.ReadAsByteArrayAsync());
+    }
+
+    private static byte[] Big()
+    {
+        var bytes = new byte[BigLength];
+        new Random(7).NextBytes(bytes);
+        return bytes;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _front.DisposeAsync();
+        await _kestrel.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
