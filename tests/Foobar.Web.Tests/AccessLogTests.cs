@@ -21,17 +21,21 @@ public sealed class AccessLogTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task EveryRequestButHealthChecks_IsLogged_WithStatusLengthTheAppServerThatAnsweredAndTheRealClient()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EveryRequestButHealthChecks_IsLogged_WithStatusLengthTheAppServerThatAnsweredAndTheRealClient(bool front)
     {
-        await using (var site = await WebSite.StartAsync(Path.Combine(_dir, "site"), new AccessLog(LogFile, AccessLogFormat.Json)))
+        await using (var site = await WebSite.StartAsync(Path.Combine(_dir, "site"), new AccessLog(LogFile, AccessLogFormat.Json), front: front))
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/hello.txt", UriKind.Relative));
             request.Headers.UserAgent.ParseAdd("test-agent/1.0");
             request.Headers.Add("X-Forwarded-For", "203.0.113.9");
             (await site.Client.SendAsync(request)).Dispose();
-            (await site.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).Dispose();
             (await site.Client.GetAsync(new Uri("/api/entries?page=2", UriKind.Relative))).Dispose();
+            // With a front, it answered both itself (the file too): the connection is still its own.
+            Assert.Equal(front ? 1 : null, site.Front?.Connections);
+            (await site.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).Dispose();
             await Eventually.TrueAsync(() => File.Exists(LogFile) && File.ReadAllLines(LogFile).Length == 2, "two lines in the access log");
         }
 
