@@ -25,6 +25,7 @@ public sealed class FrontAnswerTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Root, "assets", "site.css"), string.Concat(Enumerable.Repeat("body { color: #333; }\n", 100)));
         await File.WriteAllBytesAsync(Path.Combine(Root, "assets", "big.bin"), Big());
         await File.WriteAllTextAsync(Path.Combine(Root, "index.html"), "<!doctype html><title>home</title>");
+        await File.WriteAllTextAsync(Path.Combine(_dir, "secret.txt"), "outside the root");
         _front = await WebSite.StartAsync(Root, front: true);
         _kestrel = await WebSite.StartAsync(Root);
     }
@@ -88,6 +89,34 @@ public sealed class FrontAnswerTests : IAsyncLifetime
         await Eventually.TrueAsync(async () => await _front.Client.GetStringAsync(new Uri("/assets/site.css", UriKind.Relative)) == "p { margin: 0; }\n",
             "the front answers with the new file");
         Assert.Equal(1, _front.Front!.Connections);
+    }
+
+    [Theory]
+    [InlineData("/../secret.txt")]
+    [InlineData("/assets/../../secret.txt")]
+    [InlineData("/assets/./../../secret.txt")]
+    [InlineData("/%2e%2e/secret.txt")]
+    [InlineData("/assets/..%2f..%2fsecret.txt")]
+    [InlineData("/assets/..%5c..%5csecret.txt")]
+    [InlineData("/%252e%252e/secret.txt")]
+    [InlineData("/assets/site.css%00/../../../secret.txt")]
+    [InlineData("/..\\secret.txt")]
+    public async Task Traversal_AsSentOnTheWire_NeverServesAFileOutsideTheRoot(string target)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(_front.BaseUri.Host, _front.BaseUri.Port);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"));
+
+        var answer = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        for (int n; (n = await socket.ReceiveAsync(buffer, deadline.Token)) > 0;)
+        {
+            answer.Append(System.Text.Encoding.Latin1.GetString(buffer, 0, n));
+        }
+
+        Assert.StartsWith("HTTP/1.1 ", answer.ToString());
+        Assert.DoesNotContain("outside the root", answer.ToString());
     }
 
     private static async Task<(HttpStatusCode Status, string Headers, byte[] Body)> GetAsync(WebSite site, string path, string? acceptEncoding)
