@@ -4,18 +4,24 @@ using System.Text;
 namespace Foobar.Http.Front;
 
 /// <summary>
-/// A file's whole answer as <see cref="Http1Front"/> sends it: <c>200 OK</c>, the headers that
+/// A file's whole answer as <see cref="Http1Front"/> sends it: <c>200 OK</c> (or a <c>304</c>), the headers that
 /// are the same every time (type, length, validators, caching), rendered once, and the bytes kept
 /// in memory. The front adds Date, X-Served-By and Connection; a large body is sent from this
 /// array as it is, without a copy into the connection's buffer (nginx's <c>sendfile</c>).
 /// </summary>
 public sealed class FrontFile
 {
-    /// <summary>An answer of <paramref name="body"/> with <paramref name="headers"/> (no Content-Length: it is added).</summary>
+    /// <summary>A <c>200 OK</c> of <paramref name="body"/> with <paramref name="headers"/> (no Content-Length: it is added).</summary>
     /// <param name="body">The bytes; they must never change afterwards.</param>
     /// <param name="headers">Names and values, ASCII; a null value leaves the header out.</param>
     public FrontFile(ReadOnlyMemory<byte> body, params IEnumerable<(string Name, string? Value)> headers)
+        : this(200, body, headers)
     {
+    }
+
+    private FrontFile(int status, ReadOnlyMemory<byte> body, IEnumerable<(string Name, string? Value)> headers)
+    {
+        Status = status;
         var text = new StringBuilder();
         foreach (var (name, value) in headers)
         {
@@ -24,10 +30,19 @@ public sealed class FrontFile
                 text.Append(name).Append(": ").Append(value).Append("\r\n");
             }
         }
-        text.Append(CultureInfo.InvariantCulture, $"Content-Length: {body.Length}\r\n");
+        if (status != 304)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Content-Length: {body.Length}\r\n");
+        }
         Headers = Encoding.Latin1.GetBytes(text.ToString());
         Body = body;
     }
+
+    /// <summary>A <c>304 Not Modified</c> with <paramref name="headers"/> (the validators and caching headers), no body and no Content-Length.</summary>
+    public static FrontFile NotModified(params IEnumerable<(string Name, string? Value)> headers) => new(304, default, headers);
+
+    /// <summary>200, or 304.</summary>
+    public int Status { get; }
 
     /// <summary>The header lines, each ending in CRLF.</summary>
     public ReadOnlyMemory<byte> Headers { get; }

@@ -33,6 +33,8 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     private Range _referer;
     private Range _userAgent;
     private Range _acceptEncoding;
+    private Range _ifNoneMatch;
+    private Range _ifModifiedSince;
     private string? _generatedId;
     private string _path = "/";
 
@@ -52,7 +54,13 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     public int Length => _head.Length;
 
     /// <inheritdoc />
-    public bool IsConditional { get; private set; }
+    public bool HasRangeOrPrecondition { get; private set; }
+
+    /// <inheritdoc />
+    public string IfNoneMatch => Latin1(_ifNoneMatch);
+
+    /// <inheritdoc />
+    public string IfModifiedSince => Latin1(_ifModifiedSince);
 
     /// <inheritdoc />
     public string AcceptEncoding => Latin1(_acceptEncoding);
@@ -118,10 +126,10 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
             return false;
         }
         _head = buffer[..(end + 4)];
-        _target = _host = _forwardedFor = _requestId = _referer = _userAgent = _acceptEncoding = default;
+        _target = _host = _forwardedFor = _requestId = _referer = _userAgent = _acceptEncoding = _ifNoneMatch = _ifModifiedSince = default;
         _generatedId = null;
         Answered(0, null, null);
-        _hasForwardedProto = _hasForwardedHost = WantsClose = IsConditional = false;
+        _hasForwardedProto = _hasForwardedHost = WantsClose = HasRangeOrPrecondition = false;
         return ReadRequestLine(span[..(end + 2)], out var rest) && ReadHeaders(span, rest, end + 2) && _host.End.Value > 0;
     }
 
@@ -251,19 +259,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
                 }
                 return true;
             case RequestHeaders.ForwardedFor:
-                if (_forwardedFor.End.Value > 0)
-                {
-                    return false;
-                }
-                _forwardedFor = range;
-                return true;
+                return NoteOnce(ref _forwardedFor, range);
             case RequestHeaders.RequestId:
-                if (_requestId.End.Value > 0)
-                {
-                    return false;
-                }
-                _requestId = range;
-                return true;
+                return NoteOnce(ref _requestId, range);
             case RequestHeaders.Referer:
                 _referer = range;
                 return true;
@@ -276,22 +274,32 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
             case RequestHeaders.ForwardedHost:
                 _hasForwardedHost = true;
                 return true;
+            // Two lines of a list would be one list: Kestrel joins them.
             case RequestHeaders.AcceptEncoding:
-                // Two lines would be one list: Kestrel joins them.
-                if (_acceptEncoding.End.Value > 0)
-                {
-                    return false;
-                }
-                _acceptEncoding = range;
-                return true;
-            case RequestHeaders.Conditional:
-                IsConditional = true;
+                return NoteOnce(ref _acceptEncoding, range);
+            case RequestHeaders.IfNoneMatch:
+                return NoteOnce(ref _ifNoneMatch, range);
+            case RequestHeaders.IfModifiedSince:
+                return NoteOnce(ref _ifModifiedSince, range);
+            case RequestHeaders.RangeOrPrecondition:
+                HasRangeOrPrecondition = true;
                 return true;
             case RequestHeaders.NotPlain:
                 return false;
             default:
                 return true;
         }
+    }
+
+    /// <summary>Takes note of a header that may come once only here; false (not the plain shape) for a second line of it.</summary>
+    private static bool NoteOnce(ref Range header, Range range)
+    {
+        if (header.End.Value > 0)
+        {
+            return false;
+        }
+        header = range;
+        return true;
     }
 
     /// <summary>

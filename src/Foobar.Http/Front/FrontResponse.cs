@@ -118,13 +118,13 @@ internal static class FrontResponse
     public const int MinUnownedBody = 16 * 1024;
 
     /// <summary>
-    /// Writes <paramref name="file"/>'s answer: 200, Date, this server in X-Served-By, the file's
+    /// Writes <paramref name="file"/>'s answer: its status, Date, this server in X-Served-By, the file's
     /// headers, <c>Connection: close</c> when <paramref name="close"/>, and the body unless the
     /// request is a HEAD — a large one not copied when the connection is Foobar's own transport.
     /// </summary>
     public static void WriteFile(PipeWriter output, FrontFile file, string self, FrontRequest request, bool close)
     {
-        WriteStatusLine(output, 200);
+        WriteStatusLine(output, file.Status);
         WriteHeader(output, "Date", HttpDate.Now);
         WriteHeader(output, ServedBy.HeaderName, self);
         output.Write(file.Headers.Span);
@@ -133,8 +133,8 @@ internal static class FrontResponse
             output.Write("Connection: close\r\n"u8);
         }
         output.Write("\r\n"u8);
-        request.Answered(200, file.Body.Length, null);
-        if (request.IsHead)
+        request.Answered(file.Status, file.Body.Length, null);
+        if (request.IsHead || file.Body.IsEmpty)
         {
             return;
         }

@@ -17,11 +17,14 @@ public interface IFrontRequest
     /// <summary>The path, no query.</summary>
     string Path { get; }
 
-    /// <summary>
-    /// Whether the request has a Range or a precondition (If-Match, If-None-Match,
-    /// If-Modified-Since, If-Unmodified-Since, If-Range): its answer depends on more than the path.
-    /// </summary>
-    bool IsConditional { get; }
+    /// <summary>Whether the request has a Range, If-Range, If-Match or If-Unmodified-Since: a part, or an answer that depends on more than a cache's validators.</summary>
+    bool HasRangeOrPrecondition { get; }
+
+    /// <summary>The If-None-Match header's value; empty when absent. Made a string only when asked for.</summary>
+    string IfNoneMatch { get; }
+
+    /// <summary>The If-Modified-Since header's value; empty when absent. Made a string only when asked for.</summary>
+    string IfModifiedSince { get; }
 
     /// <summary>The Accept-Encoding header's value; empty when absent. Made a string only when asked for.</summary>
     string AcceptEncoding { get; }

@@ -44,8 +44,14 @@ internal static class RequestHeaders
     /// <summary>Accept-Encoding.</summary>
     public const int AcceptEncoding = 11;
 
-    /// <summary>Range and the preconditions (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range).</summary>
-    public const int Conditional = 12;
+    /// <summary>Range and the preconditions a cache answer cannot settle: If-Range, If-Match, If-Unmodified-Since.</summary>
+    public const int RangeOrPrecondition = 12;
+
+    /// <summary>If-None-Match.</summary>
+    public const int IfNoneMatch = 13;
+
+    /// <summary>If-Modified-Since.</summary>
+    public const int IfModifiedSince = 14;
 
     private static readonly (byte[] Name, int Index)[] Names =
     [
@@ -56,8 +62,8 @@ internal static class RequestHeaders
             ("X-Forwarded-Host", ForwardedHost), ("Transfer-Encoding", NotPlain), ("Upgrade", NotPlain), ("Expect", NotPlain),
             ("HTTP2-Settings", NotPlain), ("Keep-Alive", HopByHop), ("Proxy-Connection", HopByHop), ("TE", HopByHop),
             ("Trailer", HopByHop), ("Proxy-Authorization", HopByHop), ("Proxy-Authenticate", HopByHop),
-            ("Accept-Encoding", AcceptEncoding), ("Range", Conditional), ("If-Match", Conditional), ("If-None-Match", Conditional),
-            ("If-Modified-Since", Conditional), ("If-Unmodified-Since", Conditional), ("If-Range", Conditional),
+            ("Accept-Encoding", AcceptEncoding), ("Range", RangeOrPrecondition), ("If-Range", RangeOrPrecondition), ("If-Match", RangeOrPrecondition),
+            ("If-Unmodified-Since", RangeOrPrecondition), ("If-None-Match", IfNoneMatch), ("If-Modified-Since", IfModifiedSince),
         }.Select(n => (Encoding.ASCII.GetBytes(n.Item1), n.Item2)),
     ];
 

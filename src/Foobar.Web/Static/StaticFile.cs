@@ -50,10 +50,10 @@ public sealed class StaticFile
 
     /// <summary>
     /// The answers <see cref="Foobar.Http.Front.Http1Front"/> sends, by representation (as it is,
-    /// Brotli, gzip), made on first use (<see cref="StaticFileResponder.FrontAnswer"/>); a race
-    /// makes one twice, both the same.
+    /// Brotli, gzip) and then the same three as 304s, made on first use
+    /// (<see cref="StaticFileResponder.FrontAnswer"/>); a race makes one twice, both the same.
     /// </summary>
-    internal Answer?[] FrontAnswers { get; } = new Answer?[3];
+    internal Answer?[] FrontAnswers { get; } = new Answer?[6];
 
     /// <summary>Whether the response depends on Accept-Encoding.</summary>
     public bool HasEncodings => Brotli is not null || Gzip is not null;

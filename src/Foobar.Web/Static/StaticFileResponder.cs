@@ -70,34 +70,49 @@ public static class StaticFileResponder
 
     /// <summary>
     /// The answer <see cref="Http1Front"/> sends for <paramref name="file"/> without Kestrel: the
-    /// same headers as <see cref="ServeAsync"/> gives an unconditional request, made once per
-    /// representation. Null when the request needs more than that (a range, a precondition) or
-    /// the bytes are not in memory: then <see cref="ServeAsync"/> answers it.
+    /// same status and headers as <see cref="ServeAsync"/> gives a request with no range and no
+    /// precondition beyond a cache's (If-None-Match, If-Modified-Since: 200 or 304), made once
+    /// per representation. Null when the request needs more (a range, If-Match,
+    /// If-Unmodified-Since, If-Range) or the bytes are not in memory: then <see cref="ServeAsync"/> answers it.
     /// </summary>
     public static FrontFile? FrontAnswer(StaticFile file, IFrontRequest request, string? cacheControl)
     {
-        if (request.IsConditional)
+        if (request.HasRangeOrPrecondition)
         {
             return null;
         }
         var encoded = file.HasEncodings ? Choose(file, request.AcceptEncoding) : null;
-        var slot = encoded is null ? 0 : ReferenceEquals(encoded, file.Brotli) ? 1 : 2;
+        var etag = encoded?.ETag ?? file.ETag;
+        var notModified = NotModified(request.IfNoneMatch, request.IfModifiedSince, etag, file.LastModified);
+        var slot = (encoded is null ? 0 : ReferenceEquals(encoded, file.Brotli) ? 1 : 2) + (notModified ? 3 : 0);
         if (file.FrontAnswers[slot] is { } made && made.CacheControl == cacheControl)
         {
             return made.File;
         }
-        if ((encoded is null ? file.Body : encoded.Bytes) is not { } bytes)
+        (string, string?)[] validators =
+        [
+            (HeaderNames.ETag, etag),
+            (HeaderNames.LastModified, file.LastModifiedHeader),
+            (HeaderNames.CacheControl, cacheControl),
+            (HeaderNames.Vary, file.HasEncodings ? HeaderNames.AcceptEncoding : null),
+        ];
+        FrontFile answer;
+        if (notModified)
+        {
+            answer = FrontFile.NotModified(validators);
+        }
+        else if ((encoded is null ? file.Body : encoded.Bytes) is { } bytes)
+        {
+            answer = new FrontFile(bytes, [
+                (HeaderNames.ContentType, file.ContentType),
+                (HeaderNames.AcceptRanges, "bytes"),
+                (HeaderNames.ContentEncoding, encoded?.Coding),
+                .. validators]);
+        }
+        else
         {
             return null;
         }
-        var answer = new FrontFile(bytes,
-            (HeaderNames.ContentType, file.ContentType),
-            (HeaderNames.AcceptRanges, "bytes"),
-            (HeaderNames.ContentEncoding, encoded?.Coding),
-            (HeaderNames.ETag, encoded?.ETag ?? file.ETag),
-            (HeaderNames.LastModified, file.LastModifiedHeader),
-            (HeaderNames.CacheControl, cacheControl),
-            (HeaderNames.Vary, file.HasEncodings ? HeaderNames.AcceptEncoding : null));
         file.FrontAnswers[slot] = new StaticFile.Answer(cacheControl, answer);
         return answer;
     }
@@ -130,14 +145,18 @@ public static class StaticFileResponder
     }
 
     /// <summary>If-None-Match (weak comparison) or, without it, If-Modified-Since.</summary>
-    private static bool NotModified(IHeaderDictionary headers, string etag, DateTimeOffset lastModified)
+    private static bool NotModified(IHeaderDictionary headers, string etag, DateTimeOffset lastModified) =>
+        NotModified(headers.IfNoneMatch.ToString(), headers.IfModifiedSince.ToString(), etag, lastModified);
+
+    /// <summary>If-None-Match (weak comparison) or, without it, If-Modified-Since; each empty when absent.</summary>
+    private static bool NotModified(string ifNoneMatch, string ifModifiedSince, string etag, DateTimeOffset lastModified)
     {
-        if (headers.IfNoneMatch.Count > 0)
+        if (ifNoneMatch.Length > 0)
         {
-            return Matches(headers.IfNoneMatch, etag, strong: false);
+            return Matches(ifNoneMatch, etag, strong: false);
         }
-        return headers.IfModifiedSince.Count > 0
-            && HeaderUtilities.TryParseDate(headers.IfModifiedSince.ToString(), out var since)
+        return ifModifiedSince.Length > 0
+            && HeaderUtilities.TryParseDate(ifModifiedSince, out var since)
             && lastModified <= since;
     }
 

@@ -37,6 +37,24 @@ public class FrontRequestTests
     }
 
     [Fact]
+    public void ACachesValidators_AndItsEncodings_AreKept_ARangeIsNoted()
+    {
+        var request = Read("GET /site.css HTTP/1.1\r\nHost: a\r\naccept-encoding: gzip, br\r\nIf-None-Match: W/\"1\", \"2\"\r\nIf-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n");
+
+        Assert.Equal("gzip, br", request.AcceptEncoding);
+        Assert.Equal("W/\"1\", \"2\"", request.IfNoneMatch);
+        Assert.Equal("Thu, 01 Jan 1970 00:00:00 GMT", request.IfModifiedSince);
+        Assert.False(request.HasRangeOrPrecondition);
+        foreach (var header in new[] { "Range: bytes=0-1", "If-Range: \"1\"", "If-Match: *", "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT" })
+        {
+            Assert.True(Read($"GET / HTTP/1.1\r\nHost: a\r\n{header}\r\n\r\n").HasRangeOrPrecondition, header);
+        }
+        var plain = Read("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        Assert.Equal("", plain.IfNoneMatch);
+        Assert.Equal("", plain.AcceptEncoding);
+    }
+
+    [Fact]
     public void Head_AndConnectionClose_AreNoted()
     {
         var request = Read("HEAD / HTTP/1.1\r\nhost: a\r\nConnection: keep-alive, Close\r\n\r\n");
@@ -89,6 +107,9 @@ public class FrontRequestTests
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n")] // a bare CR
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: 1\r\nX-Request-Id: 2\r\n\r\n")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nAccept-Encoding: br\r\n\r\n")] // a list on two lines
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"a\"\r\nIf-None-Match: \"b\"\r\n\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: x\r\nIf-Modified-Since: y\r\n\r\n")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\n")] // not complete yet
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\n\r")]
     [InlineData("")]

@@ -38,8 +38,8 @@ public sealed class FrontAnswerTests : IAsyncLifetime
     [InlineData("/", null)]
     public async Task AFile_IsAnsweredByTheFront_WithTheBytesAndHeadersKestrelGives(string path, string? acceptEncoding)
     {
-        var (frontStatus, frontHeaders, frontBody) = await GetAsync(_front, path, acceptEncoding);
-        var (status, headers, body) = await GetAsync(_kestrel, path, acceptEncoding);
+        var (frontStatus, frontHeaders, frontBody) = await GetAsync(_front, path, AcceptEncoding(acceptEncoding));
+        var (status, headers, body) = await GetAsync(_kestrel, path, AcceptEncoding(acceptEncoding));
 
         Assert.Equal(1, _front.Front!.Connections);
         Assert.Equal(HttpStatusCode.OK, frontStatus);
@@ -65,14 +65,46 @@ public sealed class FrontAnswerTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("If-None-Match", "*", HttpStatusCode.NotModified, 0)]
-    [InlineData("Range", "bytes=0-9", HttpStatusCode.PartialContent, 10)]
-    public async Task AConditionalOrRangedRequest_IsLeftToKestrel(string header, string value, HttpStatusCode expected, int length)
+    [InlineData("/assets/site.css", "If-None-Match", "*", HttpStatusCode.NotModified)]
+    [InlineData("/assets/site.css", "If-None-Match", "\"another\", W/\"other\"", HttpStatusCode.OK)]
+    [InlineData("/assets/big.bin", "If-Modified-Since", "Fri, 01 Jan 2100 00:00:00 GMT", HttpStatusCode.NotModified)]
+    [InlineData("/assets/big.bin", "If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT", HttpStatusCode.OK)]
+    [InlineData("/assets/big.bin", "If-Modified-Since", "not a date", HttpStatusCode.OK)]
+    [InlineData("/assets/big.bin", "If-None-Match", "unquoted garbage", HttpStatusCode.OK)]
+    public async Task ACacheRevalidating_IsAnsweredByTheFront_AsKestrelAnswersIt(string path, string header, string value, HttpStatusCode expected)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/assets/big.bin");
-        request.Headers.TryAddWithoutValidation(header, value);
+        var (frontStatus, frontHeaders, frontBody) = await GetAsync(_front, path, (header, value));
+        var (status, headers, body) = await GetAsync(_kestrel, path, (header, value));
 
-        using var response = await _front.Client.SendAsync(request);
+        Assert.Equal(1, _front.Front!.Connections);
+        Assert.Equal(expected, frontStatus);
+        Assert.Equal(status, frontStatus);
+        Assert.Equal(headers, frontHeaders);
+        Assert.Equal(body, frontBody);
+    }
+
+    [Fact]
+    public async Task TheETagOfTheBrotliForm_Is304ForThatForm_AndTheWholeFileForAClientWithoutBrotli()
+    {
+        using var first = await _front.Client.SendAsync(Get("/assets/site.css", ("Accept-Encoding", "br")));
+        var etag = first.Headers.ETag!.ToString();
+
+        var again = await GetAsync(_front, "/assets/site.css", ("Accept-Encoding", "br"), ("If-None-Match", etag));
+        var withoutBrotli = await GetAsync(_front, "/assets/site.css", ("If-None-Match", etag));
+
+        Assert.Equal(HttpStatusCode.NotModified, again.Status);
+        Assert.Equal((await GetAsync(_kestrel, "/assets/site.css", ("Accept-Encoding", "br"), ("If-None-Match", etag))).Headers, again.Headers);
+        Assert.Equal(HttpStatusCode.OK, withoutBrotli.Status);
+        Assert.Equal(1, _front.Front!.Connections);
+    }
+
+    [Theory]
+    [InlineData("Range", "bytes=0-9", HttpStatusCode.PartialContent, 10)]
+    [InlineData("If-Match", "\"another\"", HttpStatusCode.PreconditionFailed, 0)]
+    [InlineData("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT", HttpStatusCode.PreconditionFailed, 0)]
+    public async Task ARangeOrAPrecondition_IsLeftToKestrel(string header, string value, HttpStatusCode expected, int length)
+    {
+        using var response = await _front.Client.SendAsync(Get("/assets/big.bin", (header, value)));
 
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(length, (await response.Content.ReadAsByteArrayAsync()).Length);
@@ -119,14 +151,21 @@ public sealed class FrontAnswerTests : IAsyncLifetime
         Assert.DoesNotContain("outside the root", answer.ToString());
     }
 
-    private static async Task<(HttpStatusCode Status, string Headers, byte[] Body)> GetAsync(WebSite site, string path, string? acceptEncoding)
+    private static (string, string)[] AcceptEncoding(string? value) => value is null ? [] : [("Accept-Encoding", value)];
+
+    private static HttpRequestMessage Get(string path, params (string Name, string Value)[] headers)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (acceptEncoding is not null)
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
         {
-            request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+            request.Headers.TryAddWithoutValidation(name, value);
         }
-        using var response = await site.Client.SendAsync(request);
+        return request;
+    }
+
+    private static async Task<(HttpStatusCode Status, string Headers, byte[] Body)> GetAsync(WebSite site, string path, params (string Name, string Value)[] requestHeaders)
+    {
+        using var response = await site.Client.SendAsync(Get(path, requestHeaders));
         var headers = response.Headers.Concat(response.Content.Headers)
             // The time, and Kestrel's Server header, which this fixture leaves on (Foobar's servers turn it off).
             .Where(h => h.Key is not ("Date" or "Server"))
