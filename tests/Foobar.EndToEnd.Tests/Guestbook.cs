@@ -52,7 +52,16 @@ internal sealed class Guestbook(RunningTopology topology, IPAddress? from = null
             request.Content = new StringContent(body, Encoding.UTF8);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
         }
-        return await _http.SendAsync(request);
+        try
+        {
+            return await _http.SendAsync(request);
+        }
+        catch (HttpRequestException e)
+        {
+            // The topology's directory goes with the fixture: say now what the servers on the way saw.
+            throw new HttpRequestException(e.HttpRequestError, $"{method} {path} through {topology.PublicAddress} failed: {e.Message}\n"
+                + topology.LogTails("lb1", "lb2", "web1", "web2", "app1", "app2", "web1.access", "web2.access"), e);
+        }
     }
 
     public Task<HttpResponseMessage> SignAsync(string name, string message) =>
