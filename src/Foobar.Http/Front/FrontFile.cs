@@ -1,16 +1,21 @@
 using System.Globalization;
 using System.Text;
+using Foobar.Http.Transport;
 
 namespace Foobar.Http.Front;
 
 /// <summary>
 /// A file's whole answer as <see cref="Http1Front"/> sends it: <c>200 OK</c> (or a <c>304</c>), the headers that
 /// are the same every time (type, length, validators, caching), rendered once, and the bytes kept
-/// in memory. The front adds Date, X-Served-By and Connection; a large body is sent from this
-/// array as it is, without a copy into the connection's buffer (nginx's <c>sendfile</c>).
+/// in memory. The front adds Date, X-Served-By and Connection; a large body is sent with
+/// <c>sendfile</c> from a sealed memory file holding it (nginx's <c>sendfile</c> from the page
+/// cache), or where there is none, from this array as it is, without a copy into the connection's buffer.
 /// </summary>
 public sealed class FrontFile
 {
+    /// <summary>Bodies from this size on are sent as they are (<c>sendfile</c> from <see cref="Sealed"/>, or from the array); smaller ones are copied into the connection's block with the head (one send).</summary>
+    public const int MinUnownedBody = 16 * 1024;
+
     /// <summary>A <c>200 OK</c> of <paramref name="body"/> with <paramref name="headers"/> (no Content-Length: it is added).</summary>
     /// <param name="body">The bytes; they must never change afterwards.</param>
     /// <param name="headers">Names and values, ASCII; a null value leaves the header out.</param>
@@ -36,6 +41,10 @@ public sealed class FrontFile
         }
         Headers = Encoding.Latin1.GetBytes(text.ToString());
         Body = body;
+        if (body.Length >= MinUnownedBody)
+        {
+            Sealed = SealedFile.Create("foobar-front-file", body.Span);
+        }
     }
 
     /// <summary>A <c>304 Not Modified</c> with <paramref name="headers"/> (the validators and caching headers), no body and no Content-Length.</summary>
@@ -49,4 +58,7 @@ public sealed class FrontFile
 
     /// <summary>The body.</summary>
     public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>A large body's copy in a sealed memory file, which Foobar's transport sends with <c>sendfile</c>; null for a small body or where none can be made.</summary>
+    internal SealedFile? Sealed { get; }
 }

@@ -114,9 +114,6 @@ internal static class FrontResponse
         }
     }
 
-    /// <summary>Bodies from this size on are sent from the file's array as they are; smaller ones are copied into the connection's block with the head (one send).</summary>
-    public const int MinUnownedBody = 16 * 1024;
-
     /// <summary>
     /// Writes <paramref name="file"/>'s answer: its status, Date, this server in X-Served-By, the file's
     /// headers, <c>Connection: close</c> when <paramref name="close"/>, and the body unless the
@@ -138,9 +135,16 @@ internal static class FrontResponse
         {
             return;
         }
-        if (file.Body.Length >= MinUnownedBody && output is SocketOutput socket)
+        if (file.Body.Length >= FrontFile.MinUnownedBody && output is SocketOutput socket)
         {
-            socket.WriteUnowned(file.Body);
+            if (file.Sealed is { } sealedFile)
+            {
+                socket.WriteFile(sealedFile);
+            }
+            else
+            {
+                socket.WriteUnowned(file.Body);
+            }
         }
         else
         {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Foobar.Http.Transport;
 
@@ -13,6 +14,7 @@ internal static partial class Native
     public const int EAGAIN = 11;
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_MORE = 0x8000;
     public const int EPOLL_CLOEXEC = 0x80000;
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
@@ -24,6 +26,14 @@ internal static partial class Native
     public const uint EPOLLET = 1u << 31;
     public const int SHUT_WR = 1;
     public const int SHUT_RDWR = 2;
+    public const uint MFD_CLOEXEC = 1;
+    public const uint MFD_ALLOW_SEALING = 2;
+    public const int F_ADD_SEALS = 1033;
+    public const int F_GET_SEALS = 1034;
+    public const int F_SEAL_SEAL = 1;
+    public const int F_SEAL_SHRINK = 2;
+    public const int F_SEAL_GROW = 4;
+    public const int F_SEAL_WRITE = 8;
 
     /// <summary>Whether the transport can run here: Linux on a 64-bit architecture whose <c>epoll_event</c> layout is known.</summary>
     public static bool IsSupported { get; } = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
@@ -40,6 +50,19 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     public static unsafe partial nint SendMessage(SafeSocketHandle socket, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendfile", SetLastError = true)]
+    public static unsafe partial nint SendFile(SafeSocketHandle socket, SafeFileHandle file, long* offset, nint count);
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemoryFileCreate(string name, uint flags);
+
+    /// <summary><c>fcntl</c> with an integer argument (variadic in C; an int goes in the same register either way on x86-64 and arm64 Linux).</summary>
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int FileControl(SafeFileHandle file, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    public static unsafe partial nint PositionedWrite(SafeFileHandle file, byte* buffer, nint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(SafeSocketHandle socket, int how);

@@ -143,7 +143,29 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             return;
         }
-        var segment = Segment.Borrow(bytes);
+        Append(Segment.Borrow(bytes));
+    }
+
+    /// <summary>
+    /// Appends <paramref name="file"/>'s bytes without copying them anywhere: the kernel sends
+    /// them from the file's own pages (<c>sendfile</c>), as nginx sends a file from the page
+    /// cache. What is written next goes into a block of its own after them.
+    /// </summary>
+    public void WriteFile(SealedFile file)
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("Writing is not allowed after the writer was completed.");
+        }
+        if (file.Length == 0)
+        {
+            return;
+        }
+        Append(Segment.Borrow(file));
+    }
+
+    private void Append(Segment segment)
+    {
         if (_tail is not { } tail)
         {
             _head = _tail = segment;
@@ -386,8 +408,8 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                     head.Return();
                     continue;
                 }
-                long sent = head == _flushedSegment || head.Next is null
-                    ? TrySend(head.Memory.Span[head.Start..end])
+                long sent = head.File is { } file ? TrySendFile(file, head.Start, end)
+                    : head == _flushedSegment || head.Next is null ? TrySend(head.Memory.Span[head.Start..end])
                     : TrySendGathered(head);
                 if (sent == 0)
                 {
@@ -488,8 +510,15 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         var count = 0;
         try
         {
+            var flags = Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL;
             for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
             {
+                if (segment.File is not null)
+                {
+                    // The file follows with sendfile: the head goes out in the same packet as its first bytes.
+                    flags |= Native.MSG_MORE;
+                    break;
+                }
                 var end = segment == _flushedSegment ? _flushedEnd : segment.End;
                 if (end == segment.Start)
                 {
@@ -502,7 +531,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             var message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
             while (true)
             {
-                var sent = Native.SendMessage(handle, &message, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+                var sent = Native.SendMessage(handle, &message, flags);
                 if (sent >= 0)
                 {
                     return sent;
@@ -525,6 +554,35 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                 _pins[i].Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Non-blocking <c>sendfile</c>s of <paramref name="file"/> from <paramref name="start"/> to
+    /// <paramref name="end"/> until the socket buffer is full: how many bytes went.
+    /// </summary>
+    /// <exception cref="ConnectionResetException">The peer reset the connection or it failed.</exception>
+    private unsafe long TrySendFile(SealedFile file, int start, int end)
+    {
+        long offset = start;
+        while (offset < end)
+        {
+            // The socket is non-blocking (epoll): sendfile takes what fits and says EAGAIN when nothing does.
+            var sent = Native.SendFile(handle, file.Handle, &offset, end - (nint)offset);
+            if (sent > 0)
+            {
+                continue;
+            }
+            var errno = sent == 0 ? 0 : Marshal.GetLastPInvokeError();
+            if (errno == Native.EAGAIN)
+            {
+                break;
+            }
+            if (errno != Native.EINTR)
+            {
+                throw new ConnectionResetException(sent == 0 ? "the file ended before its length (sendfile sent nothing)" : Marshal.GetPInvokeErrorMessage(errno));
+            }
+        }
+        return offset - start;
     }
 
     /// <inheritdoc />
@@ -641,8 +699,11 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
 
         public Memory<byte> Memory { get; private set; }
 
-        /// <summary>Whether the bytes are the caller's (<see cref="WriteUnowned"/>): full, never written into, never rewound.</summary>
+        /// <summary>Whether the bytes are the caller's (<see cref="WriteUnowned"/>, <see cref="WriteFile"/>): full, never written into, never rewound.</summary>
         public bool IsBorrowed { get; private set; }
+
+        /// <summary>The file sent from (<see cref="WriteFile"/>): <see cref="Start"/> and <see cref="End"/> are offsets in it, and <see cref="Memory"/> is empty.</summary>
+        public SealedFile? File { get; private set; }
 
         public int Start { get; set; }
 
@@ -672,8 +733,13 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         public static Segment Borrow(ReadOnlyMemory<byte> bytes) =>
             new() { Memory = MemoryMarshal.AsMemory(bytes), End = bytes.Length, IsBorrowed = true };
 
+        /// <summary>A segment over <paramref name="file"/>'s bytes, all of them to send.</summary>
+        public static Segment Borrow(SealedFile file) =>
+            new() { File = file, End = file.Length, IsBorrowed = true };
+
         public void Return()
         {
+            File = null;
             _owner?.Dispose();
             _owner = null;
             if (_array is not null)

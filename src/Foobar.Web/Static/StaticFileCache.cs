@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using Foobar.Http.Front;
 using Microsoft.AspNetCore.StaticFiles;
 
 namespace Foobar.Web.Static;
@@ -107,11 +108,11 @@ public sealed class StaticFileCache(SiteRoot root, TimeProvider time)
     /// <summary>The file's bytes when it is small enough and the budget allows; null to read it from disk each time.</summary>
     private byte[]? ReadIntoMemory(string path, long length)
     {
-        if (length > MaxFileSizeInMemory || Interlocked.Add(ref _bytesInMemory, length) > MemoryBudget)
+        if (length > MaxFileSizeInMemory || Interlocked.Add(ref _bytesInMemory, Cost(length)) > MemoryBudget)
         {
             if (length <= MaxFileSizeInMemory)
             {
-                Interlocked.Add(ref _bytesInMemory, -length);
+                Interlocked.Add(ref _bytesInMemory, -Cost(length));
             }
             return null;
         }
@@ -119,18 +120,24 @@ public sealed class StaticFileCache(SiteRoot root, TimeProvider time)
         if (bytes.Length != length)
         {
             // Written to as it was read: serve from disk until it settles.
-            Interlocked.Add(ref _bytesInMemory, -length);
+            Interlocked.Add(ref _bytesInMemory, -Cost(length));
             return null;
         }
         return bytes;
     }
 
+    /// <summary>
+    /// The memory <paramref name="length"/> bytes kept take: a body large enough for the front to
+    /// send with <c>sendfile</c> is also kept in a sealed memory file (<see cref="FrontFile"/>), so it counts twice.
+    /// </summary>
+    private static long Cost(long length) => length >= FrontFile.MinUnownedBody ? 2 * length : length;
+
     /// <summary>Gives back the memory of a file no entry refers to any more.</summary>
     private void Release(StaticFile file)
     {
-        var bytes = (file.Body?.LongLength ?? 0)
-            + (file.Brotli is { Bytes: { } br, FilePath: not null } ? br.LongLength : 0)
-            + (file.Gzip is { Bytes: { } gz, FilePath: not null } ? gz.LongLength : 0);
+        var bytes = Cost(file.Body?.LongLength ?? 0)
+            + (file.Brotli is { Bytes: { } br, FilePath: not null } ? Cost(br.LongLength) : 0)
+            + (file.Gzip is { Bytes: { } gz, FilePath: not null } ? Cost(gz.LongLength) : 0);
         Interlocked.Add(ref _bytesInMemory, -bytes);
     }
 

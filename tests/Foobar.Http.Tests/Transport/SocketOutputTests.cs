@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Foobar.Http.Transport;
 using Foobar.Testing;
 
 namespace Foobar.Http.Tests.Transport;
@@ -197,6 +198,96 @@ public class SocketOutputTests
 
         Assert.Equal("borrowed, not to be written intothe next response"u8.ToArray(), await ReceiveAsync(peer, body.Length + 17));
         Assert.Equal("borrowed, not to be written into"u8.ToArray(), body);
+    }
+
+    [Fact]
+    public async Task ASealedFile_GoesWithSendfile_BetweenOwnWrites_EvenWhenTheSocketIsFull()
+    {
+        var (connection, peer) = await ConnectedPair.ConnectAsync(SmallBuffer);
+        await using var _ = connection;
+        using var __ = peer;
+        var body = RandomBytes(1 << 20, seed: 4);
+        var file = SealedFile.Create("test", body);
+        Assert.NotNull(file);
+        var output = (SocketOutput)connection.Transport.Output;
+        var expected = new List<byte>();
+
+        var writing = Task.Run(async () =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                output.Write(System.Text.Encoding.ASCII.GetBytes($"head {i}\r\n"));
+                output.WriteFile(file);
+                // Twice in a row, and a block of the connection's own between the two heads.
+                output.WriteFile(file);
+                output.Write("tail"u8);
+                Assert.False((await output.FlushAsync()).IsCompleted);
+            }
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            expected.AddRange(System.Text.Encoding.ASCII.GetBytes($"head {i}\r\n"));
+            expected.AddRange(body);
+            expected.AddRange(body);
+            expected.AddRange("tail"u8.ToArray());
+        }
+        var received = await ReceiveAsync(peer, expected.Count);
+        await writing.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(SHA256.HashData(expected.ToArray()), SHA256.HashData(received));
+    }
+
+    [Fact]
+    public async Task ASealedFile_SentFirstAndAlone_IsFollowedByTheNextResponseWhole()
+    {
+        var (connection, peer) = await ConnectedPair.ConnectAsync();
+        await using var _ = connection;
+        using var __ = peer;
+        var file = SealedFile.Create("test", "from the file"u8)!;
+        var output = (SocketOutput)connection.Transport.Output;
+
+        output.WriteFile(file);
+        await output.FlushAsync();
+        output.Write(", then the next response"u8);
+        await output.FlushAsync();
+
+        Assert.Equal("from the file, then the next response"u8.ToArray(), await ReceiveAsync(peer, 37));
+    }
+
+    [Fact]
+    public async Task ASealedFile_ThePeerResettingWhileItWaits_EndsTheOutput_AndTheFileStaysWhole()
+    {
+        var (connection, peer) = await ConnectedPair.ConnectAsync(SmallBuffer);
+        await using var _ = connection;
+        var body = RandomBytes(4 << 20, seed: 5);
+        var file = SealedFile.Create("test", body)!;
+        var output = (SocketOutput)connection.Transport.Output;
+
+        output.WriteFile(file);
+        var flush = output.FlushAsync();
+        Assert.False(flush.IsCompleted);
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Dispose();
+
+        Assert.True((await flush.AsTask().WaitAsync(TimeSpan.FromSeconds(30))).IsCompleted);
+        var copy = new byte[body.Length];
+        Assert.Equal(body.Length, RandomAccess.Read(file.Handle, copy, 0));
+        Assert.Equal(body, copy);
+    }
+
+    [Fact]
+    public void ASealedFile_CannotBeWrittenGrownOrShrunk()
+    {
+        var file = SealedFile.Create("test", "sealed"u8)!;
+
+        Assert.Equal(6, file.Length);
+        // EPERM from the seals (the runtime reports it as access denied).
+        Assert.IsType<UnauthorizedAccessException>(Record.Exception(() => RandomAccess.Write(file.Handle, "SEALED"u8, 0)), exactMatch: false);
+        Assert.IsType<UnauthorizedAccessException>(Record.Exception(() => RandomAccess.Write(file.Handle, "more"u8, 6)), exactMatch: false);
+        Assert.IsType<UnauthorizedAccessException>(Record.Exception(() => RandomAccess.SetLength(file.Handle, 3)), exactMatch: false);
+        var copy = new byte[6];
+        RandomAccess.Read(file.Handle, copy, 0);
+        Assert.Equal("sealed"u8.ToArray(), copy);
     }
 
     /// <summary>Writes 64 KB at a time without the peer reading until a flush has to wait; that flush.</summary>

@@ -1,3 +1,4 @@
+using Foobar.Http.Front;
 using Foobar.Testing;
 using Foobar.Web.Static;
 
@@ -86,6 +87,25 @@ public sealed class StaticFileCacheTests : IDisposable
 
         Assert.Equal(40, cache.Get("/a.bin")!.Body!.Length);
         Assert.Equal(40, cache.BytesInMemory);
+    }
+
+    [Fact]
+    public async Task MemoryBudget_ALargeFileCountsTwice_ForItsSealedCopy_AndGivesBothBack()
+    {
+        var large = FrontFile.MinUnownedBody;
+        await File.WriteAllBytesAsync(Path.Combine(_root, "large.bin"), new byte[large]);
+        await File.WriteAllBytesAsync(Path.Combine(_root, "small.bin"), new byte[100]);
+        var cache = new StaticFileCache(new SiteRoot(_root), _time) { MemoryBudget = 2 * large + 150 };
+
+        Assert.NotNull(cache.Get("/large.bin")!.Body);
+        Assert.Equal(2 * large, cache.BytesInMemory);
+        Assert.NotNull(cache.Get("/small.bin")!.Body);
+
+        File.Delete(Path.Combine(_root, "large.bin"));
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Null(cache.Get("/large.bin"));
+        Assert.Equal(100, cache.BytesInMemory);
     }
 
     [Fact]
