@@ -130,6 +130,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     private void Register(EpollLoop loop)
     {
         _loop = loop;
+        _output.Loop = loop;
         _loop.Add(this, _handle);
     }
 

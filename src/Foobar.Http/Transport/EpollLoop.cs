@@ -10,9 +10,12 @@ namespace Foobar.Http.Transport;
 /// handled on this thread: reads, and through the input's inline continuations Kestrel's request
 /// processing and the sends it causes (what the runtime does with inline completions).
 /// </summary>
-internal sealed unsafe class EpollLoop
+internal sealed unsafe class EpollLoop : ISendCompletions
 {
     private const int MaxEvents = 128;
+
+    /// <summary>Connections whose bytes one <c>io_uring_enter</c> sends at most.</summary>
+    private const int MaxBatch = 64;
 
     private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Count).Select(i => new EpollLoop(i))]);
     private static int _next;
@@ -32,6 +35,19 @@ internal sealed unsafe class EpollLoop
     private int[] _uses = new int[64];
     private readonly Stack<int> _free = new();
     private int _used;
+
+    /// <summary>The outputs flushed on this thread during the turn, sent at its end (<see cref="SendDeferred"/>).</summary>
+    private readonly List<SocketOutput> _deferred = [];
+    /// <summary>The ring the turn's sends go through together; null where io_uring is not available.</summary>
+    private SendRing? _ring;
+    private bool _turning;
+    /// <summary>For each entry of a batch: its output, and the message and vectors describing its bytes (native memory, never moved).</summary>
+    private readonly SocketOutput?[] _batch = new SocketOutput?[MaxBatch];
+    private readonly int[] _results = new int[MaxBatch];
+    private readonly (bool Resume, bool Shut)[] _settled = new (bool, bool)[MaxBatch];
+    private readonly List<SocketOutput> _plain = [];
+    private Native.MessageHeader* _messages;
+    private Native.IoVector* _vectors;
 
     private EpollLoop(int index)
     {
@@ -55,6 +71,22 @@ internal sealed unsafe class EpollLoop
 
     /// <summary>This loop's number, from 0 to <see cref="Count"/> − 1.</summary>
     public int Index { get; }
+
+    /// <summary>
+    /// Whether a flush on this thread now leaves its sending to the end of the turn: on this
+    /// loop's thread, while it handles events, with a ring to send them together.
+    /// </summary>
+    public bool CanDefer => t_current == this && _turning;
+
+    /// <summary>From this loop's thread during a turn: <paramref name="output"/> sends at the turn's end.</summary>
+    public void Defer(SocketOutput output)
+    {
+        if (!output.IsDeferred)
+        {
+            output.IsDeferred = true;
+            _deferred.Add(output);
+        }
+    }
 
     /// <summary>The loop the next accepted connection goes to.</summary>
     public static EpollLoop Next()
@@ -111,12 +143,19 @@ internal sealed unsafe class EpollLoop
     private void Run()
     {
         t_current = this;
+        _ring = SendRing.Create(MaxBatch);
+        if (_ring is not null)
+        {
+            _messages = (Native.MessageHeader*)NativeMemory.AllocZeroed((nuint)(MaxBatch * sizeof(Native.MessageHeader)));
+            _vectors = (Native.IoVector*)NativeMemory.AllocZeroed((nuint)(MaxBatch * SocketOutput.MaxVectors * sizeof(Native.IoVector)));
+        }
         var events = new byte[MaxEvents * Native.EpollEventSize];
         fixed (byte* p = events)
         {
             while (true)
             {
                 var count = Native.EpollWait(_epoll, p, MaxEvents, -1);
+                _turning = _ring is not null;
                 for (var i = 0; i < count; i++)
                 {
                     var e = p + i * Native.EpollEventSize;
@@ -128,8 +167,85 @@ internal sealed unsafe class EpollLoop
                         connection.OnEvents(flags);
                     }
                 }
+                _turning = false;
+                SendDeferred();
                 // count < 0: EINTR (a signal, a debugger); nothing else fails on a valid epoll descriptor.
             }
+        }
+    }
+
+    /// <summary>
+    /// At a turn's end: sends what the turn's flushes left, one <c>io_uring_enter</c> for up to
+    /// <see cref="MaxBatch"/> connections; a lone one (or one whose bytes start with a file) with
+    /// <c>send</c>, which costs less for one (docs/architecture.md). Every output of a batch is
+    /// settled before any writer's code runs again (a resumed flush continues on this thread and
+    /// may write to another output of the batch).
+    /// </summary>
+    private void SendDeferred()
+    {
+        var all = _deferred.Count;
+        for (var start = 0; start < all; start += MaxBatch)
+        {
+            var end = Math.Min(all, start + MaxBatch);
+            if (end - start == 1 || _ring is not { } ring)
+            {
+                for (var i = start; i < end; i++)
+                {
+                    _deferred[i].IsDeferred = false;
+                    _deferred[i].SendDeferred();
+                }
+                continue;
+            }
+            var queued = 0;
+            for (var i = start; i < end; i++)
+            {
+                var output = _deferred[i];
+                output.IsDeferred = false;
+                if (output.TryQueueOn(ring, (ulong)queued, _messages + queued, _vectors + queued * SocketOutput.MaxVectors))
+                {
+                    _results[queued] = -Native.EAGAIN;
+                    _batch[queued++] = output;
+                }
+                else
+                {
+                    _plain.Add(output);
+                }
+            }
+            try
+            {
+                ring.Submit(this);
+            }
+            catch (IOException)
+            {
+                // Never expected of a working ring; the outputs go on with send, now and from now on.
+                _ring = null;
+            }
+            for (var i = 0; i < queued; i++)
+            {
+                _settled[i] = _batch[i]!.RingSent(_results[i]);
+            }
+            for (var i = 0; i < queued; i++)
+            {
+                var output = _batch[i]!;
+                _batch[i] = null;
+                output.Resume(_settled[i].Resume, _settled[i].Shut);
+            }
+            foreach (var output in _plain)
+            {
+                output.SendDeferred();
+            }
+            _plain.Clear();
+        }
+        // Flushes from the code resumed above happened outside the turn: none was deferred.
+        _deferred.Clear();
+    }
+
+    /// <inheritdoc />
+    void ISendCompletions.Completed(ulong userData, int result)
+    {
+        if (userData < MaxBatch)
+        {
+            _results[userData] = result;
         }
     }
 }

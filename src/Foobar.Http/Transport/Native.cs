@@ -34,6 +34,13 @@ internal static partial class Native
     public const int F_SEAL_SHRINK = 2;
     public const int F_SEAL_GROW = 4;
     public const int F_SEAL_WRITE = 8;
+    /// <summary>The same number on x86-64 and arm64 (and every architecture since 5.1).</summary>
+    public const nint SYS_io_uring_setup = 425;
+    public const nint SYS_io_uring_enter = 426;
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_SHARED = 1;
+    public const int MAP_POPULATE = 0x8000;
 
     /// <summary>Whether the transport can run here: Linux on a 64-bit architecture whose <c>epoll_event</c> layout is known.</summary>
     public static bool IsSupported { get; } = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
@@ -64,6 +71,19 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
     public static unsafe partial nint PositionedWrite(SafeFileHandle file, byte* buffer, nint count, long offset);
 
+    /// <summary><c>syscall</c> with six integer arguments (variadic in C; integers go in the same registers either way on x86-64 and arm64 Linux).</summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    public static partial nint Syscall(nint number, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static unsafe partial void* MemoryMap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    public static unsafe partial int MemoryUnmap(void* address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(SafeSocketHandle socket, int how);
 
@@ -75,6 +95,54 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     public static unsafe partial int EpollWait(int epoll, byte* events, int maxEvents, int timeout);
+
+    /// <summary><c>struct io_uring_params</c> (120 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct UringParams
+    {
+        public uint SqEntries;
+        public uint CqEntries;
+        public uint Flags;
+        public uint SqThreadCpu;
+        public uint SqThreadIdle;
+        public uint Features;
+        public uint WqFd;
+        public uint Reserved0;
+        public uint Reserved1;
+        public uint Reserved2;
+        public SqRingOffsets SqOff;
+        public CqRingOffsets CqOff;
+    }
+
+    /// <summary><c>struct io_sqring_offsets</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SqRingOffsets
+    {
+        public uint Head;
+        public uint Tail;
+        public uint RingMask;
+        public uint RingEntries;
+        public uint Flags;
+        public uint Dropped;
+        public uint Array;
+        public uint Reserved;
+        public ulong UserAddress;
+    }
+
+    /// <summary><c>struct io_cqring_offsets</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CqRingOffsets
+    {
+        public uint Head;
+        public uint Tail;
+        public uint RingMask;
+        public uint RingEntries;
+        public uint Overflow;
+        public uint Cqes;
+        public uint Flags;
+        public uint Reserved;
+        public ulong UserAddress;
+    }
 
     /// <summary><c>struct iovec</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -30,7 +30,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     public const int MaxUnsent = 64 * 1024;
 
     /// <summary>Segments gathered by one <c>sendmsg</c>.</summary>
-    private const int MaxVectors = 32;
+    public const int MaxVectors = 32;
 
     /// <summary>The smallest block asked of the pool (a pipe's default segment size; the pool's blocks are 4 KB).</summary>
     private const int MinSegmentSize = 4096;
@@ -217,6 +217,13 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             // Nothing waits for the socket: this thread sends, no one else touches the blocks.
             MarkFlushed();
+            if (Loop is { } loop && loop.CanDefer)
+            {
+                // On its loop's thread during a turn: the loop sends at the turn's end, together
+                // with the other connections' bytes (one io_uring_enter for all).
+                Defer(loop);
+                return false;
+            }
             if (!TrySendFlushed())
             {
                 return Wait();
@@ -365,13 +372,162 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                 return;
             }
             TrySendFlushed();
-            resume = _flushPending && (_unsent <= MaxUnsent / 2 || _ended);
-            shut = !_waiting && _completed && !_ended;
-            if (!_waiting || _ended)
+            (resume, shut) = AfterLoopSent();
+        }
+        Resume(resume, shut);
+    }
+
+    /// <summary>
+    /// The loop this connection's events come from, once registered: a flush on its thread
+    /// during a turn leaves the sending to the turn's end (<see cref="EpollLoop.CanDefer"/>).
+    /// </summary>
+    public EpollLoop? Loop { get; set; }
+
+    /// <summary>Whether this output is on its loop's list for the turn's end (touched by the loop's thread only).</summary>
+    internal bool IsDeferred { get; set; }
+
+    /// <summary>On the loop's thread, with nothing waiting: the flushed bytes wait for the turn's end.</summary>
+    private void Defer(EpollLoop loop)
+    {
+        lock (_lock)
+        {
+            _waiting = true;
+            _unsent = FlushedUnsent();
+        }
+        loop.Defer(this);
+    }
+
+    /// <summary>From the loop's thread at a turn's end: sends what waits with <c>send</c> (what <see cref="OnWritable"/> does).</summary>
+    internal void SendDeferred() => OnWritable();
+
+    /// <summary>
+    /// From the loop's thread at a turn's end: queues one <c>sendmsg</c> of the flushed bytes on
+    /// <paramref name="ring"/>, with <paramref name="message"/> and <paramref name="vectors"/>
+    /// (room for <see cref="MaxVectors"/>) to describe them. True when queued: this output's lock
+    /// is then held, and its socket kept open, until <see cref="RingSent"/>. False when there is
+    /// nothing to queue this way (nothing waits, sending ended, the bytes start with a file):
+    /// the caller sends with <see cref="SendDeferred"/>.
+    /// </summary>
+    internal unsafe bool TryQueueOn(SendRing ring, ulong userData, Native.MessageHeader* message, Native.IoVector* vectors)
+    {
+        _lock.Enter();
+        var queued = false;
+        try
+        {
+            if (!_waiting || _ended || _head is not { } first || first.File is not null)
             {
-                _drained?.TrySetResult();
+                return false;
+            }
+            var count = 0;
+            var flags = Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL;
+            for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
+            {
+                if (segment.File is not null)
+                {
+                    flags |= Native.MSG_MORE;
+                    break;
+                }
+                var end = segment == _flushedSegment ? _flushedEnd : segment.End;
+                if (end == segment.Start)
+                {
+                    continue;
+                }
+                _pins[count] = segment.Memory[segment.Start..end].Pin();
+                vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)(end - segment.Start) };
+                count++;
+            }
+            _ringPins = count;
+            if (count == 0)
+            {
+                return false;
+            }
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            *message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
+            if (!ring.QueueSendMessage((int)handle.DangerousGetHandle(), message, flags, userData))
+            {
+                handle.DangerousRelease();
+                return false;
+            }
+            queued = true;
+            return true;
+        }
+        finally
+        {
+            if (!queued)
+            {
+                UnpinRing();
+                _lock.Exit();
             }
         }
+    }
+
+    /// <summary>
+    /// The <c>sendmsg</c> queued by <see cref="TryQueueOn"/> ended with <paramref name="result"/>
+    /// (bytes sent, or −errno): what it sent is done with, the rest waits for the socket as after
+    /// any send, and the lock is let go. Runs none of the writer's code: what should follow (a
+    /// waiting flush resumed, the end of the stream) is returned for <see cref="Resume"/>, which
+    /// the loop calls once every output of the batch is settled.
+    /// </summary>
+    internal (bool Resume, bool Shut) RingSent(int result)
+    {
+        try
+        {
+            UnpinRing();
+            handle.DangerousRelease();
+            if (_ended || _head is null)
+            {
+                return (false, false);
+            }
+            if (result > 0)
+            {
+                Consume(result);
+            }
+            if (result < 0 && result != -Native.EAGAIN && result != -Native.EINTR)
+            {
+                End();
+                Volatile.Write(ref _failure, new ConnectionResetException(Marshal.GetPInvokeErrorMessage(-result)));
+            }
+            else
+            {
+                // All of it went (nothing is sent then), or the socket was full: what is left
+                // goes now or with the next EPOLLOUT, as after a send of the writer's.
+                TrySendFlushed();
+            }
+            return AfterLoopSent();
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    private int _ringPins;
+
+    private void UnpinRing()
+    {
+        for (var i = 0; i < _ringPins; i++)
+        {
+            _pins[i].Dispose();
+        }
+        _ringPins = 0;
+    }
+
+    /// <summary>Under <c>_lock</c>, after the loop sent: whether a waiting flush resumes, and whether the end of the stream goes out now.</summary>
+    private (bool Resume, bool Shut) AfterLoopSent()
+    {
+        var resume = _flushPending && (_unsent <= MaxUnsent / 2 || _ended);
+        var shut = !_waiting && _completed && !_ended;
+        if (!_waiting || _ended)
+        {
+            _drained?.TrySetResult();
+        }
+        return (resume, shut);
+    }
+
+    /// <summary>Outside <c>_lock</c>: tells of a failure, sends the end of the stream, resumes a waiting flush.</summary>
+    internal void Resume(bool resume, bool shut)
+    {
         ReportFailure();
         if (shut)
         {
