@@ -286,6 +286,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         {
             try
             {
+                _output.SendFlushedBeforeAbort();
                 Native.Shutdown(_handle, Native.SHUT_RDWR);
             }
             catch (ObjectDisposedException)

@@ -786,6 +786,26 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         }
     }
 
+    /// <summary>
+    /// Before the connection is cut: sends what was flushed and still waits — for the end of its
+    /// loop's turn (<see cref="Defer"/>) or for a full socket — as far as the socket takes it now, so a
+    /// response flushed before an abort still goes out, as it did when every flush sent at once.
+    /// </summary>
+    public void SendFlushedBeforeAbort()
+    {
+        if (!_waiting)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_waiting && !_ended)
+            {
+                TrySendFlushed();
+            }
+        }
+    }
+
     /// <summary>Stops sending for good: the connection was cut. A pending flush returns (completed), <see cref="Drained"/> finishes.</summary>
     public void Abort()
     {

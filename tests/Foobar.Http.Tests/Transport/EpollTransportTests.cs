@@ -289,6 +289,31 @@ public sealed class EpollTransportTests
         }
     }
 
+    [Fact]
+    public async Task AResponseFlushedAndThenAborted_OnTheLoopsThread_StillReachesTheClient()
+    {
+        // The flush leaves the bytes for the end of the loop's turn; the abort comes first, in the
+        // same turn, and must send them before it cuts the connection.
+        var (app, baseUri) = await StartAsync(async c =>
+        {
+            c.Response.ContentLength = 11;
+            await c.Response.Body.WriteAsync("sent, then"u8.ToArray().Append((byte)'!').ToArray());
+            await c.Response.Body.FlushAsync();
+            c.Abort();
+        });
+        await using var _ = app;
+        for (var i = 0; i < 20; i++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(baseUri.Host, baseUri.Port);
+            await socket.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+
+            var body = await ReadResponseBodyAsync(PipeReader.Create(new NetworkStream(socket))).WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Equal("sent, then!", body);
+        }
+    }
+
     /// <summary>Reads one HTTP/1.1 response with a Content-Length from <paramref name="reader"/>: its body.</summary>
     private static async Task<string> ReadResponseBodyAsync(PipeReader reader)
     {
