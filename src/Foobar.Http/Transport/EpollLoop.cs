@@ -165,6 +165,13 @@ internal sealed unsafe class EpollLoop : ISendCompletions
                     if (connection is not null && connection.Key == key)
                     {
                         connection.OnEvents(flags);
+                        if (_deferred.Count >= MaxBatch)
+                        {
+                            // A whole batch: sent now, not at the end of a long turn.
+                            _turning = false;
+                            SendDeferred();
+                            _turning = true;
+                        }
                     }
                 }
                 _turning = false;
