@@ -143,6 +143,18 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     /// <summary>From the loop's thread: what epoll reported for this socket.</summary>
     public void OnEvents(uint flags)
     {
+        if (HandleEvents(flags))
+        {
+            RequestRead();
+        }
+    }
+
+    /// <summary>
+    /// From the loop's thread: what epoll reported for this socket, but for the reading; true when
+    /// a read is due, which the loop makes with the turn's other reads (<see cref="TryBeginRingRead"/>).
+    /// </summary>
+    public bool HandleEvents(uint flags)
+    {
         try
         {
             const uint failed = Native.EPOLLERR | Native.EPOLLHUP;
@@ -155,7 +167,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
                     Volatile.Write(ref _connecting, null);
                     connecting.TrySetResult();
                 }
-                return;
+                return false;
             }
             if ((flags & (Native.EPOLLOUT | failed)) != 0)
             {
@@ -169,13 +181,104 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
                     // read until the socket has nothing left, not only until a short read.
                     Volatile.Write(ref _mustDrain, 1);
                 }
-                RequestRead();
+                return true;
             }
         }
         catch (Exception e)
         {
             // Never let a connection's trouble end the loop's thread.
             EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
+        }
+        return false;
+    }
+
+    /// <summary>From the loop's thread: reads now with <c>recv</c>, as after an edge.</summary>
+    internal void ReadNow()
+    {
+        try
+        {
+            RequestRead();
+        }
+        catch (Exception e)
+        {
+            EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
+        }
+    }
+
+    /// <summary>
+    /// From the loop's thread: takes the right to read (as <see cref="RequestRead"/> does) and the
+    /// input's room to receive into, for one <c>recv</c> on the loop's ring; false when there is
+    /// nothing to do now (the application is behind, the input ended, or another thread reads and
+    /// will read again). <see cref="EndRingRead"/> must follow a true.
+    /// </summary>
+    internal bool TryBeginRingRead(out Memory<byte> memory, out bool drain, out int socket)
+    {
+        Volatile.Write(ref _readRequested, 1);
+        memory = default;
+        drain = false;
+        socket = -1;
+        if (_input.IsPaused || Volatile.Read(ref _inputDone) == 1 || Interlocked.CompareExchange(ref _readLock, 1, 0) != 0)
+        {
+            return false;
+        }
+        Volatile.Write(ref _readRequested, 0);
+        drain = Interlocked.Exchange(ref _mustDrain, 0) == 1;
+        var added = false;
+        _handle.DangerousAddRef(ref added);
+        socket = (int)_handle.DangerousGetHandle();
+        memory = _input.GetReceiveMemory();
+        return true;
+    }
+
+    /// <summary>
+    /// The <c>recv</c> begun by <see cref="TryBeginRingRead"/> ended with <paramref name="result"/>
+    /// (bytes, 0 at the end, or −errno) into <paramref name="length"/> bytes of room: the input
+    /// gets them (a waiting read continues on this thread), and what may be left is read with
+    /// <c>recv</c> as after any edge.
+    /// </summary>
+    internal void EndRingRead(int result, int length, bool drain)
+    {
+        try
+        {
+            _handle.DangerousRelease();
+            var outcome = _input.Received(result > 0 ? result : 0);
+            if (result > 0)
+            {
+                if (outcome == SocketInput.ReceiveOutcome.Stop)
+                {
+                    EndInput(null);
+                }
+                else if (outcome == SocketInput.ReceiveOutcome.Continue && (result == length || drain))
+                {
+                    ReadAvailable(drain);
+                }
+            }
+            else if (result == 0)
+            {
+                EndInput(null);
+            }
+            else if (result == -Native.EINTR)
+            {
+                // Nothing was read and no other edge will come for what waits: read again below.
+                Volatile.Write(ref _readRequested, 1);
+            }
+            else if (result != -Native.EAGAIN)
+            {
+                EndInput(new ConnectionResetException(Marshal.GetPInvokeErrorMessage(-result)));
+            }
+        }
+        catch (Exception e)
+        {
+            EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
+        }
+        finally
+        {
+            Volatile.Write(ref _readLock, 0);
+        }
+        // Asked again meanwhile (the application resumed reading, another edge): read as usual.
+        if (Volatile.Read(ref _readRequested) == 1)
+        {
+            RequestRead();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -10,7 +11,7 @@ namespace Foobar.Http.Transport;
 /// handled on this thread: reads, and through the input's inline continuations Kestrel's request
 /// processing and the sends it causes (what the runtime does with inline completions).
 /// </summary>
-internal sealed unsafe class EpollLoop : ISendCompletions
+internal sealed unsafe class EpollLoop : IRingCompletions
 {
     private const int MaxEvents = 128;
 
@@ -39,13 +40,16 @@ internal sealed unsafe class EpollLoop : ISendCompletions
     /// <summary>The outputs flushed on this thread during the turn, sent at its end (<see cref="SendDeferred"/>).</summary>
     private readonly List<SocketOutput> _deferred = [];
     /// <summary>The ring the turn's sends go through together; null where io_uring is not available.</summary>
-    private SendRing? _ring;
+    private LoopRing? _ring;
     private bool _turning;
     /// <summary>For each entry of a batch: its output, and the message and vectors describing its bytes (native memory, never moved).</summary>
     private readonly SocketOutput?[] _batch = new SocketOutput?[MaxBatch];
     private readonly int[] _results = new int[MaxBatch];
     private readonly (bool Resume, bool Shut)[] _settled = new (bool, bool)[MaxBatch];
     private readonly List<SocketOutput> _plain = [];
+    /// <summary>The connections epoll reported readable in this turn, read together after its events (<see cref="ReceiveQueued"/>).</summary>
+    private readonly List<EpollConnection> _reads = [];
+    private readonly RingRead[] _readBatch = new RingRead[MaxBatch];
     private Native.MessageHeader* _messages;
     private Native.IoVector* _vectors;
 
@@ -143,7 +147,7 @@ internal sealed unsafe class EpollLoop : ISendCompletions
     private void Run()
     {
         t_current = this;
-        _ring = SendRing.Create(MaxBatch);
+        _ring = LoopRing.Create(MaxBatch);
         if (_ring is not null)
         {
             _messages = (Native.MessageHeader*)NativeMemory.AllocZeroed((nuint)(MaxBatch * sizeof(Native.MessageHeader)));
@@ -164,7 +168,14 @@ internal sealed unsafe class EpollLoop : ISendCompletions
                     var connection = Volatile.Read(ref _slots)[(int)(uint)key];
                     if (connection is not null && connection.Key == key)
                     {
-                        connection.OnEvents(flags);
+                        if (_ring is null)
+                        {
+                            connection.OnEvents(flags);
+                        }
+                        else if (connection.HandleEvents(flags))
+                        {
+                            _reads.Add(connection);
+                        }
                         if (_deferred.Count >= MaxBatch)
                         {
                             // A whole batch: sent now, not at the end of a long turn.
@@ -174,6 +185,7 @@ internal sealed unsafe class EpollLoop : ISendCompletions
                         }
                     }
                 }
+                ReceiveQueued();
                 _turning = false;
                 SendDeferred();
                 // count < 0: EINTR (a signal, a debugger); nothing else fails on a valid epoll descriptor.
@@ -247,8 +259,79 @@ internal sealed unsafe class EpollLoop : ISendCompletions
         _deferred.Clear();
     }
 
+    /// <summary>
+    /// In a turn, after its events: reads the connections epoll reported readable, one
+    /// <c>io_uring_enter</c> for up to <see cref="MaxBatch"/> of them (a lone one with <c>recv</c>),
+    /// then hands each its bytes in turn — the application's code runs then, and what it flushes
+    /// waits for <see cref="SendDeferred"/>.
+    /// </summary>
+    private void ReceiveQueued()
+    {
+        var all = _reads.Count;
+        if (all == 0)
+        {
+            return;
+        }
+        try
+        {
+            for (var start = 0; start < all; start += MaxBatch)
+            {
+                var end = Math.Min(all, start + MaxBatch);
+                if (end - start == 1 || _ring is not { } ring)
+                {
+                    for (var i = start; i < end; i++)
+                    {
+                        _reads[i].ReadNow();
+                    }
+                    continue;
+                }
+                var queued = 0;
+                for (var i = start; i < end; i++)
+                {
+                    var connection = _reads[i];
+                    if (!connection.TryBeginRingRead(out var memory, out var drain, out var socket))
+                    {
+                        continue;
+                    }
+                    var pin = memory.Pin();
+                    _readBatch[queued] = new RingRead(connection, pin, memory.Length, drain);
+                    _results[queued] = -Native.EAGAIN;
+                    ring.QueueReceive(socket, (byte*)pin.Pointer, memory.Length, Native.MSG_DONTWAIT, (ulong)queued);
+                    queued++;
+                }
+                try
+                {
+                    ring.Submit(this);
+                }
+                catch (IOException)
+                {
+                    // Never expected of a working ring; every read goes on with recv (EAGAIN below
+                    // asks for no more, and the edge's bytes are read by the plain path).
+                    _ring = null;
+                    for (var i = 0; i < queued; i++)
+                    {
+                        _results[i] = -Native.EINTR;
+                    }
+                }
+                for (var i = 0; i < queued; i++)
+                {
+                    var read = _readBatch[i];
+                    _readBatch[i] = default;
+                    read.Pin.Dispose();
+                    read.Connection.EndRingRead(_results[i], read.Length, read.Drain);
+                }
+            }
+        }
+        finally
+        {
+            _reads.Clear();
+        }
+    }
+
+    private readonly record struct RingRead(EpollConnection Connection, MemoryHandle Pin, int Length, bool Drain);
+
     /// <inheritdoc />
-    void ISendCompletions.Completed(ulong userData, int result)
+    void IRingCompletions.Completed(ulong userData, int result)
     {
         if (userData < MaxBatch)
         {

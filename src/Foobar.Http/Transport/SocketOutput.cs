@@ -408,7 +408,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     /// nothing to queue this way (nothing waits, sending ended, the bytes start with a file):
     /// the caller sends with <see cref="SendDeferred"/>.
     /// </summary>
-    internal unsafe bool TryQueueOn(SendRing ring, ulong userData, Native.MessageHeader* message, Native.IoVector* vectors)
+    internal unsafe bool TryQueueOn(LoopRing ring, ulong userData, Native.MessageHeader* message, Native.IoVector* vectors)
     {
         _lock.Enter();
         var queued = false;

@@ -239,7 +239,7 @@ public sealed class EpollTransportTests
     public async Task ManyClientsAtOnce_TheirResponsesSentTogetherAtTheTurnsEnd_EachGetsItsOwnWhole()
     {
         // Responses written on the loop's thread go out at the end of its turn, many connections'
-        // with one io_uring_enter (SendRing); a large one fills its socket, and the rest goes with
+        // with one io_uring_enter (LoopRing); a large one fills its socket, and the rest goes with
         // EPOLLOUT. Every client must read exactly its own answers, in order.
         var (app, baseUri) = await StartAsync(async c =>
         {
@@ -250,7 +250,7 @@ public sealed class EpollTransportTests
             await c.Response.Body.WriteAsync(body);
         });
         await using var _ = app;
-        var before = SendRing.Submitted;
+        var before = LoopRing.Submitted;
         const int clients = 64, requests = 30;
         // All connected first, then each asks and reads in turn: many connections wait on the
         // loops at once, so their answers meet in turns.
@@ -283,9 +283,9 @@ public sealed class EpollTransportTests
             }
         }
 
-        if (SendRing.IsAvailable)
+        if (LoopRing.IsAvailable)
         {
-            Assert.True(SendRing.Submitted > before, "no response went through the loops' io_uring");
+            Assert.True(LoopRing.Submitted > before, "no response went through the loops' io_uring");
         }
     }
 
@@ -337,6 +337,77 @@ public sealed class EpollTransportTests
             }
             Assert.False(read.IsCompleted, "the connection ended before a whole response");
             reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    [Fact]
+    public async Task ManyPeersSendingThenClosingAtOnce_EachConnectionReadsItsBytesThenTheEnd()
+    {
+        // Readable together, the connections are read in one io_uring_enter (LoopRing): every one
+        // must get its own bytes, then see the end (a recv of 0) or the reset, and nothing else.
+        var pairs = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => ConnectedPair.ConnectAsync()));
+        var before = LoopRing.Submitted;
+        try
+        {
+            // Even peers send and close; odd ones reset without sending (a reset may end a read
+            // before the bytes it came after, as a pipe's error does).
+            await Task.WhenAll(pairs.Where((_, i) => i % 2 == 0).Select((pair, i) => pair.Peer.SendAsync(Encoding.ASCII.GetBytes($"bytes of {2 * i:D3}"))));
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                if (i % 2 == 1)
+                {
+                    pairs[i].Peer.LingerState = new LingerOption(true, 0);
+                }
+                pairs[i].Peer.Dispose();
+            }
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                var input = pairs[i].Connection.Transport.Input;
+                if (i % 2 == 0)
+                {
+                    Assert.Equal($"bytes of {i:D3}", await ReadAsync(input, 12).WaitAsync(TimeSpan.FromSeconds(10)));
+                    Assert.Null(await ReadEndAsync(input).WaitAsync(TimeSpan.FromSeconds(10)));
+                }
+                else
+                {
+                    var end = await ReadEndAsync(input).WaitAsync(TimeSpan.FromSeconds(10));
+                    Assert.True(end is null or ConnectionResetException, $"connection {i}: {end}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var (connection, peer) in pairs)
+            {
+                await connection.DisposeAsync();
+                peer.Dispose();
+            }
+        }
+        if (LoopRing.IsAvailable)
+        {
+            Assert.True(LoopRing.Submitted > before, "no read went through the loops' io_uring");
+        }
+    }
+
+    /// <summary>Reads until the input ends: null when it completed, or the exception it ended with.</summary>
+    private static async Task<Exception?> ReadEndAsync(PipeReader input)
+    {
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync();
+                Assert.True(read.Buffer.IsEmpty, $"{read.Buffer.Length} more bytes after the peer's");
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (ConnectionResetException e)
+        {
+            return e;
         }
     }
 

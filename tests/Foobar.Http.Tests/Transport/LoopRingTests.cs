@@ -6,10 +6,10 @@ using Foobar.Http.Transport;
 
 namespace Foobar.Http.Tests.Transport;
 
-/// <summary>The loops' io_uring for sends (<c>SendRing</c>) on real loopback sockets.</summary>
-public sealed unsafe class SendRingTests
+/// <summary>The loops' io_uring for sends (<c>LoopRing</c>) on real loopback sockets.</summary>
+public sealed unsafe class LoopRingTests
 {
-    private sealed class Results : ISendCompletions
+    private sealed class Results : IRingCompletions
     {
         public Dictionary<ulong, int> Seen { get; } = [];
 
@@ -19,12 +19,12 @@ public sealed unsafe class SendRingTests
     [Fact]
     public void ItsOwnMessages_GoOutInOneSubmission_EachCompletedWithItsLength()
     {
-        if (!SendRing.IsAvailable)
+        if (!LoopRing.IsAvailable)
         {
             // A kernel without io_uring, or a container's policy against it: the loops send with send only.
             return;
         }
-        using var ring = SendRing.Create(8)!;
+        using var ring = LoopRing.Create(8)!;
         var pairs = Enumerable.Range(0, 3).Select(_ => Pair()).ToArray();
         var texts = new[] { "first", "the second", "third and last" };
         var messages = (Native.MessageHeader*)NativeMemory.AllocZeroed((nuint)(3 * sizeof(Native.MessageHeader)));
@@ -43,13 +43,13 @@ public sealed unsafe class SendRingTests
                 Assert.True(ring.QueueSendMessage((int)pairs[i].Sender.Handle, messages + i, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL, (ulong)(100 + i)));
             }
             Assert.Equal(3, ring.Queued);
-            var before = SendRing.Submitted;
+            var before = LoopRing.Submitted;
             var results = new Results();
 
             ring.Submit(results);
 
             Assert.Equal(0, ring.Queued);
-            Assert.True(SendRing.Submitted - before >= 3);
+            Assert.True(LoopRing.Submitted - before >= 3);
             for (var i = 0; i < 3; i++)
             {
                 Assert.Equal(texts[i].Length, results.Seen[(ulong)(100 + i)]);
@@ -77,12 +77,12 @@ public sealed unsafe class SendRingTests
     [Fact]
     public void ASocketWhoseBufferIsFull_CompletesAtOnceWithEagain_AndAFullRingRefusesMore()
     {
-        if (!SendRing.IsAvailable)
+        if (!LoopRing.IsAvailable)
         {
             // A kernel without io_uring, or a container's policy against it: the loops send with send only.
             return;
         }
-        using var ring = SendRing.Create(2)!;
+        using var ring = LoopRing.Create(2)!;
         var (sender, receiver) = Pair();
         using var _ = sender;
         using var __ = receiver;
@@ -114,7 +114,7 @@ public sealed unsafe class SendRingTests
     public void ARingTheKernelRefuses_IsNull_NotAnException()
     {
         // Zero entries: io_uring_setup says EINVAL, as it says EPERM or ENOSYS where io_uring is off.
-        Assert.Null(SendRing.Create(0));
+        Assert.Null(LoopRing.Create(0));
     }
 
     private static (Socket Sender, Socket Receiver) Pair()
