@@ -418,24 +418,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             {
                 return false;
             }
-            var count = 0;
-            var flags = Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL;
-            for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
-            {
-                if (segment.File is not null)
-                {
-                    flags |= Native.MSG_MORE;
-                    break;
-                }
-                var end = segment == _flushedSegment ? _flushedEnd : segment.End;
-                if (end == segment.Start)
-                {
-                    continue;
-                }
-                _pins[count] = segment.Memory[segment.Start..end].Pin();
-                vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)(end - segment.Start) };
-                count++;
-            }
+            var count = Gather(first, vectors, out var flags);
             _ringPins = count;
             if (count == 0)
             {
@@ -666,24 +649,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         var count = 0;
         try
         {
-            var flags = Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL;
-            for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
-            {
-                if (segment.File is not null)
-                {
-                    // The file follows with sendfile: the head goes out in the same packet as its first bytes.
-                    flags |= Native.MSG_MORE;
-                    break;
-                }
-                var end = segment == _flushedSegment ? _flushedEnd : segment.End;
-                if (end == segment.Start)
-                {
-                    continue;
-                }
-                _pins[count] = segment.Memory[segment.Start..end].Pin();
-                vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)(end - segment.Start) };
-                count++;
-            }
+            count = Gather(first, vectors, out var flags);
             var message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
             while (true)
             {
@@ -739,6 +705,35 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             }
         }
         return offset - start;
+    }
+
+    /// <summary>
+    /// Pins the flushed segments from <paramref name="first"/> (up to <see cref="MaxVectors"/>, up
+    /// to a file's segment) into <c>_pins</c> and describes them in <paramref name="vectors"/>: how
+    /// many, and the <c>sendmsg</c> flags for them.
+    /// </summary>
+    private unsafe int Gather(Segment first, Native.IoVector* vectors, out int flags)
+    {
+        var count = 0;
+        flags = Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL;
+        for (var segment = first; segment is not null && count < MaxVectors; segment = segment == _flushedSegment ? null : segment.Next)
+        {
+            if (segment.File is not null)
+            {
+                // The file follows with sendfile: these bytes go out in the same packet as its first ones.
+                flags |= Native.MSG_MORE;
+                break;
+            }
+            var end = segment == _flushedSegment ? _flushedEnd : segment.End;
+            if (end == segment.Start)
+            {
+                continue;
+            }
+            _pins[count] = segment.Memory[segment.Start..end].Pin();
+            vectors[count] = new Native.IoVector { Base = _pins[count].Pointer, Length = (nuint)(end - segment.Start) };
+            count++;
+        }
+        return count;
     }
 
     /// <inheritdoc />
