@@ -9,13 +9,15 @@ namespace Foobar.Http.Transport;
 /// One epoll instance and its thread; one per processor, connections spread over them in turn.
 /// A connection is registered once, edge-triggered for reading and writing, and its events are
 /// handled on this thread: reads, and through the input's inline continuations Kestrel's request
-/// processing and the sends it causes (what the runtime does with inline completions).
+/// processing and the sends it causes (what the runtime does with inline completions). A turn
+/// (one <c>epoll_wait</c>'s events) reads its readable connections together and sends what its
+/// flushes left together, one <c>io_uring_enter</c> each (<see cref="LoopRing"/>).
 /// </summary>
 internal sealed unsafe class EpollLoop : IRingCompletions
 {
     private const int MaxEvents = 128;
 
-    /// <summary>Connections whose bytes one <c>io_uring_enter</c> sends at most.</summary>
+    /// <summary>Connections one <c>io_uring_enter</c> reads, or sends the bytes of, at most.</summary>
     private const int MaxBatch = 64;
 
     private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Count).Select(i => new EpollLoop(i))]);
@@ -39,7 +41,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
 
     /// <summary>The outputs flushed on this thread during the turn, sent at its end (<see cref="SendDeferred"/>).</summary>
     private readonly List<SocketOutput> _deferred = [];
-    /// <summary>The ring the turn's sends go through together; null where io_uring is not available.</summary>
+    /// <summary>The ring a turn's reads and sends go through together; null where io_uring is not available.</summary>
     private LoopRing? _ring;
     private bool _turning;
     /// <summary>For each entry of a batch: its output, and the message and vectors describing its bytes (native memory, never moved).</summary>
@@ -196,7 +198,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// <summary>
     /// At a turn's end: sends what the turn's flushes left, one <c>io_uring_enter</c> for up to
     /// <see cref="MaxBatch"/> connections; a lone one (or one whose bytes start with a file) with
-    /// <c>send</c>, which costs less for one (docs/architecture.md). Every output of a batch is
+    /// <c>send</c>, which costs less for one (docs/load-balancer.md, "A turn's sends in one system call"). Every output of a batch is
     /// settled before any writer's code runs again (a resumed flush continues on this thread and
     /// may write to another output of the batch).
     /// </summary>
