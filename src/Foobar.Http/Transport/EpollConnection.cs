@@ -222,9 +222,18 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
             return false;
         }
         Volatile.Write(ref _readRequested, 0);
+        try
+        {
+            // Kept open until EndRingRead, even if another thread disposes the connection meanwhile.
+            var added = false;
+            _handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            Volatile.Write(ref _readLock, 0);
+            return false;
+        }
         drain = Interlocked.Exchange(ref _mustDrain, 0) == 1;
-        var added = false;
-        _handle.DangerousAddRef(ref added);
         socket = (int)_handle.DangerousGetHandle();
         memory = _input.GetReceiveMemory();
         return true;

@@ -424,8 +424,16 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             {
                 return false;
             }
-            var added = false;
-            handle.DangerousAddRef(ref added);
+            try
+            {
+                var added = false;
+                handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The socket was closed: nothing more can be sent (the connection ends sending).
+                return false;
+            }
             *message = new Native.MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
             if (!ring.QueueSendMessage((int)handle.DangerousGetHandle(), message, flags, userData))
             {
@@ -564,6 +572,16 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                 End();
             }
             Volatile.Write(ref _failure, e);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection closed its socket (a loop sending at a turn's end may come after):
+            // nothing more goes, and the loop's thread must not fail over it.
+            lock (_lock)
+            {
+                End();
+            }
             return true;
         }
     }
