@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -89,10 +90,35 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     {
         if (!output.IsDeferred)
         {
+            if (_deferred.Count == 0)
+            {
+                _firstDeferredAt = Stopwatch.GetTimestamp();
+            }
             output.IsDeferred = true;
             _deferred.Add(output);
         }
     }
+
+    /// <summary>
+    /// Between two connections' work in a turn: sends what waits now when a whole batch waits, or
+    /// when the first of it has waited <see cref="MaxDeferral"/> — a slow piece of work (a
+    /// request's first run compiling its code, on a busy machine) must not hold back answers made
+    /// before it, such as a load balancer's heartbeat.
+    /// </summary>
+    private void SendIfDue()
+    {
+        if (_deferred.Count >= MaxBatch || _deferred.Count > 0 && Stopwatch.GetTimestamp() - _firstDeferredAt > MaxDeferral)
+        {
+            _turning = false;
+            SendDeferred();
+            _turning = true;
+        }
+    }
+
+    /// <summary>How long flushed bytes wait at most for the rest of their turn (1 ms; a busy turn of 64 requests takes a few hundred µs).</summary>
+    private static readonly long MaxDeferral = Stopwatch.Frequency / 1000;
+
+    private long _firstDeferredAt;
 
     /// <summary>The loop the next accepted connection goes to.</summary>
     public static EpollLoop Next()
@@ -178,13 +204,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                         {
                             _reads.Add(connection);
                         }
-                        if (_deferred.Count >= MaxBatch)
-                        {
-                            // A whole batch: sent now, not at the end of a long turn.
-                            _turning = false;
-                            SendDeferred();
-                            _turning = true;
-                        }
+                        SendIfDue();
                     }
                 }
                 ReceiveQueued();
@@ -284,6 +304,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                     for (var i = start; i < end; i++)
                     {
                         _reads[i].ReadNow();
+                        SendIfDue();
                     }
                     continue;
                 }
@@ -321,6 +342,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                     _readBatch[i] = default;
                     read.Pin.Dispose();
                     read.Connection.EndRingRead(_results[i], read.Length, read.Drain);
+                    SendIfDue();
                 }
             }
         }
