@@ -233,7 +233,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                 for (var i = start; i < end; i++)
                 {
                     _deferred[i].IsDeferred = false;
-                    _deferred[i].SendDeferred();
+                    _deferred[i].OnWritable();
                 }
                 continue;
             }
@@ -273,7 +273,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
             }
             foreach (var output in _plain)
             {
-                output.SendDeferred();
+                output.OnWritable();
             }
             _plain.Clear();
         }

@@ -29,7 +29,6 @@ internal static partial class Native
     public const uint MFD_CLOEXEC = 1;
     public const uint MFD_ALLOW_SEALING = 2;
     public const int F_ADD_SEALS = 1033;
-    public const int F_GET_SEALS = 1034;
     public const int F_SEAL_SEAL = 1;
     public const int F_SEAL_SHRINK = 2;
     public const int F_SEAL_GROW = 4;

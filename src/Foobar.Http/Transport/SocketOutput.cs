@@ -397,16 +397,13 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         loop.Defer(this);
     }
 
-    /// <summary>From the loop's thread at a turn's end: sends what waits with <c>send</c> (what <see cref="OnWritable"/> does).</summary>
-    internal void SendDeferred() => OnWritable();
-
     /// <summary>
     /// From the loop's thread at a turn's end: queues one <c>sendmsg</c> of the flushed bytes on
     /// <paramref name="ring"/>, with <paramref name="message"/> and <paramref name="vectors"/>
     /// (room for <see cref="MaxVectors"/>) to describe them. True when queued: this output's lock
     /// is then held, and its socket kept open, until <see cref="RingSent"/>. False when there is
     /// nothing to queue this way (nothing waits, sending ended, the bytes start with a file):
-    /// the caller sends with <see cref="SendDeferred"/>.
+    /// the caller sends with <see cref="OnWritable"/>.
     /// </summary>
     internal unsafe bool TryQueueOn(LoopRing ring, ulong userData, Native.MessageHeader* message, Native.IoVector* vectors)
     {
