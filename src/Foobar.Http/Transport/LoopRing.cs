@@ -24,6 +24,7 @@ internal sealed unsafe class LoopRing : IDisposable
     private const long IORING_OFF_CQ_RING = 0x8000000;
     private const long IORING_OFF_SQES = 0x10000000;
     private const uint IORING_FEAT_SINGLE_MMAP = 1;
+    private const int IORING_ENTER_GETEVENTS = 1;
     private const byte IORING_OP_SENDMSG = 9;
     private const byte IORING_OP_RECV = 27;
     private const int SqeSize = 64;
@@ -187,7 +188,10 @@ internal sealed unsafe class LoopRing : IDisposable
 
     /// <summary>
     /// Submits what was queued with one <c>io_uring_enter</c>, then hands each completion to
-    /// <paramref name="completed"/>.
+    /// <paramref name="completed"/>. Returns only once every entry submitted has completed: with
+    /// <c>MSG_DONTWAIT</c> on non-blocking sockets the kernel completes them inside the call, and
+    /// should it ever not (an entry left unsubmitted, one handed to a kernel worker), this waits for
+    /// them rather than let a later batch find a completion that points at memory reused since.
     /// </summary>
     /// <exception cref="IOException">The ring failed (never expected on a working ring).</exception>
     public void Submit(IRingCompletions completed)
@@ -197,29 +201,52 @@ internal sealed unsafe class LoopRing : IDisposable
             return;
         }
         Volatile.Write(ref *_sqTail, *_sqTail + _queued);
-        var toSubmit = _queued;
+        var expected = _queued;
         _queued = 0;
-        Interlocked.Add(ref _submitted, toSubmit);
+        Interlocked.Add(ref _submitted, expected);
+        var seen = 0u;
+        var flags = 0;
         while (true)
         {
-            var submitted = Native.Syscall(Native.SYS_io_uring_enter, _fd, (nint)toSubmit, 0, 0, 0, 0);
-            if (submitted >= 0 || Marshal.GetLastPInvokeError() != Native.EINTR)
+            var unsubmitted = Volatile.Read(ref *_sqTail) - Volatile.Read(ref *_sqHead);
+            var waitFor = flags == 0 ? 0 : expected - seen;
+            if (Native.Syscall(Native.SYS_io_uring_enter, _fd, (nint)unsubmitted, (nint)waitFor, flags, 0, 0) < 0)
             {
-                if (submitted < 0)
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Native.EINTR && errno != Native.EAGAIN && errno != Native.EBUSY)
                 {
-                    throw new IOException($"io_uring_enter failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                    throw new IOException($"io_uring_enter failed: {Marshal.GetPInvokeErrorMessage(errno)}");
                 }
-                break;
             }
+            seen += Reap(completed);
+            if (seen >= expected)
+            {
+                return;
+            }
+            // Rare: entries still unsubmitted or in flight. Wait for them (and submit the rest).
+            flags = IORING_ENTER_GETEVENTS;
+            Interlocked.Increment(ref _waited);
         }
+    }
+
+    /// <summary>How many times a submission had to wait for entries the kernel did not complete inside the call (for tests and diagnostics; expected 0).</summary>
+    public static long Waited => Interlocked.Read(ref _waited);
+
+    private static long _waited;
+
+    /// <summary>Hands every completion in the queue to <paramref name="completed"/>; how many there were.</summary>
+    private uint Reap(IRingCompletions completed)
+    {
         var head = *_cqHead;
         var tail = Volatile.Read(ref *_cqTail);
+        var count = tail - head;
         for (; head != tail; head++)
         {
             var cqe = _cqes + (head & _cqMask) * CqeSize;
             completed.Completed(*(ulong*)cqe, *(int*)(cqe + 8));
         }
         Volatile.Write(ref *_cqHead, head);
+        return count;
     }
 
     private static byte* Map(int fd, nuint length, long offset)

@@ -12,6 +12,7 @@ internal static partial class Native
 {
     public const int EINTR = 4;
     public const int EAGAIN = 11;
+    public const int EBUSY = 16;
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_MORE = 0x8000;

@@ -111,6 +111,55 @@ public sealed unsafe class LoopRingTests
     }
 
     [Fact]
+    public void AnEntryTheKernelDoesNotCompleteInsideTheCall_IsWaitedFor_NeverLeftForTheNextBatch()
+    {
+        if (!LoopRing.IsAvailable)
+        {
+            return;
+        }
+        using var ring = LoopRing.Create(4)!;
+        var (sender, receiver) = Pair();
+        using var _ = sender;
+        using var __ = receiver;
+        var buffer = new byte[16];
+        var waitedBefore = LoopRing.Waited;
+        fixed (byte* p = buffer)
+        {
+            // Without MSG_DONTWAIT an empty socket leaves the recv in flight (the kernel polls it):
+            // Submit must wait for it, or its completion would land in a later batch under a
+            // number that names another connection by then.
+            Assert.True(ring.QueueReceive((int)receiver.Handle, p, buffer.Length, 0, 7));
+            var results = new Results();
+            var answer = new Thread(() =>
+            {
+                // Sends once Submit counts a wait (or after 5 s, so a Submit that returned early fails the assertions below).
+                SpinWait.SpinUntil(() => LoopRing.Waited != waitedBefore, TimeSpan.FromSeconds(5));
+                sender.Send("late"u8);
+            });
+            answer.Start();
+
+            ring.Submit(results);
+
+            Assert.Equal(4, results.Seen[7]);
+            Assert.Equal("late", Encoding.ASCII.GetString(buffer, 0, 4));
+            Assert.True(LoopRing.Waited > waitedBefore);
+            answer.Join();
+        }
+        // The next batch sees only its own completions.
+        var message = default(Native.MessageHeader);
+        var vector = default(Native.IoVector);
+        fixed (byte* p = "next"u8)
+        {
+            vector = new Native.IoVector { Base = p, Length = 4 };
+            message = new Native.MessageHeader { Vectors = &vector, VectorCount = 1 };
+            Assert.True(ring.QueueSendMessage((int)sender.Handle, &message, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL, 8));
+            var next = new Results();
+            ring.Submit(next);
+            Assert.Equal([8UL], next.Seen.Keys);
+        }
+    }
+
+    [Fact]
     public void ARingTheKernelRefuses_IsNull_NotAnException()
     {
         // Zero entries: io_uring_setup says EINVAL, as it says EPERM or ENOSYS where io_uring is off.
