@@ -14,6 +14,7 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
     public async Task RolloutOfAppAndWebAndARestart_UnderReadsAndWrites_FailNoRequest_AndRestartEveryServer()
     {
         var before = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var ok = 0;
         var failures = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
@@ -32,27 +33,31 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
                     }
                     else
                     {
-                        failures.Enqueue($"{method} {path}: {(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}");
+                        failures.Enqueue($"{clock.Elapsed.TotalSeconds:0.00} s {method} {path}: {(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}: {await Start(response)}");
                     }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
-                    failures.Enqueue($"{method} {path}: {e.Message}");
+                    failures.Enqueue($"{clock.Elapsed.TotalSeconds:0.00} s {method} {path}: {e.Message}");
                 }
             }
         })).ToList();
         await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= 100, TimeSpan.FromSeconds(60), "100 requests answered before the rollout");
 
+        var steps = new List<string>();
         var app = await topology.CliAsync("rollout", "app");
+        steps.Add($"{clock.Elapsed.TotalSeconds:0.00} s rollout app ended: {app.Output}");
         var web = await topology.CliAsync("rollout", "web");
+        steps.Add($"{clock.Elapsed.TotalSeconds:0.00} s rollout web ended: {web.Output}");
         var restart = await topology.CliAsync("restart", "app1");
+        steps.Add($"{clock.Elapsed.TotalSeconds:0.00} s restart app1 ended: {restart.Output}");
         var during = ok;
         await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= during + 100, TimeSpan.FromSeconds(30), "100 more requests answered after");
         await stop.CancelAsync();
         await Task.WhenAll(clients);
         var after = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
 
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}\n{string.Join("\n", steps)}");
         Assert.True(app.ExitCode == 0, app.Output);
         Assert.Matches(@"app1: out of rotation in [0-9.]+ s, restarted \(pid [0-9]+ → [0-9]+\), ready after [0-9.]+ s, back in rotation after", app.Output);
         Assert.Contains("app2: out of rotation", app.Output);
@@ -154,5 +159,12 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
             seen.Add(string.Join(",", response.Headers.GetValues("X-Served-By")).Split(',', StringSplitOptions.TrimEntries)[2]);
         }
         return [.. seen];
+    }
+
+    /// <summary>The start of a failed answer's body (the reason a server gave), on one line.</summary>
+    private static async Task<string> Start(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        return body[..Math.Min(body.Length, 200)].ReplaceLineEndings(" ");
     }
 }
