@@ -42,6 +42,59 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Read_AfterAWrite_MakesNoTryForNothing_AndStillFindsAnAnswerAlreadyThere()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var stream = new SocketStream(socket);
+        var accepting = _listener.AcceptSocketAsync();
+        await stream.ConnectAsync(EndPoint, CancellationToken.None);
+        var peer = await accepting;
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+
+        // The answer comes after the read began waiting.
+        await stream.WriteAsync("ping"u8.ToArray());
+        var read = stream.ReadAsync(buffer).AsTask();
+        var request = new byte[4];
+        Assert.Equal(4, peer.Receive(request));
+        peer.Send("pong"u8);
+        Assert.Equal(4, await read.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("pong"u8.ToArray(), buffer[..4]);
+
+        // The answer is there before the read (the peer was quick): the wait finds it at once.
+        await stream.WriteAsync("ping"u8.ToArray());
+        Assert.Equal(4, peer.Receive(request));
+        peer.Send("again"u8);
+        await Eventually.TrueAsync(() => socket.Available == 5, "the answer in our socket's buffer");
+        Assert.Equal(5, await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("again"u8.ToArray(), buffer[..5]);
+
+        Assert.Equal(0, stream.EmptyTries);
+    }
+
+    [Fact]
+    public async Task Read_WithNoWriteBefore_TriesFirst()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+
+        var read = stream.ReadAsync(buffer).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        peer.Send("one"u8);
+        Assert.Equal(3, await read.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // A second read of the same answer (a result set in several reads) tries without waiting first.
+        var second = stream.ReadAsync(buffer).AsTask();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the second read waiting");
+        peer.Send("two"u8);
+        Assert.Equal(3, await second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, stream.EmptyTries);
+    }
+
+    [Fact]
     public async Task Read_WaitingLongerThanAPollerTurn_StillCompletes()
     {
         var (stream, peer) = await ConnectAsync();
