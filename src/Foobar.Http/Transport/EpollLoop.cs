@@ -40,8 +40,14 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     private readonly Stack<int> _free = new();
     private int _used;
 
-    /// <summary>The outputs flushed on this thread during the turn, sent at its end (<see cref="SendDeferred"/>).</summary>
-    private readonly List<SocketOutput> _deferred = [];
+    /// <summary>
+    /// The outputs flushed on this thread during the turn, sent at its end (<see cref="SendDeferred"/>)
+    /// or, when the turn runs long, by the rescuer (<see cref="Rescue"/>); under <c>_deferLock</c>.
+    /// </summary>
+    private List<SocketOutput> _deferred = [];
+    /// <summary>The list <see cref="SendDeferred"/> works through, swapped with <c>_deferred</c> (the loop's thread only).</summary>
+    private List<SocketOutput> _sending = [];
+    private readonly Lock _deferLock = new();
     /// <summary>The ring a turn's reads and sends go through together; null where io_uring is not available.</summary>
     private LoopRing? _ring;
     private bool _turning;
@@ -88,15 +94,19 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// <summary>From this loop's thread during a turn: <paramref name="output"/> sends at the turn's end.</summary>
     public void Defer(SocketOutput output)
     {
-        if (!output.IsDeferred)
+        lock (_deferLock)
         {
-            if (_deferred.Count == 0)
+            if (!output.IsDeferred)
             {
-                _firstDeferredAt = Stopwatch.GetTimestamp();
+                if (_deferred.Count == 0)
+                {
+                    _firstDeferredAt = Stopwatch.GetTimestamp();
+                }
+                output.IsDeferred = true;
+                _deferred.Add(output);
             }
-            output.IsDeferred = true;
-            _deferred.Add(output);
         }
+        EnsureRescuer();
     }
 
     /// <summary>
@@ -119,6 +129,82 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     private static readonly long MaxDeferral = Stopwatch.Frequency / 1000;
 
     private long _firstDeferredAt;
+
+    /// <summary>
+    /// How long flushed bytes may wait for a turn stuck in one piece of work before another thread
+    /// sends them (<see cref="Rescue"/>): 5 ms, checked every 5 ms. <see cref="SendIfDue"/> only
+    /// runs between pieces of work; a single slow one (code compiled on its first run, on a busy
+    /// machine) would otherwise hold back answers made before it for its whole length — a load
+    /// balancer's answer to its standby's heartbeat among them, which must never wait 500 ms.
+    /// </summary>
+    private static readonly long RescueAfter = Stopwatch.Frequency / 200;
+
+    private static readonly TimeSpan RescueCheck = TimeSpan.FromMilliseconds(5);
+
+    private static int _rescuer;
+
+    private static long _rescued;
+
+    /// <summary>How many times flushed bytes were sent by the rescuer, their turn having run past <see cref="RescueAfter"/> (for tests and diagnostics).</summary>
+    public static long Rescued => Interlocked.Read(ref _rescued);
+
+    /// <summary>Starts the thread that rescues bytes from long turns, once (only a process whose loops defer sends needs it).</summary>
+    private static void EnsureRescuer()
+    {
+        if (Volatile.Read(ref _rescuer) == 0 && Interlocked.Exchange(ref _rescuer, 1) == 0)
+        {
+            new Thread(RunRescuer) { IsBackground = true, Name = "Foobar.Http epoll rescuer" }.Start();
+        }
+    }
+
+    private static void RunRescuer()
+    {
+        var loops = All.Value;
+        while (true)
+        {
+            Thread.Sleep(RescueCheck);
+            var now = Stopwatch.GetTimestamp();
+            foreach (var loop in loops)
+            {
+                loop.Rescue(now);
+            }
+        }
+    }
+
+    /// <summary>
+    /// From the rescuer's thread: when what this loop's turn deferred has waited past
+    /// <see cref="RescueAfter"/>, takes it off the loop's list and sends it from the thread pool
+    /// (<see cref="SocketOutput.OnWritable"/>, as after an edge: a resumed writer continues there).
+    /// </summary>
+    private void Rescue(long now)
+    {
+        if (Volatile.Read(ref _deferred).Count == 0)
+        {
+            return;
+        }
+        List<SocketOutput> stolen;
+        lock (_deferLock)
+        {
+            if (_deferred.Count == 0 || now - _firstDeferredAt < RescueAfter)
+            {
+                return;
+            }
+            stolen = _deferred;
+            _deferred = [];
+            foreach (var output in stolen)
+            {
+                output.IsDeferred = false;
+            }
+        }
+        Interlocked.Increment(ref _rescued);
+        ThreadPool.UnsafeQueueUserWorkItem(static outputs =>
+        {
+            foreach (var output in outputs)
+            {
+                output.OnWritable();
+            }
+        }, stolen, preferLocal: false);
+    }
 
     /// <summary>The loop the next accepted connection goes to.</summary>
     public static EpollLoop Next()
@@ -224,7 +310,15 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// </summary>
     private void SendDeferred()
     {
-        var all = _deferred.Count;
+        lock (_deferLock)
+        {
+            (_sending, _deferred) = (_deferred, _sending);
+            foreach (var output in _sending)
+            {
+                output.IsDeferred = false;
+            }
+        }
+        var all = _sending.Count;
         for (var start = 0; start < all; start += MaxBatch)
         {
             var end = Math.Min(all, start + MaxBatch);
@@ -232,16 +326,14 @@ internal sealed unsafe class EpollLoop : IRingCompletions
             {
                 for (var i = start; i < end; i++)
                 {
-                    _deferred[i].IsDeferred = false;
-                    _deferred[i].OnWritable();
+                    _sending[i].OnWritable();
                 }
                 continue;
             }
             var queued = 0;
             for (var i = start; i < end; i++)
             {
-                var output = _deferred[i];
-                output.IsDeferred = false;
+                var output = _sending[i];
                 if (output.TryQueueOn(ring, (ulong)queued, _messages + queued, _vectors + queued * SocketOutput.MaxVectors))
                 {
                     _results[queued] = -Native.EAGAIN;
@@ -278,7 +370,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
             _plain.Clear();
         }
         // Flushes from the code resumed above happened outside the turn: none was deferred.
-        _deferred.Clear();
+        _sending.Clear();
     }
 
     /// <summary>

@@ -357,7 +357,10 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         return bytes;
     }
 
-    /// <summary>From the loop's thread: the socket takes bytes again; sends what waits, on this thread.</summary>
+    /// <summary>
+    /// From the loop's thread: the socket takes bytes again; sends what waits, on this thread. Also
+    /// from the pool for bytes the loop deferred and its rescuer took over (<see cref="EpollLoop"/>).
+    /// </summary>
     public void OnWritable()
     {
         if (!_waiting)
@@ -383,7 +386,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     /// </summary>
     public EpollLoop? Loop { get; set; }
 
-    /// <summary>Whether this output is on its loop's list for the turn's end (touched by the loop's thread only).</summary>
+    /// <summary>Whether this output is on its loop's list for the turn's end (touched under the loop's lock of that list only).</summary>
     internal bool IsDeferred { get; set; }
 
     /// <summary>On the loop's thread, with nothing waiting: the flushed bytes wait for the turn's end.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -312,6 +313,49 @@ public sealed class EpollTransportTests
 
             Assert.Equal("sent, then!", body);
         }
+    }
+
+    [Fact]
+    public async Task AResponseFlushedBeforeASlowPieceOfWorkInTheSameTurn_ReachesTheClientDuringIt()
+    {
+        // Two requests in one packet: the first is answered and flushed (its bytes wait for the
+        // turn's end), then the second's handler holds the loop's thread until the client has the
+        // first answer. Only the rescuer can send it meanwhile: a heartbeat's answer must not wait
+        // behind a slow piece of work (code compiled on first use, on a busy machine).
+        using var firstArrived = new ManualResetEventSlim();
+        var heldFor = TimeSpan.Zero;
+        var threads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var (app, baseUri) = await StartAsync(async c =>
+        {
+            threads.Enqueue($"{c.Request.Path} on {Thread.CurrentThread.Name}");
+            if (c.Request.Path == "/slow")
+            {
+                var clock = Stopwatch.StartNew();
+                firstArrived.Wait(TimeSpan.FromSeconds(10));
+                heldFor = clock.Elapsed;
+            }
+            c.Response.ContentLength = 4;
+            await c.Response.Body.WriteAsync(Encoding.ASCII.GetBytes(c.Request.Path.Value![1..5]));
+        });
+        await using var _ = app;
+        var rescuedBefore = EpollLoop.Rescued;
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(baseUri.Host, baseUri.Port);
+        var reader = PipeReader.Create(new NetworkStream(socket));
+        // A first request, so that Kestrel waits for the next on the loop (the first runs on the pool).
+        await socket.SendAsync("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        Assert.Equal("warm", await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20)));
+        await socket.SendAsync("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+
+        var first = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
+        firstArrived.Set();
+        var second = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal("fast", first);
+        Assert.Equal("slow", second);
+        // The first answer came while the second's handler still held the thread (it let go on seeing it, not after its 10 s).
+        Assert.True(heldFor < TimeSpan.FromSeconds(9), $"the loop's thread was held {heldFor.TotalSeconds:0.0} s: the first answer waited for the end of the turn");
+        Assert.True(EpollLoop.Rescued > rescuedBefore || !LoopRing.IsAvailable, string.Join("; ", threads));
     }
 
     /// <summary>Reads one HTTP/1.1 response with a Content-Length from <paramref name="reader"/>: its body.</summary>
