@@ -21,6 +21,13 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// <summary>Connections one <c>io_uring_enter</c> reads, or sends the bytes of, at most.</summary>
     private const int MaxBatch = 64;
 
+    /// <summary>
+    /// Flushed connections that are sent at once, not at the turn's end: 16 in one
+    /// <c>io_uring_enter</c> already cost about as little each as 64 (C microbench: 1.7 µs each at
+    /// 8, 1.4 at 64, 3.2 alone), and the first answers of a busy turn wait less.
+    /// </summary>
+    private const int SendEarlyAt = 16;
+
     private static readonly Lazy<EpollLoop[]> All = new(() => [.. Enumerable.Range(0, Count).Select(i => new EpollLoop(i))]);
     private static int _next;
 
@@ -110,14 +117,14 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     }
 
     /// <summary>
-    /// Between two connections' work in a turn: sends what waits now when a whole batch waits, or
+    /// Between two connections' work in a turn: sends what waits now when <see cref="SendEarlyAt"/> wait, or
     /// when the first of it has waited <see cref="MaxDeferral"/> — a slow piece of work (a
     /// request's first run compiling its code, on a busy machine) must not hold back answers made
     /// before it, such as a load balancer's heartbeat.
     /// </summary>
     private void SendIfDue()
     {
-        if (_deferred.Count >= MaxBatch || _deferred.Count > 0 && Stopwatch.GetTimestamp() - _firstDeferredAt > MaxDeferral)
+        if (_deferred.Count >= SendEarlyAt || _deferred.Count > 0 && Stopwatch.GetTimestamp() - _firstDeferredAt > MaxDeferral)
         {
             _turning = false;
             SendDeferred();
