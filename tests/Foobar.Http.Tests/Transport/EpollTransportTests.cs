@@ -322,12 +322,18 @@ public sealed class EpollTransportTests
         // turn's end), then the second's handler holds the loop's thread until the client has the
         // first answer. Only the rescuer can send it meanwhile: a heartbeat's answer must not wait
         // behind a slow piece of work (code compiled on first use, on a busy machine).
-        using var firstArrived = new ManualResetEventSlim();
+        // Kestrel runs a request on the loop's thread only when it was already waiting there for
+        // it; on a busy machine it may still be on a pool thread from the request before, so the
+        // pair is sent again on the same connection until it ran on the loop.
+        var firstArrived = new ManualResetEventSlim();
         var heldFor = TimeSpan.Zero;
-        var threads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var onLoop = false;
         var (app, baseUri) = await StartAsync(async c =>
         {
-            threads.Enqueue($"{c.Request.Path} on {Thread.CurrentThread.Name}");
+            if (c.Request.Path == "/fast")
+            {
+                onLoop = EpollLoop.Current is not null;
+            }
             if (c.Request.Path == "/slow")
             {
                 var clock = Stopwatch.StartNew();
@@ -338,24 +344,34 @@ public sealed class EpollTransportTests
             await c.Response.Body.WriteAsync(Encoding.ASCII.GetBytes(c.Request.Path.Value![1..5]));
         });
         await using var _ = app;
-        var rescuedBefore = EpollLoop.Rescued;
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(baseUri.Host, baseUri.Port);
         var reader = PipeReader.Create(new NetworkStream(socket));
         // A first request, so that Kestrel waits for the next on the loop (the first runs on the pool).
         await socket.SendAsync("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
         Assert.Equal("warm", await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20)));
-        await socket.SendAsync("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        for (var attempt = 0; attempt < 20 && !onLoop; attempt++)
+        {
+            firstArrived.Dispose();
+            firstArrived = new ManualResetEventSlim();
+            var rescuedBefore = EpollLoop.Rescued;
+            await socket.SendAsync("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
 
-        var first = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
-        firstArrived.Set();
-        var second = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
+            var first = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
+            firstArrived.Set();
+            var second = await ReadResponseBodyAsync(reader).WaitAsync(TimeSpan.FromSeconds(20));
 
-        Assert.Equal("fast", first);
-        Assert.Equal("slow", second);
-        // The first answer came while the second's handler still held the thread (it let go on seeing it, not after its 10 s).
-        Assert.True(heldFor < TimeSpan.FromSeconds(9), $"the loop's thread was held {heldFor.TotalSeconds:0.0} s: the first answer waited for the end of the turn");
-        Assert.True(EpollLoop.Rescued > rescuedBefore || !LoopRing.IsAvailable, string.Join("; ", threads));
+            Assert.Equal("fast", first);
+            Assert.Equal("slow", second);
+            // The first answer came while the second's handler still held the thread (it let go on seeing it, not after its 10 s).
+            Assert.True(heldFor < TimeSpan.FromSeconds(9), $"the thread was held {heldFor.TotalSeconds:0.0} s: the first answer waited for the end of the turn");
+            if (onLoop)
+            {
+                Assert.True(EpollLoop.Rescued > rescuedBefore || !LoopRing.IsAvailable, "the first answer went out, but not through the rescuer");
+            }
+        }
+        firstArrived.Dispose();
+        Assert.True(onLoop, "in 20 tries the pair never ran on the loop's thread");
     }
 
     /// <summary>Reads one HTTP/1.1 response with a Content-Length from <paramref name="reader"/>: its body.</summary>
@@ -389,8 +405,21 @@ public sealed class EpollTransportTests
     {
         // Readable together, the connections are read in one io_uring_enter (LoopRing): every one
         // must get its own bytes, then see the end (a recv of 0) or the reset, and nothing else.
+        // Whether a loop's turn finds several readable at once depends on the machine's load (a
+        // loop woken by each peer in turn reads each alone): the scenario runs again until one did.
+        var batched = false;
+        for (var round = 0; round < 10 && !batched; round++)
+        {
+            var before = LoopRing.Submitted;
+            await ManyPeersSendingThenClosingAtOnceAsync();
+            batched = !LoopRing.IsAvailable || LoopRing.Submitted > before;
+        }
+        Assert.True(batched, "in 10 rounds no read went through the loops' io_uring");
+    }
+
+    private static async Task ManyPeersSendingThenClosingAtOnceAsync()
+    {
         var pairs = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => ConnectedPair.ConnectAsync()));
-        var before = LoopRing.Submitted;
         try
         {
             // Even peers send and close; odd ones reset without sending (a reset may end a read
@@ -426,10 +455,6 @@ public sealed class EpollTransportTests
                 await connection.DisposeAsync();
                 peer.Dispose();
             }
-        }
-        if (LoopRing.IsAvailable)
-        {
-            Assert.True(LoopRing.Submitted > before, "no read went through the loops' io_uring");
         }
     }
 
