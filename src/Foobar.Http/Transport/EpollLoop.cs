@@ -113,7 +113,6 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                 _deferred.Add(output);
             }
         }
-        EnsureRescuer();
     }
 
     /// <summary>
@@ -158,7 +157,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// <summary>How many times flushed bytes were sent by the rescuer, their turn having run past <see cref="RescueAfter"/> (for tests and diagnostics).</summary>
     public static long Rescued => Interlocked.Read(ref _rescued);
 
-    /// <summary>Starts the thread that rescues bytes from long turns, once (only a process whose loops defer sends needs it).</summary>
+    /// <summary>Starts the thread that rescues bytes from long turns, once, when a loop gets a ring (only loops with one defer sends).</summary>
     private static void EnsureRescuer()
     {
         if (Volatile.Read(ref _rescuer) == 0 && Interlocked.Exchange(ref _rescuer, 1) == 0)
@@ -274,6 +273,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
         _ring = LoopRing.Create(MaxBatch);
         if (_ring is not null)
         {
+            EnsureRescuer();
             _messages = (Native.MessageHeader*)NativeMemory.AllocZeroed((nuint)(MaxBatch * sizeof(Native.MessageHeader)));
             _vectors = (Native.IoVector*)NativeMemory.AllocZeroed((nuint)(MaxBatch * SocketOutput.MaxVectors * sizeof(Native.IoVector)));
         }
