@@ -17,6 +17,7 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var ok = 0;
         var failures = new ConcurrentQueue<string>();
+        var firstFailure = long.MaxValue;
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
         {
@@ -33,11 +34,13 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
                     }
                     else
                     {
-                        failures.Enqueue($"{clock.Elapsed.TotalSeconds:0.00} s {method} {path}: {(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}: {await Start(response)}");
+                        Failed(ref firstFailure);
+                        failures.Enqueue($"{clock.Elapsed.TotalSeconds:0.00} s {method} {path}: {(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}: {await ReasonAsync(response)}");
                     }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
+                    Failed(ref firstFailure);
                     failures.Enqueue($"{clock.Elapsed.TotalSeconds:0.00} s {method} {path}: {e.Message}");
                 }
             }
@@ -57,7 +60,7 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         await Task.WhenAll(clients);
         var after = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
 
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}\n{string.Join("\n", steps)}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}\n{string.Join("\n", steps)}\n{AroundFirst(firstFailure)}");
         Assert.True(app.ExitCode == 0, app.Output);
         Assert.Matches(@"app1: out of rotation in [0-9.]+ s, restarted \(pid [0-9]+ → [0-9]+\), ready after [0-9.]+ s, back in rotation after", app.Output);
         Assert.Contains("app2: out of rotation", app.Output);
@@ -80,6 +83,7 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         // No control plane drain here: the server's own graceful stop, and the web servers' retry of a refused GET.
         var ok = 0;
         var failures = new ConcurrentQueue<string>();
+        var firstFailure = long.MaxValue;
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
         {
@@ -95,11 +99,13 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
                     }
                     else
                     {
-                        failures.Enqueue($"{(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}");
+                        Failed(ref firstFailure);
+                        failures.Enqueue($"{(int)response.StatusCode} via {string.Join(",", response.Headers.TryGetValues("X-Served-By", out var by) ? by : [])}: {await ReasonAsync(response)}");
                     }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
+                    Failed(ref firstFailure);
                     failures.Enqueue(e.Message);
                 }
             }
@@ -114,7 +120,7 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         await stop.CancelAsync();
         await Task.WhenAll(clients);
 
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} pages failed: {string.Join("; ", failures.Take(10))}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} pages failed: {string.Join("; ", failures.Take(10))}\n{AroundFirst(firstFailure)}");
     }
 
     [Fact]
@@ -161,9 +167,31 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         return [.. seen];
     }
 
-    /// <summary>The start of a failed answer's body (the reason a server gave), on one line.</summary>
-    private static async Task<string> Start(HttpResponseMessage response)
+    /// <summary>Notes the time of a test's first failed request (its servers' logs are read around it).</summary>
+    private static void Failed(ref long firstTicks)
     {
+        var now = DateTime.Now.Ticks;
+        var seen = Interlocked.Read(ref firstTicks);
+        while (now < seen && Interlocked.CompareExchange(ref firstTicks, now, seen) != seen)
+        {
+            seen = Interlocked.Read(ref firstTicks);
+        }
+    }
+
+    /// <summary>What the servers on the way logged within two seconds of the first failure; empty when nothing failed.</summary>
+    private string AroundFirst(long firstTicks) =>
+        firstTicks == long.MaxValue ? "" : topology.LogsAround(new DateTime(firstTicks), TimeSpan.FromSeconds(2), 20, "lb1", "lb2", "web1", "web2", "app1", "app2");
+
+    /// <summary>
+    /// Why a server refused a request: the body when it is the forwarders' plain-text reason; the
+    /// site's error pages carry none (the reason is in the logs, <see cref="AroundFirst"/>).
+    /// </summary>
+    private static async Task<string> ReasonAsync(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentType?.MediaType != "text/plain")
+        {
+            return response.ReasonPhrase ?? "";
+        }
         var body = await response.Content.ReadAsStringAsync();
         return body[..Math.Min(body.Length, 200)].ReplaceLineEndings(" ");
     }

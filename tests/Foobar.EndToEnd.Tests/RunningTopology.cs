@@ -155,6 +155,38 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         return text.ToString();
     }
 
+    /// <summary>
+    /// The lines of the named logs (and the control plane's events) stamped within
+    /// <paramref name="window"/> of <paramref name="at"/> (local time, as the logs write it), at
+    /// most <paramref name="most"/> per log: what the servers saw when a request failed mid-test.
+    /// </summary>
+    public string LogsAround(DateTime at, TimeSpan window, int most, params string[] names)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (title, path) in names.Select(n => (n, Path.Combine(StateDirectory, "logs", n + ".log"))).Append(("events", Path.Combine(StateDirectory, "events.log"))))
+        {
+            text.Append("--- ").Append(title).Append(" around ").Append(at.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)).AppendLine();
+            try
+            {
+                foreach (var line in File.ReadLines(path).Where(l => StampedNear(l, at, window)).Take(most))
+                {
+                    text.AppendLine(line.Length > 300 ? line[..300] : line);
+                }
+            }
+            catch (IOException e)
+            {
+                text.AppendLine(e.Message);
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Whether a log line starts with a time stamp (<c>yyyy-MM-dd HH:mm:ss.fff</c>) within the window.</summary>
+    private static bool StampedNear(string line, DateTime at, TimeSpan window) =>
+        line.Length >= 23
+        && DateTime.TryParseExact(line.AsSpan(0, 23), "yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var stamp)
+        && (stamp - at).Duration() <= window;
+
     /// <summary>The X-Served-By of one GET, split into server names; empty when the request failed.</summary>
     public async Task<string[]> PathOfAsync(string path = "/")
     {

@@ -193,17 +193,7 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     }
 
     /// <summary>From the loop's thread: reads now with <c>recv</c>, as after an edge.</summary>
-    internal void ReadNow()
-    {
-        try
-        {
-            RequestRead();
-        }
-        catch (Exception e)
-        {
-            EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
-        }
-    }
+    internal void ReadNow() => RequestRead();
 
     /// <summary>
     /// From the loop's thread: takes the right to read (as <see cref="RequestRead"/> does) and the
@@ -291,23 +281,35 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         }
     }
 
-    /// <summary>Reads now, or makes whoever is reading read again; never two readers at once, never while the application is behind.</summary>
+    /// <summary>
+    /// Reads now, or makes whoever is reading read again; never two readers at once, never while
+    /// the application is behind. Never throws: it runs on the loop's thread (an edge) and in the
+    /// application's (a resumed read), and another thread may dispose the connection meanwhile —
+    /// the socket then reads as ended.
+    /// </summary>
     private void RequestRead()
     {
-        Volatile.Write(ref _readRequested, 1);
-        while (Volatile.Read(ref _readRequested) == 1 && !_input.IsPaused && Interlocked.CompareExchange(ref _readLock, 1, 0) == 0)
+        try
         {
-            try
+            Volatile.Write(ref _readRequested, 1);
+            while (Volatile.Read(ref _readRequested) == 1 && !_input.IsPaused && Interlocked.CompareExchange(ref _readLock, 1, 0) == 0)
             {
-                while (!_input.IsPaused && Interlocked.Exchange(ref _readRequested, 0) == 1)
+                try
                 {
-                    ReadAvailable(Interlocked.Exchange(ref _mustDrain, 0) == 1);
+                    while (!_input.IsPaused && Interlocked.Exchange(ref _readRequested, 0) == 1)
+                    {
+                        ReadAvailable(Interlocked.Exchange(ref _mustDrain, 0) == 1);
+                    }
+                }
+                finally
+                {
+                    Volatile.Write(ref _readLock, 0);
                 }
             }
-            finally
-            {
-                Volatile.Write(ref _readLock, 0);
-            }
+        }
+        catch (Exception e)
+        {
+            EndInput(e as ObjectDisposedException is null ? new ConnectionResetException(e.Message, e) : null);
         }
     }
 

@@ -494,6 +494,27 @@ public sealed class EpollTransportTests
     }
 
     [Fact]
+    public async Task AnEdgeForASocketClosedMeanwhile_EndsItsInput_NeverEscapesToTheLoop()
+    {
+        // The shape that killed web servers in CI: an app server shut down, its connections'
+        // ends came as edges, and the forwarder disposed those connections on another thread
+        // while the loop was still handling the edges (the exception left the loop's thread).
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepting = listener.AcceptSocketAsync();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var connection = await EpollConnection.ConnectAsync(socket, (IPEndPoint)listener.LocalEndpoint, MemoryPool<byte>.Shared, CancellationToken.None);
+        using var peer = await accepting;
+        socket.Dispose();
+
+        connection.OnEvents(Native.EPOLLIN | Native.EPOLLRDHUP);
+
+        var result = await connection.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(result.IsCompleted);
+        await connection.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Connect_NothingListening_IsConnectionRefused()
     {
         var closed = LoopbackServer.ClosedPort();
