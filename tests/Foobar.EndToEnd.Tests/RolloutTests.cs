@@ -60,6 +60,8 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         await Task.WhenAll(clients);
         var after = (await topology.StatusAsync()).Servers.ToDictionary(s => s.Name, s => s.Pid);
 
+        var crashes = topology.Crashes();
+        Assert.True(crashes == "", $"a server died:\n{crashes}");
         Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}\n{string.Join("\n", steps)}\n{AroundFirst(firstFailure)}");
         Assert.True(app.ExitCode == 0, app.Output);
         Assert.Matches(@"app1: out of rotation in [0-9.]+ s, restarted \(pid [0-9]+ → [0-9]+\), ready after [0-9.]+ s, back in rotation after", app.Output);
@@ -120,6 +122,8 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         await stop.CancelAsync();
         await Task.WhenAll(clients);
 
+        var crashes = topology.Crashes();
+        Assert.True(crashes == "", $"a server died:\n{crashes}");
         Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} pages failed: {string.Join("; ", failures.Take(10))}\n{AroundFirst(firstFailure)}");
     }
 

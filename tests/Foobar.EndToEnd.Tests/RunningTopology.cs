@@ -156,6 +156,32 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <summary>
+    /// Every unhandled exception a server of this topology died of so far (the runtime writes it to
+    /// the server's log before aborting), with the start of its stack: the supervisor restarts a
+    /// crashed server within seconds, so a test that only counts failed requests may not see it.
+    /// </summary>
+    public string Crashes()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var log in System.IO.Directory.EnumerateFiles(Path.Combine(StateDirectory, "logs"), "*.log").Order(StringComparer.Ordinal))
+        {
+            var lines = File.ReadAllLines(log);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                if (lines[i].StartsWith("Unhandled exception.", StringComparison.Ordinal))
+                {
+                    text.Append("--- ").AppendLine(Path.GetFileName(log));
+                    foreach (var line in lines.Skip(i).Take(6))
+                    {
+                        text.AppendLine(line);
+                    }
+                }
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
     /// The lines of the named logs (and the control plane's events) stamped within
     /// <paramref name="window"/> of <paramref name="at"/> (local time, as the logs write it), at
     /// most <paramref name="most"/> per log: what the servers saw when a request failed mid-test.
