@@ -86,12 +86,21 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         }
     }
 
-    /// <summary>Stops whatever still runs and deletes the directory (state, logs, topology).</summary>
+    /// <summary>
+    /// Stops whatever still runs and deletes the directory (state, logs, topology); fails the test
+    /// class when a server died of an unhandled exception meanwhile (<see cref="Crashes"/>), which
+    /// no test of it may cause.
+    /// </summary>
     public virtual async Task DisposeAsync()
     {
         await FoobarCli.RunAsync("down", "--state", StateDirectory);
         Http.Dispose();
+        var crashes = Crashes();
         System.IO.Directory.Delete(Directory, recursive: true);
+        if (crashes.Length > 0)
+        {
+            throw new InvalidOperationException($"a server of {GetType().Name}'s topology died of an unhandled exception:\n{crashes}");
+        }
     }
 
     async ValueTask IAsyncDisposable.DisposeAsync()
@@ -163,7 +172,8 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     public string Crashes()
     {
         var text = new System.Text.StringBuilder();
-        foreach (var log in System.IO.Directory.EnumerateFiles(Path.Combine(StateDirectory, "logs"), "*.log").Order(StringComparer.Ordinal))
+        var logs = Path.Combine(StateDirectory, "logs");
+        foreach (var log in System.IO.Directory.Exists(logs) ? System.IO.Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal).ToArray() : [])
         {
             var lines = File.ReadAllLines(log);
             for (var i = 0; i < lines.Length; i++)

@@ -63,14 +63,27 @@ internal sealed partial class StandbyWatch(
         }
     }
 
-    private async Task BeatAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One heartbeat: asks each peer; a peer whose load balancer is ready (active: it serves the
+    /// address) becomes the holder watched, and the holder answering anything at all is alive —
+    /// one whose web servers all failed their checks says "starting", and killing it would only
+    /// move the same trouble to this one. Fences the holder once it has been silent for the
+    /// takeover time while the address is still taken.
+    /// </summary>
+    internal async Task BeatAsync(CancellationToken cancellationToken)
     {
+        string? miss = null;
         foreach (var (name, admin) in peers)
         {
-            if (await ServerHealthClient.GetAsync(_client, admin, cancellationToken).ConfigureAwait(false) is { } report
-                && report.Roles.Any(r => r.Role == "lb" && r.State == RoleStates.Ready))
+            var answer = await ServerHealthClient.AskAsync(_client, admin, cancellationToken).ConfigureAwait(false);
+            if (answer.Report is not { } report)
             {
-                var known = _holder is { } previous && previous.Name == name && previous.Process?.Pid == report.Pid;
+                miss ??= $"{name}: {answer.Failure}";
+                continue;
+            }
+            var known = _holder is { } previous && previous.Name == name && previous.Process?.Pid == report.Pid;
+            if (known || report.Roles.Any(r => r.Role == "lb" && r.State == RoleStates.Ready))
+            {
                 var process = known ? _holder!.Process : IsLocal(admin.Address) ? ProcessIdentity.Of(report.Pid) : null;
                 if (!known)
                 {
@@ -82,11 +95,11 @@ internal sealed partial class StandbyWatch(
         }
         if (_holder is { } holder && time.GetUtcNow() - holder.LastSeen >= takeoverAfter && !claim.IsFree())
         {
-            Fence(holder);
+            Fence(holder, miss ?? $"{holder.Name}: answers as another process");
         }
     }
 
-    private void Fence(Holder holder)
+    private void Fence(Holder holder, string lastMiss)
     {
         _holder = null;
         var silent = time.GetUtcNow() - holder.LastSeen;
@@ -103,7 +116,7 @@ internal sealed partial class StandbyWatch(
         {
             using var target = Process.GetProcessById(process.Pid);
             target.Kill();
-            LogFenced(logger, holder.Name, process.Pid, claim.EndPoint, silent.TotalSeconds);
+            LogFenced(logger, holder.Name, process.Pid, claim.EndPoint, silent.TotalSeconds, lastMiss);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -131,8 +144,8 @@ internal sealed partial class StandbyWatch(
     [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Watching {Peer} (pid {Pid}), which holds {EndPoint}; {Where}")]
     private static partial void LogWatching(ILogger logger, string peer, int pid, IPEndPoint endPoint, string where);
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Peer} (pid {Pid}) holds {EndPoint} but has missed heartbeats for {Seconds:0.0} s: killed it to take the address over (fencing)")]
-    private static partial void LogFenced(ILogger logger, string peer, int pid, IPEndPoint endPoint, double seconds);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Peer} (pid {Pid}) holds {EndPoint} but has missed heartbeats for {Seconds:0.0} s (the last: {Miss}): killed it to take the address over (fencing)")]
+    private static partial void LogFenced(ILogger logger, string peer, int pid, IPEndPoint endPoint, double seconds, string miss);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "{Peer} holds {EndPoint} but has missed heartbeats for {Seconds:0.0} s, and runs on another host: it cannot be fenced from here")]
     private static partial void LogCannotFence(ILogger logger, string peer, IPEndPoint endPoint, double seconds);

@@ -234,7 +234,7 @@ public class Http1ExchangeTests
             await exchange.SendAsync(answer);
             exchange.Close = true;
         });
-        var log = new ListLogger();
+        var log = new ListLogger<Foobar.Http.Forwarder.HttpForwarder>();
         await using var fixture = await ForwarderFixture.StartAsync(new BackendPool([new Backend("b", backend.BaseUri)], new RoundRobinPolicy()), logger: log);
 
         using var response = await fixture.Client.GetAsync(new Uri("/", UriKind.Relative));

@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
-using Foobar.Http.Forwarder;
 using Microsoft.Extensions.Logging;
 
-namespace Foobar.Http.Tests.Forwarder;
+namespace Foobar.Testing;
 
-/// <summary>Keeps every message the forwarder logs, so a test can see why it did what it did.</summary>
-internal sealed class ListLogger : ILogger<HttpForwarder>
+/// <summary>Keeps every message logged to it, so a test can see why the code under test did what it did.</summary>
+public class ListLogger : ILogger
 {
     private readonly ConcurrentQueue<string> _messages = new();
 
@@ -18,3 +17,6 @@ internal sealed class ListLogger : ILogger<HttpForwarder>
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
         _messages.Enqueue(formatter(state, exception));
 }
+
+/// <summary>A <see cref="ListLogger"/> for code that asks for its category's logger.</summary>
+public sealed class ListLogger<T> : ListLogger, ILogger<T>;
