@@ -98,14 +98,13 @@ internal sealed unsafe class LoopRing : IDisposable
     public int Queued => (int)_queued;
 
     /// <summary>
-    /// A ring of <paramref name="entries"/> entries, or null where there is none: not asked for
-    /// (opt-in, <c>FOOBAR_IO_URING=1</c>: with it the end-to-end rollout test still saw 503s in CI),
-    /// not Linux, a kernel without io_uring, or one where it is turned off (<c>kernel.io_uring_disabled</c>,
+    /// A ring of <paramref name="entries"/> entries, or null where there is none: turned off
+    /// (<c>FOOBAR_IO_URING=0</c>), not Linux, a kernel without io_uring, or one where it is turned off (<c>kernel.io_uring_disabled</c>,
     /// a seccomp filter, a container's policy) — the loop then sends with <c>send</c> only.
     /// </summary>
     public static LoopRing? Create(uint entries)
     {
-        if (!Native.IsSupported || Environment.GetEnvironmentVariable("FOOBAR_IO_URING") != "1")
+        if (!Native.IsSupported || Environment.GetEnvironmentVariable("FOOBAR_IO_URING") == "0")
         {
             return null;
         }
