@@ -9,6 +9,7 @@ using Foobar.Http.Tls;
 using Foobar.LoadBalancer;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
+using Foobar.Server.Pair;
 using Foobar.Topology;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -120,8 +121,10 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
             await checks.ConfigureAwait(false);
             return;
         }
+        // Every load balancer of the pair answers heartbeats (the standby of now may hold the address later); the standby asks.
+        using var responder = HeartbeatResponder.Start(_topology.AdminEndPoint(_server), _server.Name, Environment.ProcessId, () => _claim.Held, _logger);
         var peers = _topology.ServersWith(Role.Lb).Where(s => s.Name != _server.Name).Select(s => (s.Name, _topology.AdminEndPoint(s))).ToList();
-        using var watch = new StandbyWatch(peers, _claim, _topology.Lb.TakeoverAfter, TimeProvider.System, _logger);
+        using var watch = new StandbyWatch(peers, _claim, _server.Address, _topology.Lb.TakeoverAfter, TimeProvider.System, _logger);
         await Task.WhenAll(checks, watch.RunAsync(cancellationToken), _claim.RunAsync(cancellationToken)).ConfigureAwait(false);
     }
 
