@@ -2,12 +2,19 @@
 #   wrk_measure URL PIDS  prints: requests/s, wrk's "99%" latency in ms, and the CPU time the
 #                         processes PIDS (one argument, space-separated: nginx's workers) spent
 #                         per request in µs (user + system from /proc/PID/stat; steadier than
-#                         throughput on a shared machine). wrk -t2 -c64.
+#                         throughput on a shared machine). wrk -t2 -c64. A third argument
+#                         PACE (ms) makes each connection wait that long between its requests
+#                         (wrk's delay()): the same offered load for both sides, below either's
+#                         ceiling, so p99 compares latency rather than how hard each was pushed.
 #   median                the median of numbers on stdin (one per word).
 wrk_measure() {
-  local out p99 before after
+  local out p99 before after script=()
+  if [ -n "${3:-}" ]; then
+    script=(-s "$work/paced-$3.lua")
+    echo "function delay() return $3 end" > "$work/paced-$3.lua"
+  fi
   before=$(cpu_ticks "$2")
-  out=$(wrk -t2 -c64 -d"${seconds}s" --latency "$1")
+  out=$(wrk -t2 -c64 -d"${seconds}s" --latency "${script[@]}" "$1")
   after=$(cpu_ticks "$2")
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   case "$p99" in
