@@ -59,7 +59,8 @@ public sealed partial class PublicAddressClaim(
             }
             try
             {
-                await Task.Delay(retryInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+                // Held, there is nothing to retry: no timer waking ten times a second for nothing.
+                await Task.Delay(_listener is null ? retryInterval : Timeout.InfiniteTimeSpan, timeProvider, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -28,6 +28,9 @@ internal sealed partial class StandbyWatch : IDisposable
     /// <summary>Time between heartbeats.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How often the holder itself looks whether it still holds.</summary>
+    private static readonly TimeSpan HeldInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>How long one ping waits for its answers: a live responder answers within a millisecond.</summary>
     public static readonly TimeSpan AnswerWait = TimeSpan.FromMilliseconds(100);
 
@@ -66,14 +69,14 @@ internal sealed partial class StandbyWatch : IDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                // The holder has no one to watch: it looks again once a second (it holds until it stops).
                 if (_claim.Held)
                 {
                     _holder = null;
+                    cancellationToken.WaitHandle.WaitOne(HeldInterval);
+                    continue;
                 }
-                else
-                {
-                    Beat();
-                }
+                Beat();
                 cancellationToken.WaitHandle.WaitOne(Interval);
             }
         }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
