@@ -143,15 +143,21 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <summary>The last lines of the named logs in the state directory (<c>logs/NAME.log</c>) and of the control plane's events, for a failure's message.</summary>
-    public string LogTails(params string[] names)
+    public string LogTails(params string[] names) => Excerpts(names, "(last lines)", lines => lines.TakeLast(8));
+
+    /// <summary>
+    /// What <paramref name="pick"/> takes of each named log and of the control plane's events, each
+    /// under a title line ("--- NAME <paramref name="heading"/>"); a log that cannot be read says why.
+    /// </summary>
+    private string Excerpts(string[] names, string heading, Func<IEnumerable<string>, IEnumerable<string>> pick)
     {
         var text = new System.Text.StringBuilder();
         foreach (var (title, path) in names.Select(n => (n, Path.Combine(StateDirectory, "logs", n + ".log"))).Append(("events", Path.Combine(StateDirectory, "events.log"))))
         {
-            text.Append("--- ").Append(title).AppendLine(" (last lines)");
+            text.Append("--- ").Append(title).Append(' ').AppendLine(heading);
             try
             {
-                foreach (var line in File.ReadLines(path).TakeLast(8))
+                foreach (var line in pick(File.ReadLines(path)))
                 {
                     text.AppendLine(line);
                 }
@@ -196,26 +202,9 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
     /// <paramref name="window"/> of <paramref name="at"/> (local time, as the logs write it), at
     /// most <paramref name="most"/> per log: what the servers saw when a request failed mid-test.
     /// </summary>
-    public string LogsAround(DateTime at, TimeSpan window, int most, params string[] names)
-    {
-        var text = new System.Text.StringBuilder();
-        foreach (var (title, path) in names.Select(n => (n, Path.Combine(StateDirectory, "logs", n + ".log"))).Append(("events", Path.Combine(StateDirectory, "events.log"))))
-        {
-            text.Append("--- ").Append(title).Append(" around ").Append(at.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)).AppendLine();
-            try
-            {
-                foreach (var line in File.ReadLines(path).Where(l => StampedNear(l, at, window)).Take(most))
-                {
-                    text.AppendLine(line.Length > 300 ? line[..300] : line);
-                }
-            }
-            catch (IOException e)
-            {
-                text.AppendLine(e.Message);
-            }
-        }
-        return text.ToString();
-    }
+    public string LogsAround(DateTime at, TimeSpan window, int most, params string[] names) =>
+        Excerpts(names, "around " + at.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
+            lines => lines.Where(l => StampedNear(l, at, window)).Take(most).Select(l => l.Length > 300 ? l[..300] : l));
 
     /// <summary>Whether a log line starts with a time stamp (<c>yyyy-MM-dd HH:mm:ss.fff</c>) within the window.</summary>
     private static bool StampedNear(string line, DateTime at, TimeSpan window) =>

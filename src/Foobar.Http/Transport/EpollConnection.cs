@@ -192,9 +192,6 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
         return false;
     }
 
-    /// <summary>From the loop's thread: reads now with <c>recv</c>, as after an edge.</summary>
-    internal void ReadNow() => RequestRead();
-
     /// <summary>
     /// From the loop's thread: takes the right to read (as <see cref="RequestRead"/> does) and the
     /// input's room to receive into, for one <c>recv</c> on the loop's ring; false when there is
@@ -285,9 +282,9 @@ internal sealed class EpollConnection : ConnectionContext, IConnectionIdFeature,
     /// Reads now, or makes whoever is reading read again; never two readers at once, never while
     /// the application is behind. Never throws: it runs on the loop's thread (an edge) and in the
     /// application's (a resumed read), and another thread may dispose the connection meanwhile —
-    /// the socket then reads as ended.
+    /// the socket then reads as ended. The loop calls it for a read that its ring did not make.
     /// </summary>
-    private void RequestRead()
+    internal void RequestRead()
     {
         try
         {

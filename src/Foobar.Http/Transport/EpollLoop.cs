@@ -465,7 +465,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                 {
                     for (var i = start; i < end; i++)
                     {
-                        _reads[i].ReadNow();
+                        _reads[i].RequestRead();
                         SendIfDue();
                     }
                     continue;

@@ -12,29 +12,16 @@ public static class ServerHealthClient
     /// status (a server not ready answers 503 with its report: it is alive); null when it did not
     /// answer within <paramref name="client"/>'s timeout or answered something else.
     /// </summary>
-    public static async Task<ServerHealthReport?> GetAsync(HttpClient client, IPEndPoint admin, CancellationToken cancellationToken) =>
-        (await AskAsync(client, admin, cancellationToken).ConfigureAwait(false)).Report;
-
-    /// <summary>As <see cref="GetAsync"/>, with why there is no report when there is none (for a log line).</summary>
-    public static async Task<HealthAnswer> AskAsync(HttpClient client, IPEndPoint admin, CancellationToken cancellationToken)
+    public static async Task<ServerHealthReport?> GetAsync(HttpClient client, IPEndPoint admin, CancellationToken cancellationToken)
     {
         try
         {
             using var response = await client.GetAsync(new Uri($"http://{admin}{AdminPaths.Health}"), cancellationToken).ConfigureAwait(false);
-            return new(await response.Content.ReadFromJsonAsync<ServerHealthReport>(cancellationToken).ConfigureAwait(false), null);
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new(null, $"no answer within {client.Timeout.TotalSeconds:0.###} s");
+            return await response.Content.ReadFromJsonAsync<ServerHealthReport>(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
         {
-            return new(null, e.Message);
+            return null;
         }
     }
 }
-
-/// <summary>A server's health report, or why none came.</summary>
-/// <param name="Report">The report; null when none came.</param>
-/// <param name="Failure">Why none came; null when one did.</param>
-public readonly record struct HealthAnswer(ServerHealthReport? Report, string? Failure);

@@ -104,8 +104,8 @@ internal sealed partial class StandbyWatch : IDisposable
             }
         }
         var clock = Stopwatch.StartNew();
-        string? holderAnswered = null;
-        while (holderAnswered is null && clock.Elapsed < AnswerWait)
+        var holderAnswered = false;
+        while (!holderAnswered && clock.Elapsed < AnswerWait)
         {
             if (Receive(AnswerWait - clock.Elapsed, nonce) is not { } pong)
             {
@@ -125,10 +125,10 @@ internal sealed partial class StandbyWatch : IDisposable
                     LogWatching(_logger, pong.Name, pong.Pid, _claim.EndPoint, process is null ? "not on this host: cannot be fenced from here" : "on this host");
                 }
                 _holder = new Holder(pong.Name, process, _time.GetUtcNow());
-                holderAnswered = pong.Name;
+                holderAnswered = true;
             }
         }
-        if (holderAnswered is null && _holder is { } holder && _time.GetUtcNow() - holder.LastSeen >= _takeoverAfter && !_claim.IsFree())
+        if (!holderAnswered && _holder is { } holder && _time.GetUtcNow() - holder.LastSeen >= _takeoverAfter && !_claim.IsFree())
         {
             Fence(holder);
         }
