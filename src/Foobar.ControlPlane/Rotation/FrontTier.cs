@@ -22,6 +22,9 @@ internal sealed class FrontTier : IDisposable
     private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long stopping or restarting one server waits for another to be in rotation on every front server.</summary>
+    public static readonly TimeSpan OthersWait = TimeSpan.FromSeconds(10);
+
     private volatile Topology.Topology _topology;
     private readonly string _stateFile;
     private readonly EventLog _events;
@@ -30,6 +33,7 @@ internal sealed class FrontTier : IDisposable
     private readonly SortedSet<string> _drained;
     private readonly Dictionary<string, int?> _leaving = [];
     private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
+    private readonly TimeSpan _othersWait;
 
     /// <summary>Whether a server runs, as which process, and says it is ready.</summary>
     public readonly record struct Readiness(int? Pid, bool Ready);
@@ -39,8 +43,10 @@ internal sealed class FrontTier : IDisposable
     /// <param name="stateFile">Where operator drains are kept.</param>
     /// <param name="events">The event log.</param>
     /// <param name="readiness">How a server behind is doing now, from its supervisor.</param>
-    public FrontTier(Role front, Topology.Topology topology, string stateFile, EventLog events, Func<string, Readiness> readiness)
+    /// <param name="othersWait">How long stopping one server waits for another in rotation; <see cref="OthersWait"/> unless a test says.</param>
+    public FrontTier(Role front, Topology.Topology topology, string stateFile, EventLog events, Func<string, Readiness> readiness, TimeSpan? othersWait = null)
     {
+        _othersWait = othersWait ?? OthersWait;
         if (front is not (Role.Lb or Role.Web))
         {
             throw new ArgumentOutOfRangeException(nameof(front), front, "only load balancers and web servers have a tier behind them");
@@ -120,6 +126,9 @@ internal sealed class FrontTier : IDisposable
     /// <returns>A sentence for the operator.</returns>
     public async Task<string> LeaveAsync(string server, int? pid, TimeSpan deadline, CancellationToken cancellationToken)
     {
+        // A server just started may not have passed its checks yet on every front server: wait a
+        // little for it rather than leave a front server with nothing to send requests to.
+        var alone = await AwaitOthersAsync(server, _othersWait, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             _leaving[server] = pid;
@@ -140,9 +149,58 @@ internal sealed class FrontTier : IDisposable
         var message = told.Count == 0
             ? $"{server}: no {Front.Name()} server running to take it out of rotation"
             : $"{server} out of rotation on {string.Join(", ", told)} in {clock.Elapsed.TotalSeconds:0.00} s"
-                + (active == 0 ? "" : $"; {active} request(s) still in flight after {deadline.TotalSeconds:0} s");
+                + (active == 0 ? "" : $"; {active} request(s) still in flight after {deadline.TotalSeconds:0} s")
+                + (alone.Count == 0 ? "" : $"; no other {Behind.Name()} server was in rotation after {_othersWait.TotalSeconds:0.#} s ({string.Join("; ", alone)}): requests there fail until {server} is back");
         _events.Record(Front.Name(), message);
         return message;
+    }
+
+    /// <summary>
+    /// Polls <see cref="WithoutOthersAsync"/> until it is empty or <paramref name="deadline"/>
+    /// passes; returns what it said last (empty: every front server has another server in rotation).
+    /// </summary>
+    public async Task<List<string>> AwaitOthersAsync(string server, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var alone = await WithoutOthersAsync(server, cancellationToken).ConfigureAwait(false);
+            if (alone.Count == 0 || clock.Elapsed >= deadline)
+            {
+                return alone;
+            }
+            await Task.Delay(IdlePoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Which running front servers would have no server left in rotation without
+    /// <paramref name="server"/>: for each, a sentence naming it and how the others are
+    /// ("web1: app2 down"). Empty when every front server that answers has another server up and
+    /// not draining — the condition for taking <paramref name="server"/> out without failing requests.
+    /// A tier of one server has nothing to wait for: empty too.
+    /// </summary>
+    public async Task<List<string>> WithoutOthersAsync(string server, CancellationToken cancellationToken)
+    {
+        var alone = new List<string>();
+        if (_topology.ServersWith(Behind).Count() < 2)
+        {
+            return alone;
+        }
+        foreach (var front in _topology.ServersWith(Front))
+        {
+            if (await BackendsAsync(front, cancellationToken).ConfigureAwait(false) is not { } backends)
+            {
+                continue;
+            }
+            var others = backends.Where(b => b.Name != server).ToList();
+            if (!others.Any(b => b is { State: "up", Draining: false }))
+            {
+                alone.Add($"{front.Name}: " + (others.Count == 0 ? "none"
+                    : string.Join(", ", others.Select(b => $"{b.Name} {(b.Draining ? "draining" : b.State)}"))));
+            }
+        }
+        return alone;
     }
 
     /// <summary>

@@ -8,8 +8,9 @@ namespace Foobar.ControlPlane.Rotation;
 /// <c>foobar rollout web|app</c>: restarts the servers of a tier one at a time, each taken out
 /// of rotation first (its requests in flight finish), started again, and back in rotation on
 /// every front server — up, a check made after it was ready passed — before the next one leaves. At every moment all
-/// servers but one take requests, and no request fails. Stops at the first server that does not
-/// come back, leaving the rest untouched.
+/// servers but one take requests, and no request fails. A server leaves only when every front
+/// server has another one in rotation (one restarted by hand may still be rising). Stops at the
+/// first server that does not come back, or cannot leave, leaving the rest untouched.
 /// </summary>
 /// <param name="frontsOf">The front tiers a server is behind.</param>
 /// <param name="events">The event log.</param>
@@ -37,6 +38,15 @@ internal sealed class RollingRestart(Func<string, List<FrontTier>> frontsOf, Eve
             var clock = Stopwatch.StartNew();
             var fronts = frontsOf(supervisor.Name);
             var before = supervisor.Process?.Identity.Pid;
+            foreach (var front in fronts)
+            {
+                // The server before it came back on its own front servers, but another may still be
+                // rising after a restart of its own: never leave a front server with nothing in rotation.
+                if (await front.AwaitOthersAsync(supervisor.Name, RotationTimeout, cancellationToken).ConfigureAwait(false) is { Count: > 0 } alone)
+                {
+                    throw new InvalidOperationException(Done(lines) + $"{supervisor.Name} was not taken out of rotation: no other {front.Behind.Name()} server has been in rotation for {RotationTimeout.TotalSeconds:0} s on {string.Join("; ", alone)}; the rollout stopped there (see 'foobar status')");
+                }
+            }
             foreach (var front in fronts)
             {
                 await front.LeaveAsync(supervisor.Name, before, stopGrace, cancellationToken).ConfigureAwait(false);

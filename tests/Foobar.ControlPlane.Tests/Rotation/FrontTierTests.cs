@@ -20,7 +20,11 @@ public sealed class FrontTierTests : IAsyncLifetime
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, (bool Draining, long Active)> _apps = new() { ["app1"] = (false, 0), ["app2"] = (false, 0) };
+    private readonly Dictionary<string, string> _states = new() { ["app1"] = "up", ["app2"] = "up" };
     private readonly List<string> _posts = [];
+    private int _looks;
+    /// <summary>The look at which app2 comes up (from down); 0: never changes.</summary>
+    private int _app2UpAt;
     private LoopbackServer _web1 = null!;
     private string _dir = null!;
 
@@ -33,7 +37,11 @@ public sealed class FrontTierTests : IAsyncLifetime
             {
                 lock (_lock)
                 {
-                    var list = _apps.Select(a => new BackendStatus(a.Key, "up", a.Value.Draining, 1, false, a.Value.Active, 0, 0, true, DateTimeOffset.UtcNow)).ToList();
+                    if (++_looks == _app2UpAt)
+                    {
+                        _states["app2"] = "up";
+                    }
+                    var list = _apps.Select(a => new BackendStatus(a.Key, _states[a.Key], a.Value.Draining, 1, false, a.Value.Active, 0, 0, true, DateTimeOffset.UtcNow)).ToList();
                     // Each look, one request in flight finishes.
                     foreach (var name in _apps.Keys.ToList())
                     {
@@ -46,7 +54,7 @@ public sealed class FrontTierTests : IAsyncLifetime
             {
                 lock (_lock)
                 {
-                    _posts.Add($"{name} {action}");
+                    _posts.Add($"{name} {action}" + (_app2UpAt == 0 ? "" : $" after {_looks} looks, app2 {_states["app2"]}"));
                     _apps[name] = (action == "drain", _apps[name].Active);
                 }
                 return Results.Ok();
@@ -73,8 +81,86 @@ public sealed class FrontTierTests : IAsyncLifetime
           app2: { roles: [app], address: 127.0.0.203 }
         """, "test.yaml", _dir);
 
-    private FrontTier Tier(Func<string, FrontTier.Readiness> readiness) =>
-        new(Role.Web, Site(), Path.Combine(_dir, "web-drained.json"), new EventLog(TimeProvider.System), readiness);
+    private FrontTier Tier(Func<string, FrontTier.Readiness> readiness, TimeSpan? othersWait = null) =>
+        new(Role.Web, Site(), Path.Combine(_dir, "web-drained.json"), new EventLog(TimeProvider.System), readiness, othersWait);
+
+    [Fact]
+    public async Task Leave_WhileTheOtherServerIsStillRising_WaitsForIt_BeforeDraining()
+    {
+        lock (_lock)
+        {
+            _states["app2"] = "down";
+            _app2UpAt = 4;
+        }
+        using var tier = Tier(_ => new FrontTier.Readiness(100, true));
+
+        var message = await tier.LeaveAsync("app1", 100, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        lock (_lock)
+        {
+            // Looks 1-3 saw app2 down, look 4 up, look 5 was the drain's own.
+            Assert.Equal(["app1 drain after 5 looks, app2 up"], _posts);
+        }
+        Assert.StartsWith("app1 out of rotation on web1 in ", message);
+        Assert.DoesNotContain("no other", message);
+    }
+
+    [Fact]
+    public async Task Leave_WhenNoOtherServerComesUp_DrainsAfterTheWait_AndSaysRequestsFail()
+    {
+        lock (_lock)
+        {
+            _states["app2"] = "down";
+        }
+        using var tier = Tier(_ => new FrontTier.Readiness(100, true), othersWait: TimeSpan.FromMilliseconds(200));
+
+        var message = await tier.LeaveAsync("app1", 100, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        lock (_lock)
+        {
+            Assert.Equal(["app1 drain"], _posts);
+        }
+        Assert.EndsWith("; no other app server was in rotation after 0.2 s (web1: app2 down): requests there fail until app1 is back", message);
+    }
+
+    [Theory]
+    [InlineData("up", false, "")]
+    [InlineData("down", false, "web1: app2 down")]
+    [InlineData("up", true, "web1: app2 draining")]
+    [InlineData("starting", false, "web1: app2 starting")]
+    public async Task WithoutOthers_NamesTheFrontServersWithNothingElseInRotation(string app2State, bool app2Draining, string expected)
+    {
+        lock (_lock)
+        {
+            _states["app2"] = app2State;
+            _apps["app2"] = (app2Draining, 0);
+        }
+        using var tier = Tier(_ => default);
+
+        var alone = await tier.WithoutOthersAsync("app1", CancellationToken.None);
+
+        Assert.Equal(expected, string.Join("; ", alone));
+        // app1 itself is up: taking app2 out is fine whatever app2's state.
+        Assert.Empty(await tier.WithoutOthersAsync("app2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AwaitOthers_GivesUpAtItsDeadline_WithWhatItSawLast()
+    {
+        lock (_lock)
+        {
+            _states["app2"] = "down";
+        }
+        using var tier = Tier(_ => default);
+
+        var alone = await tier.AwaitOthersAsync("app1", TimeSpan.FromMilliseconds(300), CancellationToken.None);
+
+        Assert.Equal(["web1: app2 down"], alone);
+        lock (_lock)
+        {
+            Assert.True(_looks >= 3, $"{_looks} looks in 0.3 s");
+        }
+    }
 
     [Fact]
     public async Task Leave_DrainsTheServerEverywhere_AndReturnsOnlyOnceNothingIsInFlight()
