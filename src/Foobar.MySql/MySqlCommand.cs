@@ -149,7 +149,11 @@ public sealed class MySqlCommand : DbCommand
     {
         var connection = _connection ?? throw new InvalidOperationException("the command has no Connection");
         var session = connection.ActiveSession();
-        var sql = SqlFormatter.Format(CommandText, Parameters, session.NoBackslashEscapes);
+        if (session.ResetPending && SqlFormatter.NeedsKnownMode(Parameters))
+        {
+            await session.ResetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var sql = SqlFormatter.Format(CommandText, Parameters, session.NoBackslashEscapes, modeKnown: !session.ResetPending);
         _cancellation = session.Cancellation;
         _cancellation.Start(connection, CommandTimeout, cancellationToken);
         try

@@ -6,8 +6,16 @@ namespace Foobar.MySql.Core;
 
 /// <summary>
 /// Open sessions for one connection string: at most Maximum Pool Size in use, idle ones reused
-/// newest first, reset on return, and never a broken one handed out again.
+/// newest first, reset before their next use, and never a broken one handed out again.
 /// </summary>
+/// <remarks>
+/// The reset of a returned session (COM_RESET_CONNECTION) is deferred, and goes out in one write
+/// with the session's next command (<see cref="ServerSession.TryDeferReset"/>): a rented
+/// connection costs no round trip of its own, where a reset on return cost one (two with GTID
+/// tracking, which the reset turns off). A session returned inside a transaction is reset at once,
+/// so its locks do not wait in the pool; one still waiting for its reset at a maintenance pass gets
+/// it then, so named locks and LOCK TABLES are not held longer than that.
+/// </remarks>
 internal sealed class ConnectionPool : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<string, ConnectionPool> Pools = new(StringComparer.Ordinal);
@@ -27,6 +35,8 @@ internal sealed class ConnectionPool : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _reaper;
     private int _inUse;
+    /// <summary>Idle sessions out of <see cref="_idle"/> while the maintenance pass resets them.</summary>
+    private int _resetting;
     private bool _disposed;
 
     public ConnectionPool(MySqlConnectionStringBuilder settings, TimeProvider timeProvider)
@@ -49,7 +59,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             lock (_idle)
             {
-                return _idle.Count;
+                return _idle.Count + _resetting;
             }
         }
     }
@@ -110,7 +120,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         Interlocked.Decrement(ref _inUse);
         try
         {
-            if (!_disposed && IsAlive(session) && Settings.ConnectionReset)
+            if (!_disposed && IsAlive(session) && Settings.ConnectionReset && !session.TryDeferReset())
             {
                 try
                 {
@@ -176,7 +186,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
 
     /// <summary>Not broken, not busy and within its lifetime.</summary>
     private bool IsAlive(ServerSession session) =>
-        !session.IsBroken && !session.IsReadingResult
+        !session.IsBroken && !session.IsReadingResult && !session.ResetFailed
         && (Settings.ConnectionLifetime == 0 || _timeProvider.GetUtcNow() - session.CreatedAt <= TimeSpan.FromSeconds(Settings.ConnectionLifetime));
 
     private bool IsIdleTooLong(ServerSession session) =>
@@ -227,6 +237,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             await session.DisposeAsync().ConfigureAwait(false);
         }
+        await ResetIdleAsync().ConfigureAwait(false);
         while (!_disposed && IdleCount + InUseCount < Settings.MinimumPoolSize)
         {
             try
@@ -240,6 +251,50 @@ internal sealed class ConnectionPool : IAsyncDisposable
             catch (MySqlException)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>Resets the idle sessions still waiting for it: whatever their last user held is released.</summary>
+    private async Task ResetIdleAsync()
+    {
+        List<ServerSession> pending;
+        lock (_idle)
+        {
+            pending = [.. _idle.Where(s => s.ResetPending)];
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            var others = _idle.Where(s => !s.ResetPending).Reverse().ToList();
+            _idle.Clear();
+            foreach (var session in others)
+            {
+                _idle.Push(session);
+            }
+            // Still idle as far as anyone counting is concerned, only not to be rented meanwhile.
+            _resetting += pending.Count;
+        }
+        foreach (var session in pending)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Settings.ConnectionTimeout));
+                await session.ResetAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MySqlException or OperationCanceledException)
+            {
+                lock (_idle)
+                {
+                    _resetting--;
+                }
+                await session.DisposeAsync().ConfigureAwait(false);
+                continue;
+            }
+            lock (_idle)
+            {
+                _resetting--;
+                _idle.Push(session);
             }
         }
     }

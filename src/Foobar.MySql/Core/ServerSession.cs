@@ -111,6 +111,18 @@ internal sealed class ServerSession : IAsyncDisposable
 
     public bool NoBackslashEscapes => (Status & ServerStatus.NoBackslashEscapes) != 0;
 
+    /// <summary>NO_BACKSLASH_ESCAPES as the session had it once connected: the mode a reset returns to.</summary>
+    private bool _connectedNoBackslash;
+
+    /// <summary>
+    /// A reset deferred by <see cref="TryDeferReset"/>: it goes out in the same write as the next
+    /// command. Until its answer, the session's NO_BACKSLASH_ESCAPES mode is assumed, not known.
+    /// </summary>
+    public bool ResetPending { get; private set; }
+
+    /// <summary>A deferred reset was refused by the server: the session must not be pooled again.</summary>
+    public bool ResetFailed { get; private set; }
+
     /// <summary>
     /// Whether I/O blocks the calling thread (the synchronous ADO.NET methods set it for their
     /// call); see <see cref="PacketStream.Blocking"/>.
@@ -148,6 +160,7 @@ internal sealed class ServerSession : IAsyncDisposable
             {
                 await ExecuteSimpleAsync(TrackGtidStatement, cancellationToken).ConfigureAwait(false);
             }
+            _connectedNoBackslash = NoBackslashEscapes;
             if (blocking)
             {
                 stream.ReadTimeout = Timeout.Infinite;
@@ -498,7 +511,10 @@ internal sealed class ServerSession : IAsyncDisposable
         throw new MySqlProtocolException($"unexpected caching_sha2_password data ({data.Length} bytes)");
     }
 
-    /// <summary>Sends a command byte and its text argument, starting a new packet sequence.</summary>
+    /// <summary>
+    /// Sends a command byte and its text argument, starting a new packet sequence; with a reset
+    /// pending, the reset goes first in the same write and its answer is read before this returns.
+    /// </summary>
     public ValueTask SendCommandAsync(byte command, ReadOnlySpan<char> text, CancellationToken cancellationToken)
     {
         EnsureUsable();
@@ -506,7 +522,78 @@ internal sealed class ServerSession : IAsyncDisposable
         _writer.Write(command);
         _writer.Write(text);
         _packets!.Sequence = 0;
+        if (ResetPending && command != CommandKind.Quit)
+        {
+            return SendAfterResetAsync(cancellationToken);
+        }
         return SendAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Defers the reset of a session going back to its pool: COM_RESET_CONNECTION (and turning GTID
+    /// tracking on again) will go out in the same write as the next command, so the server runs
+    /// them in one wake-up and a pooled connection costs no round trip of its own. Refused (false:
+    /// reset it now) inside a transaction, whose locks must not wait in the pool, and when the
+    /// session changed its NO_BACKSLASH_ESCAPES mode, since the next command is written before the
+    /// reset's answer says the mode.
+    /// </summary>
+    public bool TryDeferReset()
+    {
+        if ((Status & ServerStatus.InTransaction) != 0 || NoBackslashEscapes != _connectedNoBackslash || IsBroken)
+        {
+            return false;
+        }
+        ResetPending = true;
+        LastGtid = null;
+        Database = _settings.Database.Length > 0 ? _settings.Database : null;
+        return true;
+    }
+
+    /// <summary>COM_RESET_CONNECTION, and the GTID tracking statement when on, as packets of their own command sequences.</summary>
+    private ReadOnlyMemory<byte> ResetPackets => _settings.TrackGtid ? ResetAndTrackGtid : ResetOnly;
+
+    private static readonly byte[] ResetOnly = [1, 0, 0, 0, CommandKind.ResetConnection];
+    private static readonly byte[] ResetAndTrackGtid = [.. ResetOnly, .. CommandPacket(CommandKind.Query, TrackGtidStatement)];
+
+    private static byte[] CommandPacket(byte command, string text)
+    {
+        var payload = (byte[])[command, .. System.Text.Encoding.UTF8.GetBytes(text)];
+        return [(byte)payload.Length, (byte)(payload.Length >> 8), (byte)(payload.Length >> 16), 0, .. payload];
+    }
+
+    private async ValueTask SendAfterResetAsync(CancellationToken cancellationToken)
+    {
+        ResetPending = false;
+        try
+        {
+            await _packets!.WriteAsync(_writer, ResetPackets, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            IsBroken = true;
+            throw Wrap(e);
+        }
+        for (var answers = _settings.TrackGtid ? 2 : 1; answers > 0; answers--)
+        {
+            // Each command's answer starts its own sequence, after the command's packet 0.
+            _packets.Sequence = 1;
+            var payload = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (payload.Span[0] == ErrorPayload.Header)
+            {
+                // The command behind still runs and answers; the session is not pooled again.
+                ResetFailed = true;
+            }
+            else if (OkPayload.IsOk(payload.Span, Capabilities))
+            {
+                ReadOk(payload.Span);
+            }
+            else
+            {
+                IsBroken = true;
+                throw new MySqlProtocolException("the answer to a connection reset was neither OK nor an error");
+            }
+        }
+        _packets.Sequence = 1;
     }
 
     /// <summary>The next payload without I/O, when a whole packet is buffered; otherwise false.</summary>
@@ -590,6 +677,7 @@ internal sealed class ServerSession : IAsyncDisposable
     /// <summary>COM_RESET_CONNECTION: session variables, temporary tables and user locks go back to a fresh connection's.</summary>
     public async Task ResetAsync(CancellationToken cancellationToken)
     {
+        ResetPending = false;
         await SendForOkAsync(CommandKind.ResetConnection, "", cancellationToken).ConfigureAwait(false);
         LastGtid = null;
         Database = _settings.Database.Length > 0 ? _settings.Database : null;

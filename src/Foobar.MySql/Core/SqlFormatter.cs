@@ -18,7 +18,13 @@ namespace Foobar.MySql.Core;
 /// </remarks>
 internal static class SqlFormatter
 {
-    public static string Format(string sql, MySqlParameterCollection parameters, bool noBackslashEscapes)
+    /// <summary>
+    /// <paramref name="sql"/> with its placeholders replaced. <paramref name="noBackslashEscapes"/>
+    /// is the session's mode; with <paramref name="modeKnown"/> false (a reset goes out with this
+    /// command, and the server says the mode only in its answer) every string literal is written
+    /// so that it reads the same in both modes, which takes strings without a backslash.
+    /// </summary>
+    public static string Format(string sql, MySqlParameterCollection parameters, bool noBackslashEscapes, bool modeKnown = true)
     {
         if (parameters.Count == 0)
         {
@@ -63,11 +69,11 @@ internal static class SqlFormatter
                     {
                         var unnamed = parameters.Items.Where(p => p.NormalizedName.Length == 0).ElementAtOrDefault(positional++)
                             ?? throw new MySqlException(MySqlErrorCode.InvalidState, "07001", $"the SQL has more '?' placeholders than unnamed parameters ({positional - 1})");
-                        AppendLiteral(output, unnamed.Value, noBackslashEscapes);
+                        AppendLiteral(output, unnamed.Value, noBackslashEscapes, modeKnown);
                     }
                     else if (name.Length > 0 && parameters.Find(name) is { } parameter)
                     {
-                        AppendLiteral(output, parameter.Value, noBackslashEscapes);
+                        AppendLiteral(output, parameter.Value, noBackslashEscapes, modeKnown);
                     }
                     else
                     {
@@ -82,6 +88,22 @@ internal static class SqlFormatter
             }
         }
         return output.ToString();
+    }
+
+    /// <summary>
+    /// Whether a value of <paramref name="parameters"/> can only be written once the session's mode
+    /// is known: a string with a backslash (see <see cref="Format"/>'s modeKnown).
+    /// </summary>
+    public static bool NeedsKnownMode(MySqlParameterCollection parameters)
+    {
+        foreach (var parameter in parameters.Items)
+        {
+            if (parameter.Value is string s && s.Contains('\\') || parameter.Value is '\\')
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '$' or '.';
@@ -123,7 +145,7 @@ internal static class SqlFormatter
     }
 
     /// <summary>Appends <paramref name="value"/> as a SQL literal.</summary>
-    public static void AppendLiteral(StringBuilder output, object? value, bool noBackslashEscapes)
+    public static void AppendLiteral(StringBuilder output, object? value, bool noBackslashEscapes, bool modeKnown = true)
     {
         switch (value)
         {
@@ -131,10 +153,10 @@ internal static class SqlFormatter
                 output.Append("NULL");
                 break;
             case string s:
-                AppendString(output, s, noBackslashEscapes);
+                AppendString(output, s, noBackslashEscapes, modeKnown);
                 break;
             case char ch:
-                AppendString(output, ch.ToString(), noBackslashEscapes);
+                AppendString(output, ch.ToString(), noBackslashEscapes, modeKnown);
                 break;
             case bool b:
                 output.Append(b ? '1' : '0');
@@ -194,8 +216,18 @@ internal static class SqlFormatter
         output.Append('\'');
     }
 
-    private static void AppendString(StringBuilder output, string text, bool noBackslashEscapes)
+    private static void AppendString(StringBuilder output, string text, bool noBackslashEscapes, bool modeKnown)
     {
+        if (!modeKnown)
+        {
+            // Only the quote needs escaping in both modes, by doubling; NUL and Ctrl+Z go as they are.
+            // A backslash escapes in one mode and is itself in the other: the caller resets first (NeedsKnownMode).
+            if (text.Contains('\\'))
+            {
+                throw new InvalidOperationException("a string with a backslash can only be written for a known NO_BACKSLASH_ESCAPES mode");
+            }
+            noBackslashEscapes = true;
+        }
         output.Append('\'');
         foreach (var c in text)
         {

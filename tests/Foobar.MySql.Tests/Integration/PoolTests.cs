@@ -182,4 +182,105 @@ public class PoolTests(MariaDbFixture db) : IClassFixture<MariaDbFixture>
         Assert.Contains("SslMode", mode.Message);
         await Task.CompletedTask;
     }
+
+    private static async Task<object?> ScalarAsync(MySqlConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = new MySqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        return await command.ExecuteScalarAsync();
+    }
+
+    [Fact]
+    public async Task Return_InsideATransaction_RollsBackAtOnce_SoItsLocksDoNotWaitInThePool()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        await using (var setup = await source.OpenConnectionAsync())
+        {
+            await ScalarAsync(setup, "CREATE TABLE IF NOT EXISTS pool_locks (id INT PRIMARY KEY); INSERT IGNORE INTO pool_locks VALUES (1)");
+        }
+        await using (var holder = await source.OpenConnectionAsync())
+        {
+            await ScalarAsync(holder, "BEGIN; SELECT id FROM pool_locks WHERE id = 1 FOR UPDATE");
+        }
+
+        await using var other = await db.OpenAsync("Pooling=false");
+        await ScalarAsync(other, "SET SESSION innodb_lock_wait_timeout = 1");
+        Assert.Equal(1, await ScalarAsync(other, "SELECT id FROM pool_locks WHERE id = 1 FOR UPDATE"));
+    }
+
+    [Theory]
+    [InlineData("back\\slash ' and quote")]
+    [InlineData("nul \0, ctrl-z \u001A, quotes '' and \" and é")]
+    public async Task FirstCommandAfterTheDeferredReset_RoundTripsEveryString(string value)
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        await using (var first = await source.OpenConnectionAsync())
+        {
+            await ScalarAsync(first, "SET @x = 1");
+        }
+
+        await using var next = await source.OpenConnectionAsync();
+
+        Assert.Equal(value, await ScalarAsync(next, "SELECT @v", ("@v", value)));
+        Assert.Equal(DBNull.Value, await ScalarAsync(next, "SELECT @x"));
+    }
+
+    [Fact]
+    public async Task Return_AfterTheSessionChangedItsBackslashMode_ResetsAtOnce_AndTheNextValueRoundTrips()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        await using (var first = await source.OpenConnectionAsync())
+        {
+            await ScalarAsync(first, "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
+        }
+
+        await using var next = await source.OpenConnectionAsync();
+
+        const string value = "it\\'s";
+        Assert.Equal(value, await ScalarAsync(next, "SELECT @v", ("@v", value)));
+        Assert.DoesNotContain("NO_BACKSLASH_ESCAPES", (string)(await ScalarAsync(next, "SELECT @@sql_mode"))!);
+    }
+
+    [Fact]
+    public async Task TheNextUser_TracksTheGtidOfItsOwnWrite_NotThePreviousUsers()
+    {
+        await using var source = new MySqlDataSource(db.Server.ConnectionString());
+        string? previous;
+        await using (var first = await source.OpenConnectionAsync())
+        {
+            await ScalarAsync(first, "CREATE TABLE IF NOT EXISTS pool_gtids (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO pool_gtids () VALUES ()");
+            previous = first.LastGtid;
+        }
+
+        await using var next = await source.OpenConnectionAsync();
+        Assert.Null(next.LastGtid);
+        await ScalarAsync(next, "INSERT INTO pool_gtids () VALUES ()");
+
+        Assert.Matches(@"^0-1-\d+$", previous);
+        Assert.Matches(@"^0-1-\d+$", next.LastGtid);
+        Assert.NotEqual(previous, next.LastGtid);
+    }
+
+    [Fact]
+    public async Task AnIdleConnectionStillToBeReset_IsResetByTheMaintenancePass_ReleasingItsNamedLock()
+    {
+        var time = new FakeTimeProvider();
+        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Connection Idle Timeout=60"), time);
+        await using (var holder = await source.OpenConnectionAsync())
+        {
+            Assert.Equal(1, Convert.ToInt32(await ScalarAsync(holder, "SELECT GET_LOCK('pool_test', 0)")));
+        }
+        await using var other = await db.OpenAsync("Pooling=false");
+        Assert.Equal(0, Convert.ToInt32(await ScalarAsync(other, "SELECT IS_FREE_LOCK('pool_test')")));
+
+        // Maintenance runs every 30 s (half the idle timeout).
+        time.Advance(TimeSpan.FromSeconds(30));
+
+        await Eventually.TrueAsync(async () => Convert.ToInt32(await ScalarAsync(other, "SELECT IS_FREE_LOCK('pool_test')")) == 1,
+            "the named lock released by the maintenance pass's reset");
+        Assert.Equal((1, 0), source.PoolSize);
+    }
 }

@@ -22,6 +22,26 @@ public class SqlFormatterTests
         Assert.Equal(expected, Format("SELECT @s", noBackslash, ("@s", "it's \\ \0")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void String_ForAModeNotYetKnown_ReadsTheSameInBoth(bool assumedNoBackslash)
+    {
+        var collection = new MySqlParameterCollection { new MySqlParameter("@s", "it's \0 \u001A") };
+
+        Assert.Equal("SELECT 'it''s \0 \u001A'", SqlFormatter.Format("SELECT @s", collection, assumedNoBackslash, modeKnown: false));
+    }
+
+    [Fact]
+    public void String_WithABackslash_NeedsTheModeKnown()
+    {
+        var collection = new MySqlParameterCollection { new MySqlParameter("@s", "a\\b"), new MySqlParameter("@n", 1) };
+
+        Assert.True(SqlFormatter.NeedsKnownMode(collection));
+        Assert.False(SqlFormatter.NeedsKnownMode([new MySqlParameter("@s", "it's")]));
+        Assert.Throws<InvalidOperationException>(() => SqlFormatter.Format("SELECT @s", collection, false, modeKnown: false));
+    }
+
     [Fact]
     public void Values_BecomeLiterals()
     {

@@ -126,6 +126,45 @@ internal sealed class PacketStream : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="before"/> (whole packets of commands of their own) and then
+    /// <paramref name="payload"/>'s packet in one write, so that the server reads them together.
+    /// </summary>
+    public async ValueTask WriteAsync(PayloadWriter payload, ReadOnlyMemory<byte> before, CancellationToken cancellationToken)
+    {
+        if (payload.PayloadLength >= MaxPacketPayload)
+        {
+            await WriteBytesAsync(before, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(payload, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var buffer = payload.Buffer;
+        WriteHeader(buffer.AsSpan(), payload.PayloadLength);
+        var joined = ArrayPool<byte>.Shared.Rent(before.Length + buffer.Count);
+        try
+        {
+            before.Span.CopyTo(joined);
+            buffer.AsSpan().CopyTo(joined.AsSpan(before.Length));
+            await WriteBytesAsync(joined.AsMemory(0, before.Length + buffer.Count), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+
+    private async ValueTask WriteBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        if (Blocking)
+        {
+            _stream.Write(bytes.Span);
+            _stream.Flush();
+            return;
+        }
+        await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Writes <paramref name="payload"/>'s packet(s), filling the header room it reserved.</summary>
     public async ValueTask WriteAsync(PayloadWriter payload, CancellationToken cancellationToken)
     {
