@@ -81,6 +81,29 @@ public sealed class AccessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_WritesWhatArrivesAfterABatch_OneFlushIntervalLater_InOneBatch()
+    {
+        var path = Path.Combine(_dir, "web1.access.log");
+        var time = new FakeTimeProvider();
+        var log = new AccessLog(path, AccessLogFormat.Combined, time: time);
+        using var stop = new CancellationTokenSource();
+        var running = log.RunAsync(stop.Token);
+        log.Add(Sample);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 1, "first line written at once");
+
+        log.Add(Sample with { Status = 404 });
+        log.Add(Sample with { Status = 500 });
+        // The writer waits out its interval on the fake clock: nothing can be written before it moves.
+        var beforeTheInterval = File.ReadAllLines(path).Length;
+        time.Advance(AccessLog.FlushInterval);
+
+        await Eventually.TrueAsync(() => File.ReadAllLines(path).Length == 3, "both later lines written after the interval");
+        Assert.Equal(1, beforeTheInterval);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
     public async Task FileMovedAway_ANewOneIsStartedAtThePath()
     {
         var path = Path.Combine(_dir, "web1.access.log");
