@@ -21,6 +21,10 @@ public static class FoobarApplication
         {
             ServedBy.Set(context.Response, options.ServerName, null);
             var path = context.Request.Path.Value ?? "/";
+            if (path is not ("/healthz" or "/readyz"))
+            {
+                ServerLeaving.NoteRequest(TimeProvider.System);
+            }
             if (path.StartsWith("/api/entries", StringComparison.Ordinal))
             {
                 return EntriesApi.HandleAsync(context, options, path["/api/entries".Length..]);
@@ -41,11 +45,16 @@ public static class FoobarApplication
     /// <summary>
     /// <c>/readyz</c>: 200 when this server can do its work, that is it reaches a db server
     /// (primary or replica: the page renders from either) or the site has none; 503 naming what is
-    /// missing otherwise. What the web servers check (foobar.yaml's <c>web.check_path</c>), so an
-    /// app server cut off from the database leaves rotation. <c>/healthz</c> only says the process runs.
+    /// missing otherwise, and 503 while the server is stopping (<see cref="ServerLeaving"/>). What the
+    /// web servers check (foobar.yaml's <c>web.check_path</c>), so an app server cut off from the
+    /// database, or on its way out, leaves rotation. <c>/healthz</c> only says the process runs.
     /// </summary>
     private static Task Ready(HttpContext context, AppOptions options)
     {
+        if (ServerLeaving.IsLeaving)
+        {
+            return Text(context, StatusCodes.Status503ServiceUnavailable, "not ready: stopping\n");
+        }
         if (options.Entries is not { } store)
         {
             return Text(context, StatusCodes.Status200OK, "ready: no database in this topology\n");

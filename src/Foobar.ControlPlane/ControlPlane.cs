@@ -350,12 +350,17 @@ public sealed class ControlPlane
             + (silent.Count > 0 ? $"; {string.Join(", ", silent)} did not answer and will read it when restarted" : "");
     }
 
-    /// <summary>Front tiers first, so no server is handed requests by a tier that outlives it.</summary>
+    /// <summary>
+    /// Front tiers first, so no server is handed requests by a tier that outlives it. The web and
+    /// app servers stop together: once the load balancers are gone (after their requests in
+    /// flight) nothing new reaches either, and each waits its lame duck's quiet second
+    /// (<see cref="Foobar.Http.ServerLeaving"/>) at the same time rather than one tier after the other.
+    /// </summary>
     private async Task StopAllAsync()
     {
-        Role[] order = [Role.Lb, Role.Web, Role.App, Role.Db, Role.Dns];
+        (Role Role, int Rank)[] order = [(Role.Lb, 0), (Role.Web, 1), (Role.App, 1), (Role.Db, 2), (Role.Dns, 3)];
         var (topology, supervisors) = _roster;
-        foreach (var tier in supervisors.GroupBy(s => order.Min(r => topology.Find(s.Name)!.Has(r) ? Array.IndexOf(order, r) : int.MaxValue)).OrderBy(g => g.Key))
+        foreach (var tier in supervisors.GroupBy(s => order.Min(r => topology.Find(s.Name)!.Has(r.Role) ? r.Rank : int.MaxValue)).OrderBy(g => g.Key))
         {
             await Task.WhenAll(tier.Select(s => s.StopAsync(StopGrace))).ConfigureAwait(false);
         }

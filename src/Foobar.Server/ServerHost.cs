@@ -1,9 +1,11 @@
 using System.Net;
 using Foobar.Http;
 using Foobar.Http.Forwarder;
+using Foobar.Http.Health;
 using Foobar.Http.Transport;
 using Foobar.LoadBalancer.Stats;
 using Foobar.Server.Admin;
+using Foobar.Server.Processes;
 using Foobar.Server.Roles;
 using Foobar.Topology;
 using Foobar.Topology.Loading;
@@ -53,6 +55,7 @@ public static class ServerHost
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
 
         // A load balancer's clients are the public's: its idle timeout is the topology's timeout_client.
         KestrelSettings.Apply(builder.WebHost, server.Roles.Contains(Role.Lb) ? topology.Lb.TimeoutClient : null, kestrel =>
@@ -75,12 +78,25 @@ public static class ServerHost
             }
         }
 
+        // SIGTERM and SIGINT from here on: this server's to handle (the host's lifetime ignores them).
+        using var signal = new ShutdownSignal();
+        using var told = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signal.Token);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         var failures = new List<Exception>();
         var background = Task.WhenAll(roles.Select(r => RunRoleAsync(r, failures, lifetime, logger, stopping.Token)));
-        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        await WaitForStopAsync(told.Token, lifetime.ApplicationStopping).ConfigureAwait(false);
+        if (told.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested && LameDuck(topology, server) is { } longest)
+        {
+            // Told to stop from outside (SIGTERM): out of rotation first, then close.
+            ServerLeaving.Begin(TimeProvider.System);
+            logger.LogInformation("Stopping: the check answers 503 until no request has come for {Quiet} s (at most {Longest} s), so the tier in front takes this server out first",
+                LameDuckQuiet.TotalSeconds, longest.TotalSeconds);
+            var waited = await ServerLeaving.WaitUntilOutAsync(LameDuckQuiet, longest, TimeProvider.System).ConfigureAwait(false);
+            logger.LogInformation("Out of rotation after {Waited:0.0} s; stopping", waited.TotalSeconds);
+        }
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await stopping.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
@@ -93,6 +109,39 @@ public static class ServerHost
         {
             throw new RoleFailedException(server.Name, failures);
         }
+    }
+
+    /// <summary>No request for this long while its check fails: the tier in front has taken the server out.</summary>
+    private static readonly TimeSpan LameDuckQuiet = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a stopping server may stay a lame duck (<see cref="ServerLeaving"/>): until the
+    /// checks of the tier in front have failed often enough to take it down, and half a second
+    /// more; null for a server nobody in front checks through a path it answers (a load balancer,
+    /// a database, an app server running an application of one's own, which answers its own checks).
+    /// </summary>
+    private static TimeSpan? LameDuck(Topology.Topology topology, ServerSpec server)
+    {
+        TimeSpan? longest = null;
+        if (server.Has(Role.Web))
+        {
+            longest = topology.Lb.CheckInterval * topology.Lb.CheckFall + TimeSpan.FromMilliseconds(500);
+        }
+        if (server.Has(Role.App) && topology.App.Command is null)
+        {
+            var app = topology.Web.CheckInterval * new HealthCheckOptions().Fall + TimeSpan.FromMilliseconds(500);
+            longest = longest is { } web && web > app ? web : app;
+        }
+        return longest;
+    }
+
+    /// <summary>Until <paramref name="told"/> (SIGTERM, Ctrl+C) or <paramref name="stopping"/> (a role failed, or the admin API stopped it).</summary>
+    private static async Task WaitForStopAsync(CancellationToken told, CancellationToken stopping)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var a = told.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetResult(), stop);
+        using var b = stopping.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetResult(), stop);
+        await stop.Task.ConfigureAwait(false);
     }
 
     /// <summary>A role whose background work fails takes the whole server down, so its supervisor restarts it.</summary>

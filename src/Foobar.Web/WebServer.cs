@@ -56,8 +56,15 @@ public sealed class WebServer
         if (path == HealthPath)
         {
             context.Response.ContentType = "text/plain";
+            if (ServerLeaving.IsLeaving)
+            {
+                // Stopping: the load balancers take it out of rotation before it closes.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return context.Response.WriteAsync("stopping\n", context.RequestAborted);
+            }
             return context.Response.WriteAsync("ok\n", context.RequestAborted);
         }
+        ServerLeaving.NoteRequest(TimeProvider.System);
         var method = context.Request.Method;
         var readable = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         var proxied = StartsWithAny(path, settings.Options.ProxyPrefixes);

@@ -79,23 +79,26 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
         Assert.Equal(before["db1"], after["db1"]);
     }
 
-    [Fact]
-    public async Task AnAppServerSentSigtermByHand_FinishesItsRequests_NoReadFails()
+    [Theory]
+    [InlineData("app2")]
+    [InlineData("web2")]
+    public async Task AServerSentSigtermByHand_LeavesRotationFirst_NoReadOrWriteFails(string server)
     {
-        // No control plane drain here: the server's own graceful stop, and the web servers' retry of a refused GET.
+        // No control plane drain here: the server's own lame duck (its /readyz fails until the web
+        // servers stop sending it requests), then its graceful stop.
         var ok = 0;
         var failures = new ConcurrentQueue<string>();
         var firstFailure = long.MaxValue;
         using var stop = new CancellationTokenSource();
-        var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        var clients = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
         {
             using var browser = new Guestbook(topology);
-            while (!stop.IsCancellationRequested)
+            for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 try
                 {
-                    using var response = await browser.SendAsync(HttpMethod.Get, "/");
-                    if (response.StatusCode == HttpStatusCode.OK)
+                    using var response = i % 2 == 0 ? await browser.SendAsync(HttpMethod.Get, "/") : await browser.SignAsync($"client {c}", $"write {i}");
+                    if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created)
                     {
                         Interlocked.Increment(ref ok);
                     }
@@ -113,10 +116,10 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
             }
         })).ToList();
         await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= 50, TimeSpan.FromSeconds(60), "50 pages before the signal");
-        var app2 = Foobar.Server.Processes.ProcessIdentity.Parse(await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "pids", "app2.pid")))!;
+        var victim = Foobar.Server.Processes.ProcessIdentity.Parse(await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "pids", $"{server}.pid")))!;
 
-        Assert.True(Foobar.Server.Processes.Signals.Send(app2, Foobar.Server.Processes.Signals.Terminate));
-        await Poll.UntilAsync(() => Task.FromResult(app2.IsAlive), alive => !alive, TimeSpan.FromSeconds(15), "app2 gone");
+        Assert.True(Foobar.Server.Processes.Signals.Send(victim, Foobar.Server.Processes.Signals.Terminate));
+        await Poll.UntilAsync(() => Task.FromResult(victim.IsAlive), alive => !alive, TimeSpan.FromSeconds(15), $"{server} gone");
         var at = ok;
         await Poll.UntilAsync(() => Task.FromResult(ok), n => n >= at + 50, TimeSpan.FromSeconds(30), "50 pages after");
         await stop.CancelAsync();
@@ -124,7 +127,10 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
 
         var crashes = topology.Crashes();
         Assert.True(crashes == "", $"a server died:\n{crashes}");
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} pages failed: {string.Join("; ", failures.Take(10))}\n{AroundFirst(firstFailure)}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {ok + failures.Count} requests failed: {string.Join("; ", failures.Take(10))}\n{AroundFirst(firstFailure)}");
+        var log = await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "logs", $"{server}.log"));
+        Assert.Contains("Stopping: the check answers 503", log);
+        Assert.Matches(@"Out of rotation after [0-9.]+ s; stopping", log);
     }
 
     [Fact]

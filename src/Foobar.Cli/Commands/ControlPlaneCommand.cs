@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Foobar.Cli.Output;
+using Foobar.Server.Processes;
 using Foobar.ControlPlane.State;
 using Foobar.Topology.Loading;
 

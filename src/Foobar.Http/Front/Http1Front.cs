@@ -120,6 +120,7 @@ public sealed class Http1Front(HttpForwarder forwarder, string self, FrontRouter
                 input.AdvanceTo(buffer.Start);
                 return true;
             }
+            ServerLeaving.NoteRequest(Time);
             var log = AccessLog is not null && request.Path != QuietPath;
             var arrived = log ? DateTimeOffset.UtcNow : default;
             var startedAt = log ? Stopwatch.GetTimestamp() : 0;

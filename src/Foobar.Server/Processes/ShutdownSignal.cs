@@ -1,20 +1,22 @@
 using System.Runtime.InteropServices;
 
-namespace Foobar.Cli.Commands;
+namespace Foobar.Server.Processes;
 
-/// <summary>A token cancelled by SIGINT (Ctrl+C) or SIGTERM, for commands that stop gracefully.</summary>
-internal sealed class ShutdownSignal : IDisposable
+/// <summary>A token cancelled by SIGINT (Ctrl+C) or SIGTERM, for commands and servers that stop gracefully.</summary>
+public sealed class ShutdownSignal : IDisposable
 {
     private readonly CancellationTokenSource _source = new();
     private readonly PosixSignalRegistration _interrupt;
     private readonly PosixSignalRegistration _terminate;
 
+    /// <summary>Takes over SIGINT and SIGTERM from now on: they cancel <see cref="Token"/> instead of ending the process.</summary>
     public ShutdownSignal()
     {
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
 
+    /// <summary>Cancelled at the first SIGINT or SIGTERM.</summary>
     public CancellationToken Token => _source.Token;
 
     public void Dispose()
