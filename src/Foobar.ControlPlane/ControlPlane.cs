@@ -204,14 +204,14 @@ public sealed class ControlPlane
                     : $"{serverName} killed (SIGKILL to pid {pid}); it stays down until 'foobar start {serverName}'";
             case "stop":
                 var left = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
-                await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
+                await supervisor.StopAsync(StopGrace, drained: FrontsOf(supervisor.Name).Count > 0).ConfigureAwait(false);
                 return $"{left}{serverName} stopped";
             case "start":
                 supervisor.Start();
                 return $"{serverName} starting";
             case "restart":
                 var leaving = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
-                await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
+                await supervisor.StopAsync(StopGrace, drained: FrontsOf(supervisor.Name).Count > 0).ConfigureAwait(false);
                 supervisor.Start();
                 return $"{leaving}{serverName} restarting";
             default:
@@ -352,9 +352,8 @@ public sealed class ControlPlane
 
     /// <summary>
     /// Front tiers first, so no server is handed requests by a tier that outlives it. The web and
-    /// app servers stop together: once the load balancers are gone (after their requests in
-    /// flight) nothing new reaches either, and each waits its lame duck's quiet second
-    /// (<see cref="Foobar.Http.ServerLeaving"/>) at the same time rather than one tier after the other.
+    /// app servers stop together, told to stop now (no lame duck, <see cref="Foobar.Http.ServerLeaving"/>):
+    /// once the load balancers are gone, after their requests in flight, nothing new reaches either.
     /// </summary>
     private async Task StopAllAsync()
     {
@@ -362,7 +361,8 @@ public sealed class ControlPlane
         var (topology, supervisors) = _roster;
         foreach (var tier in supervisors.GroupBy(s => order.Min(r => topology.Find(s.Name)!.Has(r.Role) ? r.Rank : int.MaxValue)).OrderBy(g => g.Key))
         {
-            await Task.WhenAll(tier.Select(s => s.StopAsync(StopGrace))).ConfigureAwait(false);
+            // Behind the load balancers, once they are gone, nothing reaches a server: no lame duck to wait out.
+            await Task.WhenAll(tier.Select(s => s.StopAsync(StopGrace, drained: tier.Key == 1))).ConfigureAwait(false);
         }
     }
 

@@ -87,9 +87,10 @@ public static class ServerHost
         var failures = new List<Exception>();
         var background = Task.WhenAll(roles.Select(r => RunRoleAsync(r, failures, lifetime, logger, stopping.Token)));
         await WaitForStopAsync(told.Token, lifetime.ApplicationStopping).ConfigureAwait(false);
-        if (told.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested && LameDuck(topology, server) is { } longest)
+        if (signal.Token.IsCancellationRequested && !signal.Interrupted && !lifetime.ApplicationStopping.IsCancellationRequested
+            && LameDuck(topology, server) is { } longest)
         {
-            // Told to stop from outside (SIGTERM): out of rotation first, then close.
+            // SIGTERM from outside the control plane: out of rotation first, then close.
             ServerLeaving.Begin(TimeProvider.System);
             logger.LogInformation("Stopping: the check answers 503 until no request has come for {Quiet} s (at most {Longest} s), so the tier in front takes this server out first",
                 LameDuckQuiet.TotalSeconds, longest.TotalSeconds);

@@ -52,7 +52,7 @@ internal sealed class RollingRestart(Func<string, List<FrontTier>> frontsOf, Eve
                 await front.LeaveAsync(supervisor.Name, before, stopGrace, cancellationToken).ConfigureAwait(false);
             }
             var left = clock.Elapsed;
-            await supervisor.StopAsync(stopGrace, cancellationToken).ConfigureAwait(false);
+            await supervisor.StopAsync(stopGrace, cancellationToken, drained: true).ConfigureAwait(false);
             supervisor.Start();
             if (!await UntilAsync(() => Task.FromResult(supervisor.State == ServerState.Running && supervisor.Health is { Ready: true } && supervisor.Process?.Identity.Pid != before),
                 ReadyTimeout, cancellationToken).ConfigureAwait(false))

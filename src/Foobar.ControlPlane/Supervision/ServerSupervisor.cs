@@ -88,8 +88,11 @@ internal sealed class ServerSupervisor(
         Wake();
     }
 
-    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>; completes when the process is gone.</summary>
-    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// SIGTERM (SIGINT when <paramref name="drained"/>: out of rotation already, no lame duck to
+    /// wait out), then SIGKILL after <paramref name="grace"/>; completes when the process is gone.
+    /// </summary>
+    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default, bool drained = false)
     {
         var process = WantDown(kill: false);
         if (process is null)
@@ -97,7 +100,7 @@ internal sealed class ServerSupervisor(
             return;
         }
         State = ServerState.Stopping;
-        process.Signal(Signals.Terminate);
+        process.Signal(drained ? Signals.Interrupt : Signals.Terminate);
         try
         {
             await process.Exited.WaitAsync(grace, timeProvider, cancellationToken).ConfigureAwait(false);

@@ -26,9 +26,20 @@ public sealed class ShutdownSignal : IDisposable
         _source.Dispose();
     }
 
+    /// <summary>
+    /// Whether the first signal was SIGINT (Ctrl+C; and the control plane's stop of a server it
+    /// drained already): stop now. SIGTERM (a service manager, <c>kill</c>) asks a web or app
+    /// server to leave rotation first.
+    /// </summary>
+    public bool Interrupted { get; private set; }
+
     private void Handle(PosixSignalContext context)
     {
         context.Cancel = true;
+        if (!_source.IsCancellationRequested)
+        {
+            Interrupted = context.Signal == PosixSignal.SIGINT;
+        }
         _source.Cancel();
     }
 }

@@ -8,6 +8,9 @@ public static partial class Signals
     /// <summary>SIGKILL.</summary>
     public const int Kill = 9;
 
+    /// <summary>SIGINT: a Foobar server stops at once, without a lame duck (the control plane drained it first).</summary>
+    public const int Interrupt = 2;
+
     /// <summary>SIGTERM.</summary>
     public const int Terminate = 15;
 
