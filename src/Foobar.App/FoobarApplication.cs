@@ -68,7 +68,7 @@ public static class FoobarApplication
     private static Task Hello(HttpContext context, AppOptions options)
     {
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new { server = options.ServerName, site = options.SiteHost }), context.RequestAborted);
+        return WholeBody.WriteAsync(context.Response, JsonSerializer.SerializeToUtf8Bytes(new { server = options.ServerName, site = options.SiteHost }), context.RequestAborted);
     }
 
     private static Task NotFound(HttpContext context) => Text(context, StatusCodes.Status404NotFound, "404 Not Found\n");
@@ -77,6 +77,6 @@ public static class FoobarApplication
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(text, context.RequestAborted);
+        return WholeBody.WriteAsync(context.Response, text, context.RequestAborted);
     }
 }

@@ -20,6 +20,24 @@ public sealed class DataPathTests(RunningTopology topology) : IClassFixture<Runn
         }, hop => hop == "db2", TimeSpan.FromSeconds(30), "a read served by the replica db2");
     }
 
+    [Theory]
+    [InlineData("/api/entries", 200)]
+    [InlineData("/", 200)]
+    [InlineData("/api/entries?limit=abc", 400)]
+    [InlineData("/api/hello", 200)]
+    public async Task TheApplicationsAnswers_CarryTheirLength_NotChunked(string path, int status)
+    {
+        // One write per response from the app server: head and body together, no end-of-body chunk after.
+        using var guestbook = new Guestbook(topology);
+        using var response = await guestbook.SendAsync(HttpMethod.Get, path);
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.True(body.Length > 0);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+    }
+
     [Fact]
     public async Task ReadYourWrites_HoldsOver1000WriteThenReadPairs()
     {

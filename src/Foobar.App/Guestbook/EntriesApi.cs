@@ -154,7 +154,7 @@ public static partial class EntriesApi
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         context.Response.ContentType = "application/json; charset=utf-8";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body, Json), context.RequestAborted);
+        return WholeBody.WriteAsync(context.Response, JsonSerializer.SerializeToUtf8Bytes(body, Json), context.RequestAborted);
     }
 
     private static Task ProblemAsync(HttpContext context, string? serverName, int status, string title, string detail)
@@ -165,6 +165,6 @@ public static partial class EntriesApi
         }
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/problem+json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new { type = "about:blank", title, status, detail }, Json), context.RequestAborted);
+        return WholeBody.WriteAsync(context.Response, JsonSerializer.SerializeToUtf8Bytes(new { type = "about:blank", title, status, detail }, Json), context.RequestAborted);
     }
 }

@@ -45,6 +45,6 @@ internal static class Layout
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/html; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
-        return context.Response.WriteAsync(html.ToString(), context.RequestAborted);
+        return WholeBody.WriteAsync(context.Response, html.ToString(), context.RequestAborted);
     }
 }
