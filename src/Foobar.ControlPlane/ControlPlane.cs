@@ -204,14 +204,14 @@ public sealed class ControlPlane
                     : $"{serverName} killed (SIGKILL to pid {pid}); it stays down until 'foobar start {serverName}'";
             case "stop":
                 var left = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
-                await supervisor.StopAsync(StopGrace, drained: FrontsOf(supervisor.Name).Count > 0).ConfigureAwait(false);
+                await StopAsync(supervisor, _roster.Topology).ConfigureAwait(false);
                 return $"{left}{serverName} stopped";
             case "start":
                 supervisor.Start();
                 return $"{serverName} starting";
             case "restart":
                 var leaving = await LeaveRotationAsync(supervisor).ConfigureAwait(false);
-                await supervisor.StopAsync(StopGrace, drained: FrontsOf(supervisor.Name).Count > 0).ConfigureAwait(false);
+                await StopAsync(supervisor, _roster.Topology).ConfigureAwait(false);
                 supervisor.Start();
                 return $"{leaving}{serverName} restarting";
             default:
@@ -313,7 +313,8 @@ public sealed class ControlPlane
             var told = await TellServersAsync(next, change, cancellationToken).ConfigureAwait(false);
             foreach (var supervisor in removed)
             {
-                await supervisor.StopAsync(StopGrace).ConfigureAwait(false);
+                // Out of its fronts' pools already: they follow the new topology.
+                await StopAsync(supervisor, running.Topology).ConfigureAwait(false);
                 await UnsuperviseAsync(supervisor).ConfigureAwait(false);
             }
             var message = $"{change}; {told}";
@@ -361,10 +362,17 @@ public sealed class ControlPlane
         var (topology, supervisors) = _roster;
         foreach (var tier in supervisors.GroupBy(s => order.Min(r => topology.Find(s.Name)!.Has(r.Role) ? r.Rank : int.MaxValue)).OrderBy(g => g.Key))
         {
-            // Behind the load balancers, once they are gone, nothing reaches a server: no lame duck to wait out.
-            await Task.WhenAll(tier.Select(s => s.StopAsync(StopGrace, drained: tier.Key == 1))).ConfigureAwait(false);
+            await Task.WhenAll(tier.Select(s => StopAsync(s, topology))).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Stops a server. The control plane stops a web or app server only once nothing sends it
+    /// requests (drained, out of its fronts' pools, or behind load balancers already stopped), so
+    /// it is told to stop now (SIGINT) rather than to leave rotation first (SIGTERM, its lame duck).
+    /// </summary>
+    private Task StopAsync(ServerSupervisor supervisor, Topology.Topology topology) =>
+        supervisor.StopAsync(StopGrace, drained: topology.Find(supervisor.Name) is { } spec && (spec.Has(Role.Web) || spec.Has(Role.App)));
 
     /// <summary>Runs <paramref name="supervisor"/>'s loop until the control plane stops or the server leaves the topology.</summary>
     private void Supervise(ServerSupervisor supervisor)
