@@ -13,8 +13,11 @@ namespace Foobar.MySql.Core;
 /// with the session's next command (<see cref="ServerSession.TryDeferReset"/>): a rented
 /// connection costs no round trip of its own, where a reset on return cost one (two with GTID
 /// tracking, which the reset turns off). A session returned inside a transaction is reset at once,
-/// so its locks do not wait in the pool; one still waiting for its reset at a maintenance pass gets
-/// it then, so named locks and LOCK TABLES are not held longer than that.
+/// so its locks do not wait in the pool. Named locks and LOCK TABLES a user leaves are released at
+/// the session's next use, or when it is closed after its idle timeout (as MySqlConnector, which
+/// resets when a session is taken from its pool). A maintenance pass that reset idle sessions
+/// took them out of the pool meanwhile: a rent then opened a new connection, and a pass running
+/// at the same time could not close them.
 /// </remarks>
 internal sealed class ConnectionPool : IAsyncDisposable
 {
@@ -35,8 +38,6 @@ internal sealed class ConnectionPool : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _reaper;
     private int _inUse;
-    /// <summary>Idle sessions out of <see cref="_idle"/> while the maintenance pass resets them.</summary>
-    private int _resetting;
     private bool _disposed;
 
     public ConnectionPool(MySqlConnectionStringBuilder settings, TimeProvider timeProvider)
@@ -59,7 +60,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             lock (_idle)
             {
-                return _idle.Count + _resetting;
+                return _idle.Count;
             }
         }
     }
@@ -237,7 +238,6 @@ internal sealed class ConnectionPool : IAsyncDisposable
         {
             await session.DisposeAsync().ConfigureAwait(false);
         }
-        await ResetIdleAsync().ConfigureAwait(false);
         while (!_disposed && IdleCount + InUseCount < Settings.MinimumPoolSize)
         {
             try
@@ -251,50 +251,6 @@ internal sealed class ConnectionPool : IAsyncDisposable
             catch (MySqlException)
             {
                 return;
-            }
-        }
-    }
-
-    /// <summary>Resets the idle sessions still waiting for it: whatever their last user held is released.</summary>
-    private async Task ResetIdleAsync()
-    {
-        List<ServerSession> pending;
-        lock (_idle)
-        {
-            pending = [.. _idle.Where(s => s.ResetPending)];
-            if (pending.Count == 0)
-            {
-                return;
-            }
-            var others = _idle.Where(s => !s.ResetPending).Reverse().ToList();
-            _idle.Clear();
-            foreach (var session in others)
-            {
-                _idle.Push(session);
-            }
-            // Still idle as far as anyone counting is concerned, only not to be rented meanwhile.
-            _resetting += pending.Count;
-        }
-        foreach (var session in pending)
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Settings.ConnectionTimeout));
-                await session.ResetAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is MySqlException or OperationCanceledException)
-            {
-                lock (_idle)
-                {
-                    _resetting--;
-                }
-                await session.DisposeAsync().ConfigureAwait(false);
-                continue;
-            }
-            lock (_idle)
-            {
-                _resetting--;
-                _idle.Push(session);
             }
         }
     }

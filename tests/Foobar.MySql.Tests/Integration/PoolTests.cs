@@ -263,24 +263,4 @@ public class PoolTests(MariaDbFixture db) : IClassFixture<MariaDbFixture>
         Assert.Matches(@"^0-1-\d+$", next.LastGtid);
         Assert.NotEqual(previous, next.LastGtid);
     }
-
-    [Fact]
-    public async Task AnIdleConnectionStillToBeReset_IsResetByTheMaintenancePass_ReleasingItsNamedLock()
-    {
-        var time = new FakeTimeProvider();
-        await using var source = new MySqlDataSource(db.Server.ConnectionString(extra: "Connection Idle Timeout=60"), time);
-        await using (var holder = await source.OpenConnectionAsync())
-        {
-            Assert.Equal(1, Convert.ToInt32(await ScalarAsync(holder, "SELECT GET_LOCK('pool_test', 0)")));
-        }
-        await using var other = await db.OpenAsync("Pooling=false");
-        Assert.Equal(0, Convert.ToInt32(await ScalarAsync(other, "SELECT IS_FREE_LOCK('pool_test')")));
-
-        // Maintenance runs every 30 s (half the idle timeout).
-        time.Advance(TimeSpan.FromSeconds(30));
-
-        await Eventually.TrueAsync(async () => Convert.ToInt32(await ScalarAsync(other, "SELECT IS_FREE_LOCK('pool_test')")) == 1,
-            "the named lock released by the maintenance pass's reset");
-        Assert.Equal((1, 0), source.PoolSize);
-    }
 }
