@@ -57,7 +57,7 @@ servers:
 YAML
 "$root/foobar" --version >/dev/null   # build once
 # The runtime settings the control plane starts every server with (ServerProcessLauncher.RuntimeSettings).
-DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve lb1 -t "$work/foobar.yaml" --state "$work/state" >"$work/lb1.log" 2>&1 &
+DOTNET_GCgen0size=0x400000 "$root/artifacts/foobar/foobar" serve lb1 -t "$work/foobar.yaml" --state "$work/state" >"$work/lb1.log" 2>&1 &
 pids+=($!); lb1_pid=$!
 
 cat > "$work/haproxy.cfg" <<CFG

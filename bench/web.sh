@@ -51,13 +51,13 @@ servers:
 YAML
 "$root/foobar" --version >/dev/null   # build once
 # The runtime settings the control plane starts every server with (ServerProcessLauncher.RuntimeSettings).
-DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve web1 -t "$work/foobar.yaml" --state "$work/state" >"$work/web1.log" 2>&1 &
+DOTNET_GCgen0size=0x400000 "$root/artifacts/foobar/foobar" serve web1 -t "$work/foobar.yaml" --state "$work/state" >"$work/web1.log" 2>&1 &
 web1_pid=$!
 pids+=($web1_pid)
 # The same web server with TLS on its port (a topology of its own: web.tls is tier-wide).
 sed -e "s|access_log: off }|access_log: off, tls: true, port: 443 }|" -e "s|web1: { roles: \[web\], address: $ours }|web2: { roles: [web], address: $ours_tls }|" \
   "$work/foobar.yaml" > "$work/foobar-tls.yaml"
-DOTNET_GCgen0size=0x4000000 "$root/artifacts/foobar/foobar" serve web2 -t "$work/foobar-tls.yaml" --state "$work/state-tls" >"$work/web2.log" 2>&1 &
+DOTNET_GCgen0size=0x400000 "$root/artifacts/foobar/foobar" serve web2 -t "$work/foobar-tls.yaml" --state "$work/state-tls" >"$work/web2.log" 2>&1 &
 web2_pid=$!
 pids+=($web2_pid)
 for _ in $(seq 1 200); do [ -s "$work/state-tls/tls/site.key" ] && break; sleep 0.05; done

@@ -282,13 +282,13 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
     }
 
     [Fact]
-    public async Task Servers_RunWithTheLargerGen0Budget()
+    public async Task Servers_RunWithTheirGen0Budget()
     {
         var lb1 = (await WaitAllReadyAsync()).Servers.Single(s => s.Name == "lb1").Pid!.Value;
 
         var environment = (await File.ReadAllTextAsync($"/proc/{lb1}/environ")).Split('\0');
 
-        Assert.Contains("DOTNET_GCgen0size=0x4000000", environment);
+        Assert.Contains("DOTNET_GCgen0size=0x400000", environment);
     }
 
     [Fact]
