@@ -83,21 +83,7 @@ public sealed partial class PublicAddressClaim(
     }
 
     /// <summary>Whether nobody has the address bound now: one bind() call, so a standby does not build a web host ten times a second.</summary>
-    public bool IsFree() => IsFree(EndPoint) && (HttpsEndPoint is null || IsFree(HttpsEndPoint));
-
-    private static bool IsFree(IPEndPoint endPoint)
-    {
-        using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            probe.Bind(endPoint);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    public bool IsFree() => AddressProbe.IsFree(EndPoint) && (HttpsEndPoint is null || AddressProbe.IsFree(HttpsEndPoint));
 
     private async Task TryTakeAsync(CancellationToken cancellationToken)
     {
