@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 
 namespace Foobar.EndToEnd.Tests;
 
@@ -138,6 +139,10 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
     {
         using var browser = new Guestbook(topology);
         (await Poll.UntilAsync(() => browser.SendAsync(HttpMethod.Get, "/api/hello"), r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the site")).Dispose();
+        // An earlier test of this class may have restarted app2 a moment ago: a web server takes it
+        // back after its checks, and draining app1 before then leaves that web server none (503).
+        // (`foobar web drain` is the operator's word and does not wait, unlike stop and rollout.)
+        await EveryWebServerHasBothAppServersAsync();
 
         var drain = await topology.CliAsync("web", "drain", "app1");
         var drained = await AppServersAsync(browser, 12);
@@ -164,6 +169,29 @@ public sealed class RolloutTests(RunningTopology topology) : IClassFixture<Runni
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains(expected, result.Output);
+    }
+
+    private async Task EveryWebServerHasBothAppServersAsync()
+    {
+        using var client = new HttpClient();
+        foreach (var web in new[] { "web1", "web2" })
+        {
+            var uri = $"http://{topology.AddressOf(web)}:9000{Foobar.Server.Admin.AdminPaths.ServersBehind("web")}";
+            await Poll.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        var servers = await client.GetFromJsonAsync<List<Foobar.Server.Admin.BackendStatus>>(uri) ?? [];
+                        return string.Join(", ", servers.Select(b => $"{b.Name} {b.State}{(b.Draining ? " draining" : "")}"));
+                    }
+                    catch (HttpRequestException e)
+                    {
+                        return e.Message;
+                    }
+                },
+                seen => seen == "app1 up, app2 up", TimeSpan.FromSeconds(30), $"app1 and app2 up on {web}");
+        }
     }
 
     private static async Task<List<string>> AppServersAsync(Guestbook browser, int requests)
