@@ -59,7 +59,9 @@ public class AddressProbeTests
             Assert.True(AddressProbe.IsFree(endPoint));
         }
 
-        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, before + 5);
+        // Other test classes run meanwhile and open descriptors of their own (CI once saw one more):
+        // a probe that leaked would leave 200.
+        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, before + 100);
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(endPoint);
     }
