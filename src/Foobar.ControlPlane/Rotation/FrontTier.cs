@@ -1,4 +1,3 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Foobar.ControlPlane.Api;
@@ -34,6 +33,7 @@ internal sealed class FrontTier : IDisposable
     private readonly Dictionary<string, int?> _leaving = [];
     private readonly HttpClient _client = ServerAdminClient.Create(TimeSpan.FromSeconds(5));
     private readonly TimeSpan _othersWait;
+    private readonly TimeProvider _time;
 
     /// <summary>Whether a server runs, as which process, and says it is ready.</summary>
     public readonly record struct Readiness(int? Pid, bool Ready);
@@ -44,9 +44,12 @@ internal sealed class FrontTier : IDisposable
     /// <param name="events">The event log.</param>
     /// <param name="readiness">How a server behind is doing now, from its supervisor.</param>
     /// <param name="othersWait">How long stopping one server waits for another in rotation; <see cref="OthersWait"/> unless a test says.</param>
-    public FrontTier(Role front, Topology.Topology topology, string stateFile, EventLog events, Func<string, Readiness> readiness, TimeSpan? othersWait = null)
+    /// <param name="time">The clock the waits are measured on; the system's unless a test says.</param>
+    public FrontTier(Role front, Topology.Topology topology, string stateFile, EventLog events, Func<string, Readiness> readiness,
+        TimeSpan? othersWait = null, TimeProvider? time = null)
     {
         _othersWait = othersWait ?? OthersWait;
+        _time = time ?? TimeProvider.System;
         if (front is not (Role.Lb or Role.Web))
         {
             throw new ArgumentOutOfRangeException(nameof(front), front, "only load balancers and web servers have a tier behind them");
@@ -133,7 +136,7 @@ internal sealed class FrontTier : IDisposable
         {
             _leaving[server] = pid;
         }
-        var clock = Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
         var told = await ReconcileAsync(cancellationToken).ConfigureAwait(false);
         var idleInARow = 0;
         long active = 0;
@@ -141,14 +144,14 @@ internal sealed class FrontTier : IDisposable
         // At least one look, however long telling the front servers took.
         do
         {
-            await Task.Delay(IdlePoll, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(IdlePoll, _time, cancellationToken).ConfigureAwait(false);
             active = await InFlightAsync(server, cancellationToken).ConfigureAwait(false);
             idleInARow = active == 0 ? idleInARow + 1 : 0;
         }
-        while (idleInARow < 2 && clock.Elapsed < deadline);
+        while (idleInARow < 2 && _time.GetElapsedTime(started) < deadline);
         var message = told.Count == 0
             ? $"{server}: no {Front.Name()} server running to take it out of rotation"
-            : $"{server} out of rotation on {string.Join(", ", told)} in {clock.Elapsed.TotalSeconds:0.00} s"
+            : $"{server} out of rotation on {string.Join(", ", told)} in {_time.GetElapsedTime(started).TotalSeconds:0.00} s"
                 + (active == 0 ? "" : $"; {active} request(s) still in flight after {deadline.TotalSeconds:0} s")
                 + (alone.Count == 0 ? "" : $"; no other {Behind.Name()} server was in rotation after {_othersWait.TotalSeconds:0.#} s ({string.Join("; ", alone)}): requests there fail until {server} is back");
         _events.Record(Front.Name(), message);
@@ -161,15 +164,15 @@ internal sealed class FrontTier : IDisposable
     /// </summary>
     public async Task<List<string>> AwaitOthersAsync(string server, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
         while (true)
         {
             var alone = await WithoutOthersAsync(server, cancellationToken).ConfigureAwait(false);
-            if (alone.Count == 0 || clock.Elapsed >= deadline)
+            if (alone.Count == 0 || _time.GetElapsedTime(started) >= deadline)
             {
                 return alone;
             }
-            await Task.Delay(IdlePoll, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(IdlePoll, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
