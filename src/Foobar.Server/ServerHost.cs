@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Foobar.Http;
 using Foobar.Http.Forwarder;
 using Foobar.Http.Health;
@@ -206,7 +207,8 @@ public static class ServerHost
     }
 
     /// <summary>
-    /// The admin listener: <c>GET /healthz</c> for the control plane's checks, and on app servers
+    /// The admin listener: <c>GET /healthz</c> for the control plane's checks, <c>GET /metrics</c>
+    /// for Prometheus (<see cref="AdminPaths.Metrics"/>), and on app servers
     /// <c>POST /db/primary-changed</c>, the control plane's news of a new db primary.
     /// </summary>
     private static async Task AdminAsync(HttpContext context, ServerSpec server, List<IRoleHost> roles, DateTimeOffset startedAt, Func<Topology.Topology>? reload)
@@ -217,9 +219,14 @@ public static class ServerHost
             case ("GET" or "HEAD", AdminPaths.Health):
                 await AdminHealth(context, server, roles, startedAt).ConfigureAwait(false);
                 return;
-            case ("GET", AdminPaths.Metrics) when lb is not null:
+            case ("GET", AdminPaths.Metrics):
+                var metrics = ProcessMetrics.Render(new StringBuilder());
+                if (lb is not null)
+                {
+                    metrics.Append(lb.Metrics());
+                }
                 context.Response.ContentType = PrometheusMetrics.ContentType;
-                await context.Response.WriteAsync(lb.Metrics(), context.RequestAborted).ConfigureAwait(false);
+                await context.Response.WriteAsync(metrics.ToString(), context.RequestAborted).ConfigureAwait(false);
                 return;
             case ("GET", AdminPaths.Stats) when lb is not null:
                 context.Response.ContentType = "text/html; charset=utf-8";

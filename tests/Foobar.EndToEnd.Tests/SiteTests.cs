@@ -159,6 +159,12 @@ public partial class SiteTests(RunningTopology topology) : IClassFixture<Running
         Assert.Matches($"foobar_lb_backend_requests_total{{lb=\"{active}\",backend=\"web1\"}} [1-9]", text);
         Assert.Matches($"foobar_lb_backend_responses_total{{lb=\"{active}\",backend=\"web2\",code=\"2xx\"}} [1-9]", text);
         Assert.Contains($"foobar_lb_backend_up{{lb=\"{active}\",backend=\"web1\"}} 1", text);
+        Assert.Matches("\nprocess_cpu_seconds_total [0-9.]+\n", text);
+
+        // Every server has the process's own metrics; only load balancers those of web servers.
+        var web1 = await topology.Http.GetStringAsync($"http://{status.Servers.Single(s => s.Name == "web1").Address}:9000/metrics");
+        Assert.Matches(@"\ndotnet_gc_collections_total\{generation=""0""\} [0-9]+\n", web1);
+        Assert.DoesNotContain("foobar_lb_", web1);
 
         var stats = await topology.Http.GetStringAsync($"{admin}/stats");
         Assert.Contains("<tr class=\"up\"><td>web1</td><td>up</td>", stats);

@@ -61,7 +61,8 @@ public static class PrometheusMetrics
         }
     }
 
-    private static void Header(StringBuilder text, string name, string type, string help) =>
+    /// <summary>A metric family's <c># HELP</c> and <c># TYPE</c> lines.</summary>
+    public static void Header(StringBuilder text, string name, string type, string help) =>
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
             .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
 
@@ -79,5 +80,6 @@ public static class PrometheusMetrics
     public static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
         .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private static string Format(double value) => double.IsNaN(value) ? "NaN" : value.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>A sample's value as the format writes it (shortest round-trip form, <c>NaN</c>).</summary>
+    public static string Format(double value) => double.IsNaN(value) ? "NaN" : value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -16,7 +16,10 @@ public static class AdminPaths
     /// </summary>
     public static string ServersBehind(string front) => $"/{front}/servers";
 
-    /// <summary><c>GET</c> on load balancers: Prometheus metrics of the web servers.</summary>
+    /// <summary>
+    /// <c>GET</c>: Prometheus metrics: the process's and the runtime's (<see cref="ProcessMetrics"/>)
+    /// on every server; on load balancers then those of their web servers.
+    /// </summary>
     public const string Metrics = "/metrics";
 
     /// <summary><c>GET</c> on load balancers: the statistics page, HTML.</summary>
