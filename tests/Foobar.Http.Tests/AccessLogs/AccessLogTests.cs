@@ -94,6 +94,8 @@ public sealed class AccessLogTests : IDisposable
         log.Add(Sample with { Status = 404 });
         log.Add(Sample with { Status = 500 });
         // The writer waits out its interval on the fake clock: nothing can be written before it moves.
+        // Its wait may begin a moment after the first line is on disk: move the clock only once it has.
+        await Eventually.TrueAsync(() => time.TimersSet > 0, "the writer waiting for its interval");
         var beforeTheInterval = File.ReadAllLines(path).Length;
         time.Advance(AccessLog.FlushInterval);
 
