@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Foobar.Http.Async;
 using Foobar.Http.Backends;
 using Foobar.Http.Forwarder.Http1;
 using Foobar.Http.Front;
@@ -23,7 +24,7 @@ public sealed partial class HttpForwarder
     /// <param name="self">This server, for X-Served-By.</param>
     /// <param name="close">Whether the connection closes after this response (the client asked, or the server is stopping).</param>
     /// <param name="aborted">The client's connection closed.</param>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     internal async ValueTask<FrontOutcome> ForwardAsync(FrontRequest request, PipeWriter client, BackendPool pool, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         request.EnsureId();
@@ -84,7 +85,7 @@ public sealed partial class HttpForwarder
     }
 
     /// <summary>Passes the response head and body on, then puts the backend connection back or closes it.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<FrontOutcome> CopyResponseAsync(FrontRequest request, PipeWriter client, Backend backend, BackendConnection connection, IErrorPages? pages, string self, bool close, CancellationToken aborted)
     {
         var head = connection.Head;
@@ -125,7 +126,7 @@ public sealed partial class HttpForwarder
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<FrontOutcome> AnswerAsync(PipeWriter client, int status, string self, string reason, IErrorPages? pages, FrontRequest request, bool retryAfter, bool close, CancellationToken aborted)
     {
         FrontResponse.WriteError(client, status, self, reason, pages, request, retryAfter, close);

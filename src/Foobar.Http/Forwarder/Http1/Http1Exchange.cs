@@ -1,9 +1,10 @@
-using System.Runtime.CompilerServices;
-using System.Net;
 using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Foobar.Http.Async;
 using Foobar.Http.Backends;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http;
 
 namespace Foobar.Http.Forwarder.Http1;
 
@@ -32,7 +33,7 @@ internal static class Http1Exchange
     /// </summary>
     /// <exception cref="HttpRequestException">No connection (<see cref="HttpRequestError.ConnectionError"/>), no answer or a malformed one.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled (timeout or client gone).</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public static async ValueTask<BackendConnection> SendAsync<THead>(THead head, Backend backend, TimeSpan connectTimeout, IPAddress? localAddress, CancellationToken token)
         where THead : IRequestHead
     {

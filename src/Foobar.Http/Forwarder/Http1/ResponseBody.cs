@@ -1,7 +1,8 @@
-using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Foobar.Http.Async;
 
 namespace Foobar.Http.Forwarder.Http1;
 
@@ -35,7 +36,7 @@ internal static class ResponseBody
         _ => CopyUntilCloseAsync(input, output, aborted),
     };
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<bool> CopyLengthAsync(PipeReader input, long remaining, PipeWriter output, CancellationToken aborted)
     {
         while (remaining > 0)
@@ -63,7 +64,7 @@ internal static class ResponseBody
         return true;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<bool> CopyUntilCloseAsync(PipeReader input, PipeWriter output, CancellationToken aborted)
     {
         while (true)
@@ -90,7 +91,7 @@ internal static class ResponseBody
         Trailers,
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<bool> CopyChunkedAsync(PipeReader input, PipeWriter output, CancellationToken aborted, bool chunked)
     {
         var state = ChunkState.Size;
