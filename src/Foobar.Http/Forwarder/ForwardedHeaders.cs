@@ -41,23 +41,34 @@ internal readonly record struct ForwardedHeaders(string? ForwardedFor, string? P
         return new ForwardedHeaders(forwardedFor, proto, host);
     }
 
+    /// <summary>The bytes of a request id: <see cref="NewRequestId()"/> writes them as 32 hex digits.</summary>
+    internal const int RequestIdBytes = 16;
+
     /// <summary>
-    /// 32 hex digits from a cryptographic source: unguessable, unique in practice. The bytes are
-    /// drawn 64 ids at a time per thread: a draw per request cost a system call and a lock in
-    /// OpenSSL each time.
+    /// 32 hex digits from a cryptographic source: unguessable, unique in practice.
     /// </summary>
     internal static string NewRequestId()
     {
-        const int IdBytes = 16;
-        var random = t_random ??= new byte[IdBytes * 64];
+        Span<byte> id = stackalloc byte[RequestIdBytes];
+        NewRequestId(id);
+        return Convert.ToHexStringLower(id);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="id"/> (<see cref="RequestIdBytes"/>) from a cryptographic source. The
+    /// bytes are drawn 64 ids at a time per thread: a draw per request cost a system call and a
+    /// lock in OpenSSL each time.
+    /// </summary>
+    internal static void NewRequestId(Span<byte> id)
+    {
+        var random = t_random ??= new byte[RequestIdBytes * 64];
         if (t_used == 0 || t_used == random.Length)
         {
             System.Security.Cryptography.RandomNumberGenerator.Fill(random);
             t_used = 0;
         }
-        var id = Convert.ToHexStringLower(random, t_used, IdBytes);
-        t_used += IdBytes;
-        return id;
+        random.AsSpan(t_used, RequestIdBytes).CopyTo(id);
+        t_used += RequestIdBytes;
     }
 
     [ThreadStatic]

@@ -35,7 +35,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     private Range _acceptEncoding;
     private Range _ifNoneMatch;
     private Range _ifModifiedSince;
-    private string? _generatedId;
+    /// <summary>The id made up for a request that came without one (<see cref="EnsureId"/>), kept as bytes: no string per request.</summary>
+    private readonly byte[] _generatedId = new byte[ForwardedHeaders.RequestIdBytes];
+    private bool _hasGeneratedId;
     private string _path = "/";
 
     /// <summary>The client's address, as X-Forwarded-For and the access log give it.</summary>
@@ -75,7 +77,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     private bool _hasForwardedHost;
 
     /// <summary>The request's X-Request-Id: the client's, or one made up for it when it had none.</summary>
-    public string RequestId => _generatedId ?? Latin1(_requestId);
+    public string RequestId => _hasGeneratedId ? Convert.ToHexStringLower(_generatedId) : Latin1(_requestId);
 
     /// <summary>The target as received, for the access log.</summary>
     public string Target => Latin1(_target);
@@ -127,7 +129,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
         }
         _head = buffer[..(end + 4)];
         _target = _host = _forwardedFor = _requestId = _referer = _userAgent = _acceptEncoding = _ifNoneMatch = _ifModifiedSince = default;
-        _generatedId = null;
+        _hasGeneratedId = false;
         Answered(0, null, null);
         _hasForwardedProto = _hasForwardedHost = WantsClose = HasRangeOrPrecondition = false;
         return ReadRequestLine(span[..(end + 2)], out var rest) && ReadHeaders(span, rest, end + 2) && _host.End.Value > 0;
@@ -308,11 +310,44 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     /// </summary>
     public void EnsureId()
     {
-        if (_requestId.End.Value == 0)
+        if (_requestId.End.Value == 0 && !_hasGeneratedId)
         {
-            _generatedId ??= ForwardedHeaders.NewRequestId();
+            ForwardedHeaders.NewRequestId(_generatedId);
+            _hasGeneratedId = true;
         }
     }
+
+    /// <summary>Writes the X-Request-Id header line: the client's value as received, or the id made up for it.</summary>
+    public void WriteRequestId(PipeWriter output)
+    {
+        var span = output.GetSpan(RequestIdLineSize + LengthOf(_requestId));
+        var written = 0;
+        Append(span, ref written, "X-Request-Id: "u8);
+        written += WriteId(span[written..]);
+        Append(span, ref written, "\r\n"u8);
+        output.Advance(written);
+    }
+
+    /// <summary>The id's bytes: <see cref="ForwardedHeaders.RequestIdBytes"/> as hex when made up here.</summary>
+    private int WriteId(Span<byte> span)
+    {
+        if (!_hasGeneratedId)
+        {
+            _head.Span[_requestId].CopyTo(span);
+            return LengthOf(_requestId);
+        }
+        for (var i = 0; i < _generatedId.Length; i++)
+        {
+            span[2 * i] = HexDigits[_generatedId[i] >> 4];
+            span[2 * i + 1] = HexDigits[_generatedId[i] & 0xF];
+        }
+        return 2 * _generatedId.Length;
+    }
+
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
+
+    /// <summary>"X-Request-Id: ", a made-up id's 32 digits, CRLF.</summary>
+    private const int RequestIdLineSize = 16 + 2 * ForwardedHeaders.RequestIdBytes;
 
     /// <summary>
     /// Writes the head for the backend: the request line and the client's headers as received,
@@ -338,7 +373,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
             at = end;
         }
         // What is added below, exactly: a span no larger keeps the head in the buffer's current block.
-        var span = output.GetSpan(AddedHeadersSize + LengthOf(_forwardedFor) + LengthOf(_host) + (_generatedId?.Length ?? 0));
+        var span = output.GetSpan(AddedHeadersSize + LengthOf(_forwardedFor) + LengthOf(_host) + (_hasGeneratedId ? RequestIdLineSize : 0));
         var written = 0;
         Append(span, ref written, "X-Forwarded-For: "u8);
         if (_forwardedFor.End.Value > 0)
@@ -363,10 +398,10 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
             Append(span, ref written, head[_host]);
             Append(span, ref written, "\r\n"u8);
         }
-        if (_generatedId is { } id)
+        if (_hasGeneratedId)
         {
             Append(span, ref written, "X-Request-Id: "u8);
-            written += Encoding.ASCII.GetBytes(id, span[written..]);
+            written += WriteId(span[written..]);
             Append(span, ref written, "\r\n"u8);
         }
         Append(span, ref written, "\r\n"u8);

@@ -48,7 +48,7 @@ internal static class FrontResponse
         }
         if (!hasId)
         {
-            WriteHeader(output, ForwardedHeaders.RequestIdHeader, request.RequestId);
+            request.WriteRequestId(output);
         }
         switch (head.Framing)
         {
@@ -82,7 +82,7 @@ internal static class FrontResponse
         WriteStatusLine(output, status);
         WriteHeader(output, "Date", HttpDate.Now);
         WriteHeader(output, ServedBy.HeaderName, self);
-        WriteHeader(output, ForwardedHeaders.RequestIdHeader, request.RequestId);
+        request.WriteRequestId(output);
         if (retryAfter)
         {
             // Busy, not broken: a well-behaved client comes back a little later.

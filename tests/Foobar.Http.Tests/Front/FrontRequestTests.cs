@@ -205,6 +205,25 @@ public class FrontRequestTests
         Assert.EndsWith("\r\n\r\n", head);
     }
 
+    [Theory]
+    [InlineData("X-Request-Id: from-lb\r\n", "from-lb")]
+    [InlineData("", null)]
+    public void WriteRequestId_TheClientsAsReceived_OrTheOneMadeUp_AsTheBackendGotIt(string header, string? expected)
+    {
+        var request = Read($"GET / HTTP/1.1\r\nHost: web\r\n{header}\r\n");
+        request.EnsureId();
+        var pipe = new Pipe();
+
+        request.WriteRequestId(pipe.Writer);
+        pipe.Writer.Complete();
+        Assert.True(pipe.Reader.TryRead(out var result));
+        var line = Encoding.Latin1.GetString(result.Buffer);
+
+        Assert.Equal($"X-Request-Id: {expected ?? request.RequestId}\r\n", line);
+        Assert.Matches(expected ?? "^[0-9a-f]{32}$", request.RequestId);
+        Assert.Contains($"\r\n{line}", WriteHead(request));
+    }
+
     private static string WriteHead(FrontRequest request)
     {
         var pipe = new Pipe();
