@@ -35,6 +35,9 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
     /// <summary>The smallest block asked of the pool (a pipe's default segment size; the pool's blocks are 4 KB).</summary>
     private const int MinSegmentSize = 4096;
 
+    /// <summary>One spare block object (its memory back in the pool): written by the sending side, taken by the writing side.</summary>
+    private Segment? _spare;
+
     private readonly Lock _lock = new();
     /// <summary>The segments of one gathered send, pinned for its call.</summary>
     private readonly MemoryHandle[] _pins = new MemoryHandle[MaxVectors];
@@ -112,11 +115,11 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         var tail = _tail;
         if (tail is null)
         {
-            _head = _tail = tail = Segment.Rent(pool, size);
+            _head = _tail = tail = Segment.Rent(pool, size, TakeSpare());
         }
         else if (tail.Memory.Length - tail.End < size && !(Rewind() && tail.Memory.Length >= size))
         {
-            var next = Segment.Rent(pool, size);
+            var next = Segment.Rent(pool, size, TakeSpare());
             // The loop's thread may be walking the flushed segments: the link is published with the flush.
             tail.Next = next;
             _tail = tail = next;
@@ -143,7 +146,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             return;
         }
-        Append(Segment.Borrow(bytes));
+        Append(Segment.Borrow(bytes, TakeSpare()));
     }
 
     /// <summary>
@@ -161,7 +164,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         {
             return;
         }
-        Append(Segment.Borrow(file));
+        Append(Segment.Borrow(file, TakeSpare()));
     }
 
     private void Append(Segment segment)
@@ -323,14 +326,14 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             for (var segment = _head; segment is not null && segment != _tail;)
             {
                 var next = segment.Next;
-                segment.Return();
+                Recycle(segment);
                 segment = next;
             }
             _head = _tail;
             _flushedSegment = null;
             if (_tail is { IsBorrowed: true } borrowed)
             {
-                borrowed.Return();
+                Recycle(borrowed);
                 _head = _tail = null;
             }
             else if (_tail is { } tail)
@@ -552,7 +555,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                     }
                     // Fully sent and not the flushed end: the next one follows.
                     _head = head.Next;
-                    head.Return();
+                    Recycle(head);
                     continue;
                 }
                 long sent = head.File is { } file ? TrySendFile(file, head.Start, end)
@@ -605,7 +608,7 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
                 return;
             }
             _head = segment.Next!;
-            segment.Return();
+            Recycle(segment);
             segment = _head;
         }
     }
@@ -842,6 +845,16 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         _drained?.TrySetResult();
     }
 
+    /// <summary>A block object given back earlier, to take again: a busy connection needs a new block every other response or so.</summary>
+    private Segment? TakeSpare() => _spare is null ? null : Interlocked.Exchange(ref _spare, null);
+
+    /// <summary>Gives <paramref name="segment"/>'s memory back to the pool and keeps the object itself for the next block.</summary>
+    private void Recycle(Segment segment)
+    {
+        segment.Return();
+        Volatile.Write(ref _spare, segment);
+    }
+
     /// <summary>Gives the blocks back to the pool; only once nothing writes or sends any more (the connection is disposed).</summary>
     public void Release()
     {
@@ -901,10 +914,10 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         public Segment? Next { get; set; }
 
         /// <summary>A block of at least <paramref name="size"/> bytes: the pool's, or an array from the shared array pool when larger.</summary>
-        public static Segment Rent(MemoryPool<byte> pool, int size)
+        public static Segment Rent(MemoryPool<byte> pool, int size, Segment? reuse)
         {
             size = Math.Max(size, MinSegmentSize);
-            var segment = new Segment();
+            var segment = reuse ?? new Segment();
             if (size <= pool.MaxBufferSize)
             {
                 segment._owner = pool.Rent(size);
@@ -919,12 +932,24 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
         }
 
         /// <summary>A segment over <paramref name="bytes"/>, all of them to send.</summary>
-        public static Segment Borrow(ReadOnlyMemory<byte> bytes) =>
-            new() { Memory = MemoryMarshal.AsMemory(bytes), End = bytes.Length, IsBorrowed = true };
+        public static Segment Borrow(ReadOnlyMemory<byte> bytes, Segment? reuse)
+        {
+            var segment = reuse ?? new Segment();
+            segment.Memory = MemoryMarshal.AsMemory(bytes);
+            segment.End = bytes.Length;
+            segment.IsBorrowed = true;
+            return segment;
+        }
 
         /// <summary>A segment over <paramref name="file"/>'s bytes, all of them to send.</summary>
-        public static Segment Borrow(SealedFile file) =>
-            new() { File = file, End = file.Length, IsBorrowed = true };
+        public static Segment Borrow(SealedFile file, Segment? reuse)
+        {
+            var segment = reuse ?? new Segment();
+            segment.File = file;
+            segment.End = file.Length;
+            segment.IsBorrowed = true;
+            return segment;
+        }
 
         public void Return()
         {
@@ -938,6 +963,8 @@ internal sealed class SocketOutput(SafeSocketHandle handle, MemoryPool<byte> poo
             }
             Memory = default;
             Next = null;
+            Start = End = 0;
+            IsBorrowed = false;
         }
     }
 }
