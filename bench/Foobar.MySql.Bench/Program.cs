@@ -3,7 +3,8 @@
 // up untimed for WARMUP_SECONDS (default 3): slap is compiled C, and the runtime's tiered compilation
 // runs instrumented code for a while before the optimized code it settles on. Then all start
 // together and the clock runs until the last finishes. Prints "QUERIES_PER_SECOND rows=ROWS cpu_us=C
-// user_us=U": the process's CPU time (user + system, and user alone) per query over the timed part.
+// user_us=U alloc_b=A gcs=G": the process's CPU time (user + system, and user alone) per query, the
+// bytes it allocated per query and its garbage collections, over the timed part.
 // MODE "async" (default): OpenAsync, ExecuteReaderAsync, ReadAsync on tasks, as the app servers use it.
 // MODE "sync": Open, ExecuteReader, Read on one thread per client, as mariadb-slap does (blocking I/O).
 // Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]
@@ -30,6 +31,12 @@ var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchr
 long rows;
 Stopwatch clock;
 TimeSpan cpuBefore, userBefore;
+long allocatedBefore = 0, collectionsBefore = 0;
+void Mark()
+{
+    allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+    collectionsBefore = GC.CollectionCount(0);
+}
 if (synchronous)
 {
     var counts = new long[concurrency];
@@ -48,6 +55,7 @@ if (synchronous)
     })).ToList();
     threads.ForEach(t => t.Start());
     ready.Wait();
+    Mark();
     cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     userBefore = Process.GetCurrentProcess().UserProcessorTime;
     clock = Stopwatch.StartNew();
@@ -71,6 +79,7 @@ else
         return await RunAsync(command, perClient);
     })).ToList();
     ready.Wait();
+    Mark();
     cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     userBefore = Process.GetCurrentProcess().UserProcessorTime;
     clock = Stopwatch.StartNew();
@@ -81,9 +90,12 @@ var elapsed = clock.Elapsed.TotalSeconds;
 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 var user = Process.GetCurrentProcess().UserProcessorTime - userBefore;
 var queries = perClient * concurrency;
+var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+var collections = GC.CollectionCount(0) - collectionsBefore;
 Console.WriteLine((queries / elapsed).ToString("F0", CultureInfo.InvariantCulture) + $" rows={rows}" +
     " cpu_us=" + (cpu.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture) +
-    " user_us=" + (user.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture));
+    " user_us=" + (user.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture) +
+    " alloc_b=" + (allocated / queries).ToString(CultureInfo.InvariantCulture) + $" gcs={collections}");
 return 0;
 
 static async Task<long> RunAsync(MySqlCommand command, int queries)

@@ -8,7 +8,7 @@ namespace Foobar.Http.Async;
 /// state machine, and the source of the <see cref="ValueTask{TResult}"/> its caller awaits. Back
 /// to its pool once the caller has the result.
 /// </summary>
-public abstract class PooledBox<TResult> : IValueTaskSource<TResult>
+internal abstract class PooledBox<TResult> : IValueTaskSource<TResult>
 {
     /// <summary>Continuations run where the call ends, as with the runtime's builders: a forward's caller continues on the same event loop.</summary>
     private protected ManualResetValueTaskSourceCore<TResult> _core;
@@ -47,7 +47,7 @@ public abstract class PooledBox<TResult> : IValueTaskSource<TResult>
 }
 
 /// <summary>The box of one method's state machine type, with that type's pool.</summary>
-public sealed class PooledBox<TResult, TStateMachine> : PooledBox<TResult>
+internal sealed class PooledBox<TResult, TStateMachine> : PooledBox<TResult>
     where TStateMachine : IAsyncStateMachine
 {
     /// <summary>

@@ -15,7 +15,7 @@ namespace Foobar.Http.Async;
 /// The returned ValueTask may be awaited once, as any pooled one.
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
-public struct PooledValueTaskBuilder<TResult>
+internal struct PooledValueTaskBuilder<TResult>
 {
     /// <summary>The box of a call that suspended; null while it has not.</summary>
     private PooledBox<TResult>? _box;
