@@ -330,6 +330,12 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     private void Run()
     {
         t_current = this;
+        if (EpollTransport.BatchScheduling)
+        {
+            // Unprivileged and per thread; where it is refused (a seccomp profile), the loop runs as before.
+            var priority = 0;
+            _ = Native.SetScheduler(0, Native.SCHED_BATCH, ref priority);
+        }
         _ring = LoopRing.Create(MaxBatch);
         if (_ring is not null)
         {

@@ -17,6 +17,15 @@ public static class EpollTransport
     /// <summary>Whether the epoll transport is used in this process.</summary>
     public static bool Enabled { get; } = Native.IsSupported && Environment.GetEnvironmentVariable("FOOBAR_TRANSPORT") != "sockets";
 
+    /// <summary>
+    /// Whether the event loops' threads run as <c>SCHED_BATCH</c> (the default): a loop woken by
+    /// a packet then waits for the running thread's turn to end instead of preempting it, and
+    /// finds more events when it runs — fewer context switches on a busy machine, and a little more
+    /// latency when no processor is free (docs/web.md, "Event loops as batch threads").
+    /// <c>FOOBAR_LOOP_SCHEDULING=normal</c> keeps the normal policy.
+    /// </summary>
+    public static bool BatchScheduling { get; } = Environment.GetEnvironmentVariable("FOOBAR_LOOP_SCHEDULING") != "normal";
+
     /// <summary>How many event loops serve this process's connections: one per processor unless <see cref="UseLoops"/> said otherwise before the first.</summary>
     public static int Loops { get; private set; } = Environment.ProcessorCount;
 

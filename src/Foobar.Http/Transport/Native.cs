@@ -93,6 +93,13 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
     public static unsafe partial int EpollControl(int epoll, int operation, SafeSocketHandle socket, byte* epollEvent);
 
+    /// <summary>The scheduling policy for threads that run flat out and need no preference on waking (sched(7)).</summary>
+    public const int SCHED_BATCH = 3;
+
+    /// <summary>Sets the scheduling policy of the thread <paramref name="pid"/> (0: the calling thread); <paramref name="priority"/> is 0 for the normal policies.</summary>
+    [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+    public static partial int SetScheduler(int pid, int policy, ref int priority);
+
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     public static unsafe partial int EpollWait(int epoll, byte* events, int maxEvents, int timeout);
 

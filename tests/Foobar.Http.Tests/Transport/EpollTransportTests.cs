@@ -53,6 +53,37 @@ public sealed class EpollTransportTests
         Assert.Equal(Enumerable.Range(0, 200).Select(i => $"/r{i}"), answers.Select(a => a.Split(' ')[1]));
     }
 
+    /// <summary>The calling thread's scheduling policy: field 41 of /proc/thread-self/stat (sched(7): 0 normal, 3 batch).</summary>
+    private static int SchedulingPolicy()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        // The thread's name, in parentheses, may hold spaces: fields count from after it, where the third is.
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[41 - 3], CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task TheLoopsThreads_RunAsBatchThreads_AndOthersNormally()
+    {
+        var (app, baseUri) = await StartAsync(c => c.Response.WriteAsync(EpollLoop.Current is null ? "-" : SchedulingPolicy().ToString(CultureInfo.InvariantCulture)));
+        await using var _ = app;
+
+        var answers = new List<string>();
+        for (var i = 0; i < 2 * EpollLoop.Count; i++)
+        {
+            // Kestrel may read a connection's first request on a pool thread, the later ones on its loop.
+            using var client = new HttpClient();
+            for (var request = 0; request < 3; request++)
+            {
+                answers.Add(await client.GetStringAsync(baseUri));
+            }
+        }
+
+        var onLoops = answers.Where(answer => answer != "-").ToList();
+        Assert.NotEmpty(onLoops);
+        Assert.All(onLoops, policy => Assert.Equal("3", policy));
+        Assert.Equal(0, SchedulingPolicy());
+    }
+
     [Fact]
     public async Task AConnectionOpenedOnALoopsThread_IsHandledOnThatLoop()
     {
