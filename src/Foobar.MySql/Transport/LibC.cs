@@ -45,6 +45,9 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeSocketHandle socket, ref byte buffer, nint length, int flags);
 
+    [LibraryImport("libc", EntryPoint = "sched_yield")]
+    public static partial int SchedYield();
+
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     public static partial int Connect(SafeSocketHandle socket, ref byte address, int length);
 

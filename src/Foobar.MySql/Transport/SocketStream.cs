@@ -31,6 +31,7 @@ internal sealed class SocketStream : Stream
     private int _receiveTimeout;
     /// <summary>Whether bytes were sent since the last read that returned some: the next read's answer is not there yet.</summary>
     private bool _answerPending;
+    private YieldHandoff _handoff = new();
 
     public SocketStream(Socket socket)
     {
@@ -195,10 +196,11 @@ internal sealed class SocketStream : Stream
                 BriefWait.End();
             }
         }
-        else if (fresh && TryReceive(buffer.Span, out received))
+        else if (fresh && (TryReceive(buffer.Span, out received) || TryReceiveAfterYield(buffer.Span, out received)))
         {
             // About to wait on the loop (an epoll_ctl, a wake-up, a hop): on a busy machine the
-            // answer has often come meanwhile, so it is worth the try after all.
+            // answer has often come meanwhile, or comes while this thread steps aside, so it is
+            // worth the tries after all.
             return new(received);
         }
         return ReadWaitingAsync(buffer, cancellationToken);
@@ -242,6 +244,23 @@ internal sealed class SocketStream : Stream
                 return received;
             }
         }
+    }
+
+    /// <summary>
+    /// After a command whose answer is not there yet: gives the processor away once, when that has
+    /// been paying on this connection (<see cref="YieldHandoff"/>), and tries again.
+    /// </summary>
+    private bool TryReceiveAfterYield(Span<byte> buffer, out int received)
+    {
+        received = 0;
+        if (!_handoff.ShouldYield())
+        {
+            return false;
+        }
+        LibC.SchedYield();
+        var answered = TryReceive(buffer, out received);
+        _handoff.Record(answered);
+        return answered;
     }
 
     /// <summary>One non-blocking <c>recv</c>: false when nothing is there yet.</summary>
