@@ -173,6 +173,53 @@ public sealed class MySqlDataReader : DbDataReader
             _session.IsReadingResult = false;
             throw _command.TranslateError(ErrorPayload.Parse(span).ToException());
         }
+        if (!TryIndexShortRow(span))
+        {
+            IndexRow(span);
+        }
+        _row = payload;
+        return true;
+    }
+
+    /// <summary>
+    /// Where each value of a text row starts and how long it is (−1: NULL), for a row whose values
+    /// are all shorter than 251 bytes (one length byte each): false for any other row, or one that
+    /// does not add up, which <see cref="IndexRow"/> then reads or reports.
+    /// </summary>
+    private bool TryIndexShortRow(ReadOnlySpan<byte> span)
+    {
+        var offsets = _offsets;
+        var at = 0;
+        for (var i = 0; i < _columns.Length; i++)
+        {
+            if ((uint)at >= (uint)span.Length)
+            {
+                return false;
+            }
+            var first = span[at];
+            if (first < 0xFB)
+            {
+                offsets[i * 2] = at + 1;
+                offsets[i * 2 + 1] = first;
+                at += 1 + first;
+            }
+            else if (first == 0xFB)
+            {
+                offsets[i * 2] = 0;
+                offsets[i * 2 + 1] = -1;
+                at++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return at <= span.Length;
+    }
+
+    /// <summary>The same as <see cref="TryIndexShortRow"/> for any row; a malformed one is a <see cref="MySqlProtocolException"/>.</summary>
+    private void IndexRow(ReadOnlySpan<byte> span)
+    {
         var reader = new PayloadReader(span);
         for (var i = 0; i < _columns.Length; i++)
         {
@@ -188,8 +235,6 @@ public sealed class MySqlDataReader : DbDataReader
             _offsets[i * 2 + 1] = length;
             reader.Skip(length);
         }
-        _row = payload;
-        return true;
     }
 
     /// <inheritdoc />
