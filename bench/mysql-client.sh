@@ -48,11 +48,20 @@ while IFS='|' read -r name query; do
     # pages and plans cached) is slower, and would count against whoever goes first.
     slap "$conc" "$((n / 4))" "$query" >/dev/null
     s_all=""; o_all=""; i_all=""; y_all=""
-    for _ in $(seq 1 "$rounds"); do
-      s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
-      o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
-      i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
-      y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
+    # The machine's speed drifts over minutes: every other round runs in the reverse order, so
+    # neither side is always the first (or the last) of a round.
+    for round in $(seq 1 "$rounds"); do
+      if [ $((round % 2)) = 1 ]; then
+        s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
+        o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
+        i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
+        y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
+      else
+        y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
+        i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
+        o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
+        s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
+      fi
     done
     s=$(echo $s_all | field 1 | median); o=$(echo $o_all | field 1 | median); i=$(echo $i_all | field 1 | median); y=$(echo $y_all | field 1 | median)
     ratio() { awk -v a="$1" -v b="$s" 'BEGIN{print a/b}'; }
