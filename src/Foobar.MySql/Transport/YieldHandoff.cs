@@ -14,7 +14,7 @@ namespace Foobar.MySql.Transport;
 /// </summary>
 /// <remarks>
 /// Measured in bench/mysql-client.sh's setup (<c>SELECT 1</c>, 32 clients, 2 processors, MariaDB on
-/// the same machine), alternating builds: 4–17 % more queries a second and 15–24 % less client CPU
+/// the same machine), alternating builds: 2–17 % more queries a second and 8–21 % less client CPU
 /// per query, with the runtime's defaults and with inline completions alike (docs/mysql-client.md).
 /// A yield with nothing else runnable on the processor returns at once; one that lets other threads
 /// run delays the caller by their turn, as any wait for the answer would.
