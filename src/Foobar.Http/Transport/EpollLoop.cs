@@ -77,7 +77,8 @@ internal sealed unsafe class EpollLoop : IRingCompletions
         {
             throw new IOException($"epoll_create1 failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
-        new Thread(Run) { IsBackground = true, Name = $"Foobar.Http epoll {index}" }.Start();
+        // Linux keeps 15 characters of a thread's name (top -H, ps -L, /proc/PID/task/*/comm).
+        new Thread(Run) { IsBackground = true, Name = $"http loop {index}" }.Start();
     }
 
     /// <summary>How many loops there are (<see cref="EpollTransport.Loops"/>, one per processor by default).</summary>
@@ -168,7 +169,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     {
         if (Volatile.Read(ref _rescuer) == 0 && Interlocked.Exchange(ref _rescuer, 1) == 0)
         {
-            new Thread(RunRescuer) { IsBackground = true, Name = "Foobar.Http epoll rescuer" }.Start();
+            new Thread(RunRescuer) { IsBackground = true, Name = "http rescuer" }.Start();
         }
     }
 

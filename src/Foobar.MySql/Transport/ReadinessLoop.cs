@@ -112,7 +112,7 @@ internal static class ReadinessLoop
         }
         if (InlineCompletions)
         {
-            new Thread(() => Run(epoll)) { IsBackground = true, Name = "Foobar.MySql I/O" }.Start();
+            new Thread(() => Run(epoll)) { IsBackground = true, Name = "mysql io loop" }.Start();
         }
         return epoll;
     }

@@ -95,6 +95,21 @@ public sealed class EpollTransportTests
     }
 
     [Fact]
+    public async Task TheLoopsThreads_AreNamedForTheirLoop_AsLinuxShowsThem()
+    {
+        var (app, baseUri) = await StartAsync(c => c.Response.WriteAsync(
+            EpollLoop.Current is { } loop ? $"{loop.Index}={File.ReadAllText("/proc/thread-self/comm").TrimEnd('\n')}" : "-"));
+        await using var _ = app;
+
+        var answers = await OverSeveralConnectionsAsync(baseUri);
+
+        var onLoops = answers.Where(answer => answer != "-").ToList();
+        Assert.NotEmpty(onLoops);
+        // What top -H and ps -L show: the whole name, within Linux's 15 characters.
+        Assert.All(onLoops, answer => Assert.Equal($"http loop {answer.Split('=')[0]}", answer.Split('=')[1]));
+    }
+
+    [Fact]
     public async Task AConnectionOpenedOnALoopsThread_IsHandledOnThatLoop()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
