@@ -8,8 +8,9 @@ namespace Foobar.MySql.Transport;
 /// A connected TCP socket as a stream, with its own asynchronous I/O: each asynchronous read or
 /// write is first tried without blocking (<c>MSG_DONTWAIT</c>) — but for the first read after a
 /// write that may wait briefly: its answer needs the server's round trip, so it goes straight to
-/// the brief wait on its own thread (<see cref="BriefWait"/>); a read that would wait longer waits
-/// on <see cref="ReadinessLoop"/>. The socket never enters the runtime's socket engine, so its
+/// the brief wait on its own thread (<see cref="BriefWait"/>); when the process is too busy for
+/// that, it tries, yields its processor once if that pays (<see cref="YieldHandoff"/>) and tries
+/// again; a read that would wait longer waits on <see cref="ReadinessLoop"/>. The socket never enters the runtime's socket engine, so its
 /// synchronous calls stay plain blocking system calls too. Linux only
 /// (<see cref="LibC.IsSupported"/>); elsewhere connections use <see cref="NetworkStream"/>.
 /// </summary>
