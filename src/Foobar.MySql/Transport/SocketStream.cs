@@ -10,9 +10,9 @@ namespace Foobar.MySql.Transport;
 /// write that may wait briefly: its answer needs the server's round trip, so it goes straight to
 /// the brief wait on its own thread (<see cref="BriefWait"/>); when the process is too busy for
 /// that, it tries, yields its processor once if that pays (<see cref="YieldHandoff"/>) and tries
-/// again; a read that would wait longer waits on <see cref="ReadinessLoop"/>. The socket never enters the runtime's socket engine, so its
-/// synchronous calls stay plain blocking system calls too. Linux only
-/// (<see cref="LibC.IsSupported"/>); elsewhere connections use <see cref="NetworkStream"/>.
+/// again; a read that would wait longer waits on <see cref="ReadinessLoop"/>. The socket never
+/// enters the runtime's socket engine, so its synchronous calls stay plain blocking system calls
+/// too. Linux only (<see cref="LibC.IsSupported"/>); elsewhere connections use <see cref="NetworkStream"/>.
 /// </summary>
 /// <remarks>
 /// Measured in bench/mysql-client.sh: with the runtime's engine, <c>SELECT 1</c> one at a time ran

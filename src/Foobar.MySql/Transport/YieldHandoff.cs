@@ -21,7 +21,7 @@ namespace Foobar.MySql.Transport;
 /// </remarks>
 internal struct YieldHandoff
 {
-    /// <summary>The most credit a connection builds up: how many failed yields in a row it takes, halved, before it stops.</summary>
+    /// <summary>The most credit a connection builds up: from it, <c>MaxCredit / Penalty</c> (4) unanswered yields in a row stop it.</summary>
     public const int MaxCredit = 8;
 
     /// <summary>What a yield that the answer did not follow costs.</summary>
