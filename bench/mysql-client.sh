@@ -52,17 +52,16 @@ while IFS='|' read -r name query; do
     # The machine's speed drifts over minutes: every other round runs in the reverse order, so
     # neither side is always the first (or the last) of a round.
     for round in $(seq 1 "$rounds"); do
-      if [ $((round % 2)) = 1 ]; then
-        s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
-        o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
-        i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
-        y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
-      else
-        y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)"
-        i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)"
-        o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)"
-        s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)"
-      fi
+      order="slap async inline sync"
+      [ $((round % 2)) = 1 ] || order="sync inline async slap"
+      for side in $order; do
+        case $side in
+          slap) s_all="$s_all $(slap "$conc" "$n" "$query" | tr ' ' ,)" ;;
+          async) o_all="$o_all $(ours "$conc" "$n" "$query" X=1 async | tr ' ' ,)" ;;
+          inline) i_all="$i_all $(ours "$conc" "$n" "$query" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 async | tr ' ' ,)" ;;
+          sync) y_all="$y_all $(ours "$conc" "$n" "$query" X=1 sync | tr ' ' ,)" ;;
+        esac
+      done
     done
     s=$(echo $s_all | field 1 | median); o=$(echo $o_all | field 1 | median); i=$(echo $i_all | field 1 | median); y=$(echo $y_all | field 1 | median)
     ratio() { awk -v a="$1" -v b="$s" 'BEGIN{print a/b}'; }
