@@ -19,7 +19,9 @@ namespace Foobar.MySql.Transport;
 /// and queues the others, so the commonest wake costs one thread, as when the kernel wakes a C
 /// client blocked in <c>recv</c>. A thread of its own would wake only to hand each event to a pool
 /// thread: two wakes per answer (measured: 10 % more CPU per query and 10 % less throughput at
-/// concurrency 32, docs/mysql-client.md).</item>
+/// concurrency 32, docs/mysql-client.md). While the answers come one at a time, that pool thread
+/// keeps polling after each caller's continuation instead of handing the poll to another (see
+/// <see cref="Poll"/>), watched by <see cref="Watchdog"/> in case a continuation blocks.</item>
 /// </list>
 /// </summary>
 internal static class ReadinessLoop
@@ -31,6 +33,12 @@ internal static class ReadinessLoop
     /// other work (and is queued again if anything still waits).
     /// </summary>
     private const int PollMilliseconds = 50;
+
+    /// <summary>The most events of one wait that a poller continues on its own thread (<see cref="Poll"/>).</summary>
+    private const int KeptEvents = 16;
+
+    /// <summary>How many waits a poller keeps its thread for before it gives it back to the pool's other work.</summary>
+    private const int KeptTurns = 64;
 
     private static readonly ConcurrentDictionary<long, ReadinessWaiter> Waiters = new();
     /// <summary>
@@ -48,6 +56,13 @@ internal static class ReadinessLoop
     [ThreadStatic]
     private static byte[]? t_events;
     private static int _polling;
+    /// <summary>The continuation that a poller keeping its thread runs now (<see cref="Poll"/>), numbered; 0 when none.</summary>
+    private static long _continuing;
+    private static long _continuations;
+    /// <summary>That continuation's wait: its events, the next to continue, how many.</summary>
+    private static (byte[] Events, int Next, int Count) _kept;
+    /// <summary>1 while a poller keeps its thread (so <see cref="Watchdog"/> keeps watching).</summary>
+    private static int _keeping;
     private static long _nextKey;
     private static int _waiting;
 
@@ -142,40 +157,146 @@ internal static class ReadinessLoop
     }
 
     /// <summary>
-    /// One turn of the pool's poller: waits for events (up to <see cref="PollMilliseconds"/>), queues
-    /// the next turn if anything else still waits, then wakes the waiters, continuing the first on
-    /// this thread. A waiter armed meanwhile finds no poller and queues one (<see cref="Arm"/>
-    /// tracks before it arms, and this counts after it lets go).
+    /// The pool's poller: waits for events (up to <see cref="PollMilliseconds"/>), queues the next
+    /// poller if anything else still waits, then wakes the waiters, continuing the first on this
+    /// thread. A waiter armed meanwhile finds no poller and queues one (<see cref="Arm"/> tracks
+    /// before it arms, and this counts after it lets go).
+    /// <para>
+    /// A wait that brings few events (up to <see cref="KeptEvents"/>) keeps the thread instead, for
+    /// up to <see cref="KeptTurns"/> waits: the poller continues each of those callers here, one
+    /// after the other, then polls again, still the poller, so callers arming meanwhile queue
+    /// nothing. Handing the poll to another pool thread before each continuation woke a thread per
+    /// answer while the one that had continued went idle: at concurrency 32 against a server on the
+    /// same two processors a third of the client's CPU went to idle pool threads spinning in
+    /// <c>sched_yield</c> (docs/mysql-client.md). More events at once are load enough to share: that
+    /// wait hands over as before. A continuation that blocks (waiting synchronously for another
+    /// query's answer, say) would leave every other waiter unwatched: <see cref="Watchdog"/> then
+    /// queues a new poller and hands the rest of that wait's callers to the pool.
+    /// </para>
     /// </summary>
     private static void Poll()
     {
         var events = t_events ??= new byte[MaxEvents * LibC.EpollEventSize];
-        var count = Math.Max(LibC.EpollWait(Epolls.Value[0], ref events[0], MaxEvents, PollMilliseconds), 0);
-        Volatile.Write(ref _polling, 0);
-        if (Waiting > count)
+        for (var turn = 0; ; turn++)
         {
-            EnsurePoller();
-        }
-        if (count > 0)
-        {
-            Signal(events, count, allInline: false);
+            var count = Math.Max(LibC.EpollWait(Epolls.Value[0], ref events[0], MaxEvents, PollMilliseconds), 0);
+            if (count == 0 || count > KeptEvents || turn == KeptTurns)
+            {
+                Volatile.Write(ref _keeping, 0);
+                Volatile.Write(ref _polling, 0);
+                if (Waiting > count)
+                {
+                    EnsurePoller();
+                }
+                if (count > 0)
+                {
+                    Signal(events, count, allInline: false);
+                }
+                return;
+            }
+            if (turn == 0)
+            {
+                Volatile.Write(ref _keeping, 1);
+                Watchdog.Start();
+            }
+            for (var i = 0; i < count; i++)
+            {
+                var id = Interlocked.Increment(ref _continuations);
+                _kept = (events, i + 1, count);
+                Volatile.Write(ref _continuing, id);
+                SignalOne(events, i, inline: true);
+                if (Interlocked.CompareExchange(ref _continuing, 0, id) != id)
+                {
+                    return; // It took so long that the watchdog handed the poll and the rest over.
+                }
+            }
         }
     }
 
     /// <summary>
     /// Wakes the waiters of <paramref name="count"/> events, the first last and on this thread; the
-    /// others on it too with <paramref name="allInline"/>, else on the pool. Not inlined: no waiter
-    /// stays referenced from a loop's stack while it sleeps.
+    /// others on it too with <paramref name="allInline"/>, else on the pool.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Signal(byte[] events, int count, bool allInline)
     {
         for (var i = count - 1; i >= 0; i--)
         {
-            var key = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * LibC.EpollEventSize + LibC.EpollDataOffset));
-            if (Waiters.TryGetValue(key, out var waiter))
+            SignalOne(events, i, inline: allInline || i == 0);
+        }
+    }
+
+    /// <summary>Wakes the waiter of event <paramref name="index"/>. Not inlined: no waiter stays referenced from a loop's stack while it sleeps.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SignalOne(byte[] events, int index, bool inline)
+    {
+        if (Waiters.TryGetValue(KeyOf(events, index), out var waiter))
+        {
+            waiter.Signal(inline);
+        }
+    }
+
+    private static long KeyOf(byte[] events, int index) =>
+        BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(index * LibC.EpollEventSize + LibC.EpollDataOffset));
+
+    /// <summary>
+    /// Watches a poller that keeps its thread (<see cref="Poll"/>): a caller's continuation still
+    /// running at two ticks in a row (<see cref="TickMilliseconds"/> apart) loses the poll to a new
+    /// poller on another pool thread, and the callers after it in the same wait go to the pool;
+    /// its thread, when the continuation returns, goes back to the pool. Ticks only while a poller
+    /// keeps its thread.
+    /// </summary>
+    private static class Watchdog
+    {
+        public const int TickMilliseconds = 10;
+
+        private static readonly Timer Timer = new(static _ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+        private static long _lastSeen;
+
+        public static void Start() => Timer.Change(TickMilliseconds, Timeout.Infinite);
+
+        private static void Tick()
+        {
+            var id = Volatile.Read(ref _continuing);
+            if (id != 0 && id == _lastSeen)
             {
-                waiter.Signal(inline: allInline || i == 0);
+                Rescue(id);
+            }
+            _lastSeen = id;
+            if (Volatile.Read(ref _keeping) == 1)
+            {
+                Start();
+            }
+        }
+
+        /// <summary>Takes the poll from continuation <paramref name="id"/> unless it returns first.</summary>
+        private static void Rescue(long id)
+        {
+            // The rest of its wait is read before the exchange below, which the poller's own races:
+            // once the poller has won, it writes the next continuation's _kept and polls into the
+            // same array. If it is still on continuation `id` after the read, the read is whole.
+            var (events, next, count) = _kept;
+            if (Volatile.Read(ref _continuing) != id)
+            {
+                return;
+            }
+            var rest = new long[count - next];
+            for (var i = 0; i < rest.Length; i++)
+            {
+                rest[i] = KeyOf(events, next + i);
+            }
+            if (Interlocked.CompareExchange(ref _continuing, 0, id) != id)
+            {
+                return;
+            }
+            Volatile.Write(ref _keeping, 0);
+            Volatile.Write(ref _polling, 0);
+            EnsurePoller();
+            foreach (var key in rest)
+            {
+                if (Waiters.TryGetValue(key, out var waiter))
+                {
+                    waiter.Signal(inline: false);
+                }
             }
         }
     }

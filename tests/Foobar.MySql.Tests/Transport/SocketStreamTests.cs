@@ -147,6 +147,40 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Continuation_BlockingOnAnotherReadsAnswer_GetsIt_ThePollPassesToAnotherThread()
+    {
+        if (ReadinessLoop.InlineCompletions)
+        {
+            return; // Code after an await must not block then (the loop's thread would be blocked).
+        }
+        var (first, firstPeer) = await ConnectAsync();
+        var (second, secondPeer) = await ConnectAsync();
+        using var _ = first;
+        using var __ = firstPeer;
+        using var ___ = second;
+        using var ____ = secondPeer;
+        Task<int>? secondRead = null;
+
+        // The first read's caller continues on the thread that saw its answer, the pool's poller,
+        // and blocks there on the second read, whose answer only a poller can see.
+        var both = ReadThenBlockAsync();
+        await Eventually.TrueAsync(() => first.IsWaiting, "the first read waiting on the readiness loop");
+        firstPeer.Send("1"u8);
+        await Eventually.TrueAsync(() => Volatile.Read(ref secondRead) is not null && second.IsWaiting, "the second read waiting, its caller blocked");
+        secondPeer.Send("22"u8);
+
+        Assert.Equal(3, await both.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        async Task<int> ReadThenBlockAsync()
+        {
+            var firstCount = await first.ReadAsync(new byte[16]);
+            var read = second.ReadAsync(new byte[16]).AsTask();
+            Volatile.Write(ref secondRead, read);
+            return firstCount + read.GetAwaiter().GetResult();
+        }
+    }
+
+    [Fact]
     public async Task Read_Cancelled_ThrowsAndTheStreamStaysUsable()
     {
         var (stream, peer) = await ConnectAsync();
