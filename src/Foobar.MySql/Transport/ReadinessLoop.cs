@@ -19,8 +19,8 @@ namespace Foobar.MySql.Transport;
 /// and queues the others, so the commonest wake costs one thread, as when the kernel wakes a C
 /// client blocked in <c>recv</c>. A thread of its own would wake only to hand each event to a pool
 /// thread: two wakes per answer (measured: 10 % more CPU per query and 10 % less throughput at
-/// concurrency 32, docs/mysql-client.md). While the answers come one at a time, that pool thread
-/// keeps polling after each caller's continuation instead of handing the poll to another (see
+/// concurrency 32, docs/mysql-client.md). While the answers come few at a time, that pool thread
+/// continues them all and keeps polling instead of handing the poll to another (see
 /// <see cref="Poll"/>), watched by <see cref="Watchdog"/> in case a continuation blocks.</item>
 /// </list>
 /// </summary>
