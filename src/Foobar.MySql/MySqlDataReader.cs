@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Foobar.MySql.Core;
 using Foobar.MySql.Protocol;
 using Foobar.MySql.Protocol.Payloads;
@@ -37,7 +38,8 @@ public sealed class MySqlDataReader : DbDataReader
         _behavior = behavior;
     }
 
-    internal static async Task<MySqlDataReader> CreateAsync(MySqlCommand command, ServerSession session, CommandBehavior behavior, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal static async ValueTask<MySqlDataReader> CreateAsync(MySqlCommand command, ServerSession session, CommandBehavior behavior, CancellationToken cancellationToken)
     {
         var reader = new MySqlDataReader(command, session, behavior);
         session.IsReadingResult = true;
@@ -54,7 +56,8 @@ public sealed class MySqlDataReader : DbDataReader
     }
 
     /// <summary>Moves to the next result set, accumulating the affected rows of the OK-only results before it.</summary>
-    private async Task<bool> ReadResultHeaderAsync(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadResultHeaderAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -135,6 +138,7 @@ public sealed class MySqlDataReader : DbDataReader
         return ReadRowAsync(cancellationToken).AsTask();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadRowAsync(CancellationToken cancellationToken)
     {
         using var registration = Watch(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Foobar.MySql.Protocol.Serialization;
 
 namespace Foobar.MySql.Protocol.Serialization;
@@ -87,6 +88,7 @@ internal sealed class PacketStream : IDisposable
         TryReadBuffered(out var payload) ? new(payload) : ReadPayloadSlowAsync(cancellationToken);
 
     /// <summary>One async method for the whole wait, so a pending read boxes one state machine, not one per layer.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadOnlyMemory<byte>> ReadPayloadSlowAsync(CancellationToken cancellationToken)
     {
         var total = 0;
@@ -227,6 +229,7 @@ internal sealed class PacketStream : IDisposable
     private ValueTask FillAsync(int count, CancellationToken cancellationToken) =>
         _end - _start >= count ? ValueTask.CompletedTask : FillSlowAsync(count, cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillSlowAsync(int count, CancellationToken cancellationToken)
     {
         if (_buffer.Length - _start < count)
