@@ -182,8 +182,7 @@ internal static class ReadinessLoop
             var count = Math.Max(LibC.EpollWait(Epolls.Value[0], ref events[0], MaxEvents, PollMilliseconds), 0);
             if (count == 0 || count > KeptEvents || turn == KeptTurns)
             {
-                Volatile.Write(ref _keeping, 0);
-                Volatile.Write(ref _polling, 0);
+                LetGo();
                 if (Waiting > count)
                 {
                     EnsurePoller();
@@ -225,14 +224,24 @@ internal static class ReadinessLoop
         }
     }
 
-    /// <summary>Wakes the waiter of event <paramref name="index"/>. Not inlined: no waiter stays referenced from a loop's stack while it sleeps.</summary>
+    /// <summary>Wakes the waiter of event <paramref name="index"/>.</summary>
+    private static void SignalOne(byte[] events, int index, bool inline) => Wake(KeyOf(events, index), inline);
+
+    /// <summary>Wakes the waiter of <paramref name="key"/>, if it still waits. Not inlined: no waiter stays referenced from a loop's stack while it sleeps.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SignalOne(byte[] events, int index, bool inline)
+    private static void Wake(long key, bool inline)
     {
-        if (Waiters.TryGetValue(KeyOf(events, index), out var waiter))
+        if (Waiters.TryGetValue(key, out var waiter))
         {
             waiter.Signal(inline);
         }
+    }
+
+    /// <summary>The poller lets go of the poll (and stops keeping its thread): a waiter armed from now on queues a new one.</summary>
+    private static void LetGo()
+    {
+        Volatile.Write(ref _keeping, 0);
+        Volatile.Write(ref _polling, 0);
     }
 
     private static long KeyOf(byte[] events, int index) =>
@@ -288,15 +297,11 @@ internal static class ReadinessLoop
             {
                 return;
             }
-            Volatile.Write(ref _keeping, 0);
-            Volatile.Write(ref _polling, 0);
+            LetGo();
             EnsurePoller();
             foreach (var key in rest)
             {
-                if (Waiters.TryGetValue(key, out var waiter))
-                {
-                    waiter.Signal(inline: false);
-                }
+                Wake(key, inline: false);
             }
         }
     }

@@ -87,7 +87,7 @@ internal sealed class PacketStream : IDisposable
     public ValueTask<ReadOnlyMemory<byte>> ReadPayloadAsync(CancellationToken cancellationToken) =>
         TryReadBuffered(out var payload) ? new(payload) : ReadPayloadSlowAsync(cancellationToken);
 
-    /// <summary>One async method for the whole wait, so a pending read boxes one state machine, not one per layer.</summary>
+    /// <summary>One async method for the whole wait, so a pending read suspends one state machine (from the pool), not one per layer.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadOnlyMemory<byte>> ReadPayloadSlowAsync(CancellationToken cancellationToken)
     {
