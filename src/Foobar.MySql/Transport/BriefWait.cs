@@ -26,10 +26,10 @@ internal static class BriefWait
     /// <summary>Whether this thread may wait now; if so, <see cref="End"/> follows the wait.</summary>
     public static bool TryBegin()
     {
-        if (ReadinessLoop.InlineCompletions)
+        if (ReadinessLoop.InlineCompletions || ReadinessLoop.ContinuingForPoller)
         {
             // Then callers may be on an event loop (ours, or the runtime's running Kestrel's
-            // requests), which must never block.
+            // requests), or on the pool's poller, which must never block.
             return false;
         }
         if (t_busyFor > 0)

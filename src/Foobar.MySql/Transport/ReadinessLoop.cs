@@ -55,6 +55,9 @@ internal static class ReadinessLoop
 
     [ThreadStatic]
     private static byte[]? t_events;
+    /// <summary>The number of the poller's continuation that this thread runs (<see cref="Poll"/>); 0 when none.</summary>
+    [ThreadStatic]
+    private static long t_continuing;
     private static int _polling;
     /// <summary>The continuation that a poller keeping its thread runs now (<see cref="Poll"/>), numbered; 0 when none.</summary>
     private static long _continuing;
@@ -68,6 +71,33 @@ internal static class ReadinessLoop
 
     /// <summary>How many sockets wait on the loop now: how busy the process's database connections are.</summary>
     public static int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>
+    /// Whether this thread runs a caller's continuation for a poller that keeps its thread
+    /// (<see cref="Poll"/>): nobody watches the other sockets until it returns, so it must not
+    /// linger there: no <see cref="BriefWait"/>, and a read about to yield (<see cref="YieldHandoff"/>)
+    /// first leaves the poll (<see cref="LeavePoll"/>).
+    /// </summary>
+    public static bool ContinuingForPoller => t_continuing != 0;
+
+    /// <summary>
+    /// When this thread runs a continuation for a poller that keeps its thread, hands the poll to a
+    /// new poller and the rest of that wait's callers to the pool, as <see cref="Watchdog"/> would
+    /// two ticks later; the thread is then the pool's like any other. For a caller about to linger:
+    /// a read that yields for its answer. Such a continuation that kept finding its answer after a
+    /// yield ran its connection in lockstep with the server's thread while the other connections'
+    /// answers waited for the watchdog and the other processor idled (`perf sched`, inserts at
+    /// concurrency 32: a sixth of the machine idle, 10 ms waits).
+    /// </summary>
+    public static void LeavePoll()
+    {
+        var id = t_continuing;
+        if (id != 0)
+        {
+            t_continuing = 0;
+            HandOver(id);
+        }
+    }
 
     /// <summary>A key for a new waiter's events.</summary>
     public static long NewKey() => Interlocked.Increment(ref _nextKey);
@@ -171,7 +201,8 @@ internal static class ReadinessLoop
     /// <c>sched_yield</c> (docs/mysql-client.md). More events at once are load enough to share: that
     /// wait hands over as before. A continuation that blocks (waiting synchronously for another
     /// query's answer, say) would leave every other waiter unwatched: <see cref="Watchdog"/> then
-    /// queues a new poller and hands the rest of that wait's callers to the pool.
+    /// queues a new poller and hands the rest of that wait's callers to the pool. A continuation
+    /// about to yield for its next answer does the same itself first (<see cref="LeavePoll"/>).
     /// </para>
     /// </summary>
     private static void Poll()
@@ -203,10 +234,18 @@ internal static class ReadinessLoop
                 var id = Interlocked.Increment(ref _continuations);
                 _kept = (events, i + 1, count);
                 Volatile.Write(ref _continuing, id);
-                SignalOne(events, i, inline: true);
+                t_continuing = id;
+                try
+                {
+                    SignalOne(events, i, inline: true);
+                }
+                finally
+                {
+                    t_continuing = 0;
+                }
                 if (Interlocked.CompareExchange(ref _continuing, 0, id) != id)
                 {
-                    return; // It took so long that the watchdog handed the poll and the rest over.
+                    return; // The watchdog, or the continuation itself, handed the poll and the rest over.
                 }
             }
         }
@@ -248,6 +287,37 @@ internal static class ReadinessLoop
         BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(index * LibC.EpollEventSize + LibC.EpollDataOffset));
 
     /// <summary>
+    /// Takes the poll from continuation <paramref name="id"/> unless it returns first (or was
+    /// handed over already): for <see cref="Watchdog"/>, or the continuation itself (<see cref="LeavePoll"/>).
+    /// </summary>
+    private static void HandOver(long id)
+    {
+        // The rest of its wait is read before the exchange below, which the poller's own races:
+        // once the poller has won, it writes the next continuation's _kept and polls into the
+        // same array. If it is still on continuation `id` after the read, the read is whole.
+        var (events, next, count) = _kept;
+        if (Volatile.Read(ref _continuing) != id)
+        {
+            return;
+        }
+        var rest = new long[count - next];
+        for (var i = 0; i < rest.Length; i++)
+        {
+            rest[i] = KeyOf(events, next + i);
+        }
+        if (Interlocked.CompareExchange(ref _continuing, 0, id) != id)
+        {
+            return;
+        }
+        LetGo();
+        EnsurePoller();
+        foreach (var key in rest)
+        {
+            Wake(key, inline: false);
+        }
+    }
+
+    /// <summary>
     /// Watches a poller that keeps its thread (<see cref="Poll"/>): a caller's continuation still
     /// running at two ticks in a row (<see cref="TickMilliseconds"/> apart) loses the poll to a new
     /// poller on another pool thread, and the callers after it in the same wait go to the pool;
@@ -268,40 +338,12 @@ internal static class ReadinessLoop
             var id = Volatile.Read(ref _continuing);
             if (id != 0 && id == _lastSeen)
             {
-                Rescue(id);
+                HandOver(id);
             }
             _lastSeen = id;
             if (Volatile.Read(ref _keeping) == 1)
             {
                 Start();
-            }
-        }
-
-        /// <summary>Takes the poll from continuation <paramref name="id"/> unless it returns first.</summary>
-        private static void Rescue(long id)
-        {
-            // The rest of its wait is read before the exchange below, which the poller's own races:
-            // once the poller has won, it writes the next continuation's _kept and polls into the
-            // same array. If it is still on continuation `id` after the read, the read is whole.
-            var (events, next, count) = _kept;
-            if (Volatile.Read(ref _continuing) != id)
-            {
-                return;
-            }
-            var rest = new long[count - next];
-            for (var i = 0; i < rest.Length; i++)
-            {
-                rest[i] = KeyOf(events, next + i);
-            }
-            if (Interlocked.CompareExchange(ref _continuing, 0, id) != id)
-            {
-                return;
-            }
-            LetGo();
-            EnsurePoller();
-            foreach (var key in rest)
-            {
-                Wake(key, inline: false);
             }
         }
     }

@@ -260,6 +260,7 @@ internal sealed class SocketStream : Stream
         {
             return false;
         }
+        ReadinessLoop.LeavePoll();
         LibC.SchedYield();
         var answered = TryReceive(buffer, out received);
         _handoff.Record(answered);

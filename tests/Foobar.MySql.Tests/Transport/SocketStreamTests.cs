@@ -181,6 +181,46 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task PollersContinuation_AboutToYieldForItsNextAnswer_LeavesThePollFirst_NeverWaitsBrieflyOnIt()
+    {
+        if (ReadinessLoop.InlineCompletions)
+        {
+            return; // No pool poller then: callers continue on the loops' own threads.
+        }
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+
+        // The read's caller continues on the poller that saw its answer, which keeps its thread,
+        // then sends a command and reads its answer, which is not there yet: the read yields its
+        // processor (a fresh connection has credit), and must give the poll away before it does.
+        var observed = ReadThenCommandAsync();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        peer.Send("1"u8);
+        var (onPoller, mayWaitBriefly, stillOnPoller, answer) = await observed.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(onPoller, "the caller continued on the poller");
+        Assert.False(mayWaitBriefly, "a brief wait on the poller's thread would leave every other socket unwatched");
+        Assert.False(stillOnPoller, "the yielding read left the poll to another thread");
+        peer.Send("22"u8);
+        Assert.Equal(2, await answer.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        async Task<(bool, bool, bool, Task<int>)> ReadThenCommandAsync()
+        {
+            await stream.ReadAsync(new byte[16]).ConfigureAwait(false);
+            var onPoller = ReadinessLoop.ContinuingForPoller;
+            var briefly = BriefWait.TryBegin();
+            if (briefly)
+            {
+                BriefWait.End();
+            }
+            await stream.WriteAsync("next"u8.ToArray()).ConfigureAwait(false);
+            var answer = stream.ReadAsync(new byte[16]).AsTask();
+            return (onPoller, briefly, ReadinessLoop.ContinuingForPoller, answer);
+        }
+    }
+
+    [Fact]
     public async Task Read_Cancelled_ThrowsAndTheStreamStaysUsable()
     {
         var (stream, peer) = await ConnectAsync();
