@@ -3,8 +3,10 @@
 // up untimed for WARMUP_SECONDS (default 3): slap is compiled C, and the runtime's tiered compilation
 // runs instrumented code for a while before the optimized code it settles on. Then all start
 // together and the clock runs until the last finishes. Prints "QUERIES_PER_SECOND rows=ROWS cpu_us=C
-// user_us=U alloc_b=A gcs=G": the process's CPU time (user + system, and user alone) per query, the
-// bytes it allocated per query and its garbage collections, over the timed part.
+// user_us=U alloc_b=A gcs=G first_done=F": the process's CPU time (user + system, and user alone) per
+// query, the bytes it allocated per query and its garbage collections, over the timed part, and when
+// the first client was done, as a fraction of the run (near 1 when the clients shared the processors
+// fairly; the run lasts until the last is done).
 // MODE "async" (default): OpenAsync, ExecuteReaderAsync, ReadAsync on tasks, as the app servers use it.
 // MODE "sync": Open, ExecuteReader, Read on one thread per client, as mariadb-slap does (blocking I/O).
 // Usage: Foobar.MySql.Bench CONNECTION_STRING CONCURRENCY QUERIES SQL [async|sync]
@@ -32,6 +34,9 @@ long rows;
 Stopwatch clock;
 TimeSpan cpuBefore, userBefore;
 long allocatedBefore = 0, collectionsBefore = 0;
+// When the first client finished: the clients shared the processors fairly when that is close to the end.
+long firstDone = 0, start0 = 0;
+void Finished() => Interlocked.CompareExchange(ref firstDone, Stopwatch.GetTimestamp(), 0);
 void Mark()
 {
     allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -52,12 +57,14 @@ if (synchronous)
         ready.Signal();
         go.Wait();
         counts[i] = Run(command, perClient);
+        Finished();
     })).ToList();
     threads.ForEach(t => t.Start());
     ready.Wait();
     Mark();
     cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     userBefore = Process.GetCurrentProcess().UserProcessorTime;
+    start0 = Stopwatch.GetTimestamp();
     clock = Stopwatch.StartNew();
     go.Set();
     threads.ForEach(t => t.Join());
@@ -76,12 +83,15 @@ else
         }
         ready.Signal();
         await start.Task;
-        return await RunAsync(command, perClient);
+        var seen = await RunAsync(command, perClient);
+        Finished();
+        return seen;
     })).ToList();
     ready.Wait();
     Mark();
     cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     userBefore = Process.GetCurrentProcess().UserProcessorTime;
+    start0 = Stopwatch.GetTimestamp();
     clock = Stopwatch.StartNew();
     start.SetResult();
     rows = (await Task.WhenAll(clients)).Sum();
@@ -95,7 +105,8 @@ var collections = GC.CollectionCount(0) - collectionsBefore;
 Console.WriteLine((queries / elapsed).ToString("F0", CultureInfo.InvariantCulture) + $" rows={rows}" +
     " cpu_us=" + (cpu.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture) +
     " user_us=" + (user.TotalMicroseconds / queries).ToString("F1", CultureInfo.InvariantCulture) +
-    " alloc_b=" + (allocated / queries).ToString(CultureInfo.InvariantCulture) + $" gcs={collections}");
+    " alloc_b=" + (allocated / queries).ToString(CultureInfo.InvariantCulture) + $" gcs={collections}" +
+    " first_done=" + (Stopwatch.GetElapsedTime(start0, firstDone).TotalSeconds / elapsed).ToString("F2", CultureInfo.InvariantCulture));
 return 0;
 
 static async Task<long> RunAsync(MySqlCommand command, int queries)

@@ -6,15 +6,33 @@ namespace Foobar.MySql.Tests.Transport;
 public sealed class YieldHandoffTests
 {
     [Fact]
-    public void ANewConnection_Yields_AndKeepsYieldingWhileAnswersFollow()
+    public void ANewConnection_Yields_AndKeepsYieldingWhileAnswersFollow_ButLetsItsThreadGoOnceARun()
     {
         var handoff = new YieldHandoff();
 
-        for (var i = 0; i < 1000; i++)
+        for (var i = 1; i <= 1000; i++)
         {
-            Assert.True(handoff.ShouldYield(), $"read {i}");
-            handoff.Record(answered: true);
+            // Every MaxRun-th read in a row of answered yields waits on the loop instead, so the
+            // connection's thread goes back to the pool's other callers.
+            var expected = i % YieldHandoff.MaxRun != 0;
+            Assert.Equal(expected, handoff.ShouldYield());
+            if (expected)
+            {
+                handoff.Record(answered: true);
+            }
         }
+    }
+
+    [Fact]
+    public void AnUnansweredYield_StartsTheRunAfresh()
+    {
+        var handoff = new YieldHandoff();
+        Yields(ref handoff, reads: YieldHandoff.MaxRun - 2, answered: true);
+        Assert.True(handoff.ShouldYield());
+        handoff.Record(answered: false);
+
+        Assert.Equal(YieldHandoff.MaxRun - 1, Yields(ref handoff, reads: YieldHandoff.MaxRun - 1, answered: true));
+        Assert.False(handoff.ShouldYield());
     }
 
     [Fact]
