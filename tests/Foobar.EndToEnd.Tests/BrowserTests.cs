@@ -24,9 +24,31 @@ public sealed class BrowserTests
             {
                 // The page is navigating: its context is gone until the next one loads.
             }
-            await Task.Delay(100, cancellationToken);
+            try
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break; // Out of time: false, and the assertion says what the page showed.
+            }
         }
         return false;
+    }
+
+    /// <summary>Where the page is and the start of its text: for an assertion's message when a step never happened.</summary>
+    private static async Task<string> DescribeAsync(DevTools page)
+    {
+        using var enough = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            var said = await page.EvaluateAsync("location.href + ' — ' + (document.body ? document.body.innerText.slice(0, 600) : '(no body)')", enough.Token);
+            return said?.GetValue<string>() ?? "(nothing)";
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException)
+        {
+            return $"(the page could not be read: {e.Message})";
+        }
     }
 
     [Fact]
@@ -42,7 +64,8 @@ public sealed class BrowserTests
         var marker = $"Signed by a real browser {Guid.NewGuid():N}";
 
         await page.SendAsync("Page.navigate", new { url = "https://www.foobar.com/" }, token);
-        Assert.True(await EventuallyAsync(page, "document.readyState === 'complete' && !!document.querySelector('form.sign')", token), "the guestbook form loads");
+        var loaded = await EventuallyAsync(page, "document.readyState === 'complete' && !!document.querySelector('form.sign')", token);
+        Assert.True(loaded, $"the guestbook form loads; the page: {(loaded ? "" : await DescribeAsync(page))}");
         await page.EvaluateAsync($$"""
             document.querySelector('input[name=name]').value = 'Chromium';
             document.querySelector('textarea[name=message]').value = {{System.Text.Json.JsonSerializer.Serialize(marker)}};
@@ -50,6 +73,7 @@ public sealed class BrowserTests
             true
             """, token);
         var signed = await EventuallyAsync(page, $"location.hash.startsWith('#entry-') && document.body.innerText.includes({System.Text.Json.JsonSerializer.Serialize(marker)})", token);
+        Assert.True(signed, $"the new entry is on the page the form redirected to; the page: {(signed ? "" : await DescribeAsync(page))}");
         var servedBy = await EventuallyAsync(page, "(document.getElementById('served-by')?.textContent ?? '').startsWith('lb')", token);
         var url = (await page.EvaluateAsync("location.href", token))?.GetValue<string>();
         var screenshot = await page.SendAsync("Page.captureScreenshot", new { format = "png", captureBeyondViewport = true }, token);
@@ -65,8 +89,7 @@ public sealed class BrowserTests
         var infrastructureShot = await page.SendAsync("Page.captureScreenshot", new { format = "png", captureBeyondViewport = true }, token);
         await File.WriteAllBytesAsync(Path.Combine(ScreenshotDirectory, "infrastructure.png"), Convert.FromBase64String(infrastructureShot["data"]!.GetValue<string>()), token);
 
-        Assert.True(signed, "the new entry is on the page the form redirected to");
-        Assert.True(infrastructure, "the infrastructure page shows five hops, over HTTPS");
+        Assert.True(infrastructure, $"the infrastructure page shows five hops, over HTTPS; the page: {(infrastructure ? "" : await DescribeAsync(page))}");
         Assert.StartsWith("https://www.foobar.com/#entry-", url);
         Assert.True(servedBy, "the page's script shows the X-Served-By path");
         Assert.True(png.Length > 10_000 && png[..4].SequenceEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }), $"a PNG screenshot in {file}");
