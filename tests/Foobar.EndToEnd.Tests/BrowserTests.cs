@@ -73,7 +73,8 @@ public sealed class BrowserTests
             true
             """, token);
         var signed = await EventuallyAsync(page, $"location.hash.startsWith('#entry-') && document.body.innerText.includes({System.Text.Json.JsonSerializer.Serialize(marker)})", token);
-        Assert.True(signed, $"the new entry is on the page the form redirected to; the page: {(signed ? "" : await DescribeAsync(page))}");
+        Assert.True(signed, signed ? "" : $"the new entry is on the page the form redirected to; the page: {await DescribeAsync(page)}\n" +
+            topology.LogTails("lb1", "lb2", "web1", "web2", "web1.access", "web2.access", "app1", "app2"));
         var servedBy = await EventuallyAsync(page, "(document.getElementById('served-by')?.textContent ?? '').startsWith('lb')", token);
         var url = (await page.EvaluateAsync("location.href", token))?.GetValue<string>();
         var screenshot = await page.SendAsync("Page.captureScreenshot", new { format = "png", captureBeyondViewport = true }, token);
