@@ -28,6 +28,14 @@ public sealed partial class PublicAddressClaim(
     /// <summary>How often a standby tries to take the address. Default 100 ms: the probe is one bind() call, so the site is unreachable for at most a tenth of a second.</summary>
     public static readonly TimeSpan DefaultRetryInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The retry interval of a claim that looks only when <see cref="Nudge"/>d: a standby whose
+    /// heartbeat thread probes the address anyway (<see cref="IsFree"/>) on each of its wake-ups,
+    /// so no timer and no thread-pool thread wake ten times a second besides.
+    /// </summary>
+    public static readonly TimeSpan WhenNudged = Timeout.InfiniteTimeSpan;
+
+    private readonly SemaphoreSlim _nudges = new(0, 1);
     private WebApplication? _listener;
 
     /// <summary>The public address and port.</summary>
@@ -60,7 +68,9 @@ public sealed partial class PublicAddressClaim(
             try
             {
                 // Held, there is nothing to retry: no timer waking ten times a second for nothing.
-                await Task.Delay(_listener is null ? retryInterval : Timeout.InfiniteTimeSpan, timeProvider, cancellationToken).ConfigureAwait(false);
+                await (_listener is null && retryInterval == WhenNudged
+                    ? _nudges.WaitAsync(cancellationToken)
+                    : Task.Delay(_listener is null ? retryInterval : Timeout.InfiniteTimeSpan, timeProvider, cancellationToken)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -68,6 +78,25 @@ public sealed partial class PublicAddressClaim(
             }
         }
         await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells a claim whose retry interval is <see cref="WhenNudged"/> that the address was found
+    /// free: it looks again and takes it. From any thread; nudges before it has looked count once.
+    /// </summary>
+    public void Nudge()
+    {
+        if (_nudges.CurrentCount == 0)
+        {
+            try
+            {
+                _nudges.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Nudged at the same moment from elsewhere: once is enough.
+            }
+        }
     }
 
     /// <inheritdoc />

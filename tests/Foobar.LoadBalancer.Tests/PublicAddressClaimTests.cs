@@ -47,6 +47,32 @@ public class PublicAddressClaimTests
     }
 
     [Fact]
+    public async Task AClaimThatWaitsForNudges_TakesTheAddressWhenNudged_AndIsStillStandbyBefore()
+    {
+        var endPoint = FreeEndPoint();
+        using var holder = new TcpListener(endPoint);
+        holder.Start();
+        await using var claim = new PublicAddressClaim(endPoint, app => app.Run(context => context.Response.WriteAsync("nudged")),
+            PublicAddressClaim.WhenNudged, TimeProvider.System, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = claim.RunAsync(stop.Token);
+
+        // Taken by someone else at its first look: standby. A nudge while the address is still taken changes nothing.
+        Assert.False(claim.IsFree());
+        claim.Nudge();
+        claim.Nudge();
+        Assert.False(claim.Held);
+        holder.Stop();
+        claim.Nudge();
+
+        await Eventually.TrueAsync(() => claim.Held, "the nudged claim takes the address");
+        using var http = new HttpClient();
+        Assert.Equal("nudged", await http.GetStringAsync(new Uri($"http://{endPoint}/")));
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
     public async Task IdleClientConnection_IsClosedAfterTheIdleTimeout()
     {
         var endPoint = FreeEndPoint();

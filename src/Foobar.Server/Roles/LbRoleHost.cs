@@ -48,8 +48,9 @@ internal sealed partial class LbRoleHost : IRoleHost, IFrontRole
         _https = https is { } port ? new HttpsPolicy(port, topology.Public.Redirect, topology.Public.Hsts, topology.SiteHost) : null;
         _httpsListener = https is null ? null : HttpsListener(topology, server, tls, _webServers, logger);
         _front = Http1Front.Enabled ? new Http1Front(_forwarder, server.Name, Route) { IdleTimeout = topology.Lb.TimeoutClient } : null;
+        // The standby's watch probes the address on its heartbeat thread and nudges the claim (StandbyWatch).
         _claim = new PublicAddressClaim(new IPEndPoint(topology.Public.Address, topology.Public.HttpPort), Configure,
-            PublicAddressClaim.DefaultRetryInterval, TimeProvider.System, logger)
+            PublicAddressClaim.WhenNudged, TimeProvider.System, logger)
         {
             IdleTimeout = topology.Lb.TimeoutClient,
             HttpsEndPoint = https is { } p ? new IPEndPoint(topology.Public.Address, p) : null,

@@ -108,6 +108,57 @@ public sealed class StandbyWatchTests : IDisposable
         Assert.False(_holder.HasExited);
     }
 
+    [Fact]
+    public async Task TheRunningWatch_ReadsEachPingsAnswerAtItsNextWakeUp_AndFencesTheHolderOnlyOnceItFallsSilent()
+    {
+        await using var claim = Claim();
+        using var watch = Watch(claim);
+        using var stop = new CancellationTokenSource();
+        var run = watch.RunAsync(stop.Token);
+
+        await Eventually.TrueAsync(() => _log.Messages.Any(m => m.Contains($"Watching lb1 (pid {_holder.Id})", StringComparison.Ordinal)), "the watch learns the holder from its answers");
+        // Answering, the holder is never fenced however far the clock moves.
+        for (var i = 0; i < 3; i++)
+        {
+            _time.Advance(TakeoverAfter * 2);
+            var beats = watch.Beats;
+            await Eventually.TrueAsync(() => watch.Beats >= beats + 2, "two more beats, the second reading the first's answer");
+        }
+        Assert.False(_holder.HasExited, string.Join("\n", _log.Messages));
+
+        _responder.Dispose();
+        // An answer already on its way is read at the next beat or the one after: only then does the silence start.
+        var before = watch.Beats;
+        await Eventually.TrueAsync(() => watch.Beats >= before + 2, "two beats after the holder fell silent");
+        Assert.False(_holder.HasExited);
+        _time.Advance(TakeoverAfter);
+
+        await Eventually.TrueAsync(() => _holder.HasExited, "the silent holder killed by the running watch");
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task TheRunningWatch_FindsTheAddressFree_AndHasTheClaimTakeIt()
+    {
+        await using var claim = new PublicAddressClaim((IPEndPoint)_publicAddress.LocalEndpoint, _ => { }, PublicAddressClaim.WhenNudged, _time, _log);
+        using var watch = Watch(claim);
+        using var stop = new CancellationTokenSource();
+        var watching = watch.RunAsync(stop.Token);
+        var claiming = claim.RunAsync(stop.Token);
+        await Eventually.TrueAsync(() => _log.Messages.Any(m => m.Contains("Watching lb1", StringComparison.Ordinal)), "the watch learns the holder");
+        Assert.False(claim.Held);
+
+        // The holder dies: its socket goes, the address is free, nobody to fence.
+        _publicAddress.Stop();
+        _responder.Dispose();
+
+        await Eventually.TrueAsync(() => claim.Held, "the claim takes the address the watch found free");
+        Assert.False(_holder.HasExited);
+        await stop.CancelAsync();
+        await Task.WhenAll(watching, claiming);
+    }
+
     private StandbyWatch Watch(PublicAddressClaim claim) =>
         new([("lb1", _responder.EndPoint)], claim, IPAddress.Loopback, TakeoverAfter, _time, _log);
 
