@@ -13,8 +13,8 @@ namespace Foobar.ControlPlane.Rotation;
 /// made true on every front server. Two reasons to be out: an operator drained it
 /// (<c>foobar lb drain web1</c>, kept in the state directory until <c>ready</c>), or the control
 /// plane is stopping or restarting it (<see cref="LeaveAsync"/>: until it runs again, newly
-/// started and ready). Reconciled every half second, so a front server that restarts (and
-/// forgets) is told again within that time.
+/// started and ready). Reconciled within half a second of a change, so a front server that
+/// restarts (and forgets) is told again within that time (<see cref="RunAsync"/>).
 /// </summary>
 internal sealed class FrontTier : IDisposable
 {
@@ -230,14 +230,56 @@ internal sealed class FrontTier : IDisposable
         return answered > 0;
     }
 
-    /// <summary>Tells every front server until it agrees; runs until <paramref name="cancellationToken"/>.</summary>
+    /// <summary>
+    /// Tells every front server until it agrees; runs until <paramref name="cancellationToken"/>.
+    /// Looks every <see cref="ReconcileInterval"/> while something may differ — a drain or a ready
+    /// since the last pass every running front server agreed in, a server leaving, a front server
+    /// running as another process (it restarted and forgot), one that did not answer — and
+    /// otherwise only every <see cref="RecheckInterval"/>: each look is a request to every front
+    /// server, and four front servers asked twice a second cost every one of them wake-ups for
+    /// nothing (docs/operations.md).
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(ReconcileInterval);
+        using var timer = new PeriodicTimer(ReconcileInterval, _time);
+        string? agreed = null;
+        long agreedAt = 0;
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
         {
-            await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+            var now = Agreement();
+            if (now is null || now != agreed || _time.GetElapsedTime(agreedAt) >= RecheckInterval)
+            {
+                var told = await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+                var everyRunning = _topology.ServersWith(Front).Where(f => _readiness(f.Name).Pid is not null).All(f => told.Contains(f.Name));
+                (agreed, agreedAt) = now is not null && everyRunning ? (now, _time.GetTimestamp()) : (null, 0);
+            }
+            Interlocked.Increment(ref _ticks);
         }
+    }
+
+    /// <summary>How long <see cref="RunAsync"/> trusts an agreement before it looks again anyway (an operator's POST to a front server's admin port, say).</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(10);
+
+    private int _ticks;
+
+    /// <summary>Ticks <see cref="RunAsync"/> has handled (for tests).</summary>
+    internal int Ticks => Volatile.Read(ref _ticks);
+
+    /// <summary>
+    /// What the front servers should agree on and who they are: the servers out of rotation and
+    /// each front server's process. Null while a server is leaving (its return depends on its readiness).
+    /// </summary>
+    private string? Agreement()
+    {
+        lock (_lock)
+        {
+            if (_leaving.Count > 0)
+            {
+                return null;
+            }
+        }
+        return string.Join(",", OutOfRotation().Order(StringComparer.Ordinal)) + " | "
+            + string.Join(",", _topology.ServersWith(Front).Select(f => $"{f.Name} {_readiness(f.Name).Pid}"));
     }
 
     /// <summary>

@@ -214,6 +214,74 @@ public sealed class FrontTierTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheRunningTier_AsksTheFrontServersAgainOnlyWhenSomethingChanged_OrOnceTheRecheckIntervalHasPassed()
+    {
+        var time = new FakeTimeProvider();
+        var web1Pid = 100;
+        using var tier = Tier(_ => new FrontTier.Readiness(web1Pid, true), time: time);
+        using var stop = new CancellationTokenSource();
+        var run = tier.RunAsync(stop.Token);
+
+        await TickAsync(tier, time);
+        Assert.Equal(1, Looks());
+        // web1 agreed: nothing changed since, nothing asked.
+        for (var i = 0; i < 5; i++)
+        {
+            await TickAsync(tier, time);
+        }
+        Assert.Equal(1, Looks());
+
+        // An operator's drain is told at once, and the next tick makes sure.
+        await tier.SetAsync("app2", drain: true, CancellationToken.None);
+        await TickAsync(tier, time);
+        var afterDrain = Looks();
+        await TickAsync(tier, time);
+        Assert.Equal(afterDrain, Looks());
+
+        // web1 restarted (another process): asked again at the next tick, and told the drain.
+        lock (_lock)
+        {
+            _apps["app2"] = (false, 0);
+        }
+        web1Pid = 200;
+        await TickAsync(tier, time);
+        Assert.Equal(afterDrain + 1, Looks());
+        lock (_lock)
+        {
+            Assert.True(_apps["app2"].Draining);
+        }
+
+        // Nothing changes for the recheck interval: then asked once more anyway.
+        var ticks = (int)(FrontTier.RecheckInterval / TimeSpan.FromMilliseconds(500));
+        for (var i = 0; i < ticks - 1; i++)
+        {
+            await TickAsync(tier, time);
+        }
+        Assert.Equal(afterDrain + 1, Looks());
+        await TickAsync(tier, time);
+        Assert.Equal(afterDrain + 2, Looks());
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+    }
+
+    private int Looks()
+    {
+        lock (_lock)
+        {
+            return _looks;
+        }
+    }
+
+    /// <summary>Moves the clock one reconcile interval on and waits until the running tier has handled that tick.</summary>
+    private static async Task TickAsync(FrontTier tier, FakeTimeProvider time)
+    {
+        var ticks = tier.Ticks;
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        await Eventually.TrueAsync(() => tier.Ticks > ticks, "the tier handles the tick");
+    }
+
+    [Fact]
     public async Task ALeftServer_StaysOutUntilItRunsAgainAsAnotherProcessAndIsReady()
     {
         var now = new FrontTier.Readiness(100, true);
