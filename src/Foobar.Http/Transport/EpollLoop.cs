@@ -145,17 +145,33 @@ internal sealed unsafe class EpollLoop : IRingCompletions
 
     /// <summary>
     /// How long flushed bytes may wait for a turn stuck in one piece of work before another thread
-    /// sends them (<see cref="Rescue"/>): 25 ms, checked every 25 ms, so at most about 50 ms.
-    /// <see cref="SendIfDue"/> only runs between pieces of work; a single slow one (code compiled on
-    /// its first run, on a busy machine) would otherwise hold back answers made before it for its
-    /// whole length — a load balancer's answer to its standby's heartbeat among them, which must
-    /// never wait 500 ms. Not finer: every wake-up costs CPU in every idle server (checked every
-    /// 5 ms, an idle server of the default topology spent 10–40 ms of CPU a second more than without
-    /// the batching).
+    /// sends them (<see cref="Rescue"/>): 25 ms. <see cref="SendIfDue"/> only runs between pieces
+    /// of work; a single slow one (code compiled on its first run, on a busy machine) would
+    /// otherwise hold back answers made before it for its whole length.
     /// </summary>
     private static readonly long RescueAfter = Stopwatch.Frequency / 40;
 
-    private static readonly TimeSpan RescueCheck = TimeSpan.FromMilliseconds(25);
+    /// <summary>
+    /// How often the rescuer looks right after it has rescued something (and at first): 25 ms, so
+    /// such answers wait about 50 ms at most. Not finer: every wake-up costs CPU in every server
+    /// (checked every 5 ms, an idle server of the default topology spent 10–40 ms of CPU a second
+    /// more than without the batching).
+    /// </summary>
+    internal static readonly TimeSpan RescueCheck = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>
+    /// How seldom it looks at most: each look that found nothing to rescue doubles the wait, up to
+    /// this. Stuck turns come in bursts (a server's first requests compiling its code) and hardly
+    /// ever once it is warm, while every look is a wake-up: 40 a second per busy server at a steady
+    /// 25 ms, 3–4 ms of CPU a second in each web server of the chain (docs/web.md). The first stuck
+    /// turn after a quiet spell waits up to about this long; the pair's heartbeat never waits for a
+    /// loop (its own threads, Foobar.Server.Pair).
+    /// </summary>
+    internal static readonly TimeSpan RescueCheckMost = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The rescuer's next wait: back to <see cref="RescueCheck"/> after a rescue, else twice the last, up to <see cref="RescueCheckMost"/>.</summary>
+    internal static TimeSpan NextRescueCheck(TimeSpan last, bool rescued) =>
+        rescued ? RescueCheck : TimeSpan.FromTicks(Math.Min(last.Ticks * 2, RescueCheckMost.Ticks));
 
     private static int _rescuer;
 
@@ -174,7 +190,7 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     }
 
     /// <summary>
-    /// Checks in a row with nothing deferred on any loop before the rescuer parks (50 ms): an idle
+    /// Checks in a row with nothing deferred on any loop before the rescuer parks (two waits, 50 to 400 ms): an idle
     /// server then has no thread waking 40 times a second. The first deferral of a turn wakes it; a
     /// server answering a few checks a second wakes it a few times each (at 200 ms, a health check
     /// every 333 ms kept it awake most of the time).
@@ -201,15 +217,18 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     {
         var loops = All.Value;
         var idle = 0;
+        var check = RescueCheck;
         while (true)
         {
-            Thread.Sleep(RescueCheck);
+            Thread.Sleep(check);
             var now = Stopwatch.GetTimestamp();
             var deferring = false;
+            var rescuedBefore = Rescued;
             foreach (var loop in loops)
             {
                 deferring |= loop.Rescue(now);
             }
+            check = NextRescueCheck(check, Rescued != rescuedBefore);
             idle = deferring ? 0 : idle + 1;
             if (idle < ParkAfter)
             {

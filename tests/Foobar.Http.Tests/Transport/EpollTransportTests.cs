@@ -427,6 +427,21 @@ public sealed class EpollTransportTests
         Assert.True(onLoop, "in 20 tries the pair never ran on the loop's thread");
     }
 
+    [Fact]
+    public void TheRescuer_LooksLessOftenWhileNothingNeedsRescuing_AndAtItsFirstPaceAfterARescue()
+    {
+        var check = EpollLoop.RescueCheck;
+        var waits = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            check = EpollLoop.NextRescueCheck(check, rescued: false);
+            waits.Add(check.TotalMilliseconds);
+        }
+
+        Assert.Equal([50, 100, 200, 200, 200], waits);
+        Assert.Equal(EpollLoop.RescueCheck, EpollLoop.NextRescueCheck(EpollLoop.RescueCheckMost, rescued: true));
+    }
+
     /// <summary>Reads one HTTP/1.1 response with a Content-Length from <paramref name="reader"/>: its body.</summary>
     private static async Task<string> ReadResponseBodyAsync(PipeReader reader)
     {
