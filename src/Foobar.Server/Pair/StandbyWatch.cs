@@ -127,11 +127,13 @@ internal sealed partial class StandbyWatch : IDisposable
     internal long Beats => Volatile.Read(ref _beats);
 
     private long _beats;
+    private DateTimeOffset _pingedAt;
 
     /// <summary>Sends every peer a ping with a new nonce: answers to older pings are ignored from now on.</summary>
     private void Ping()
     {
         Interlocked.Increment(ref _beats);
+        _pingedAt = _time.GetUtcNow();
         var nonce = ++_nonce;
         Span<byte> ping = stackalloc byte[Heartbeat.MaxLength];
         var length = Heartbeat.WritePing(nonce, ping);
@@ -175,7 +177,9 @@ internal sealed partial class StandbyWatch : IDisposable
                 {
                     LogWatching(_logger, pong.Name, pong.Pid, _claim.EndPoint, process is null ? "not on this host: cannot be fenced from here" : "on this host");
                 }
-                _holder = new Holder(pong.Name, process, _time.GetUtcNow());
+                // Seen when the ping went out: the answer came after it, and read an interval later
+                // the holder would look that much fresher and a hang be fenced that much later.
+                _holder = new Holder(pong.Name, process, _pingedAt);
                 holderAnswered = true;
             }
         }
