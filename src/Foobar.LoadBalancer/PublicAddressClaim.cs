@@ -10,8 +10,9 @@ namespace Foobar.LoadBalancer;
 
 /// <summary>
 /// Holds the public address for an active-passive pair on one machine: whoever has it bound
-/// serves it, the other keeps trying to bind. When the holder dies the kernel closes its socket
-/// and the standby's next attempt succeeds; a holder that comes back finds the address taken
+/// serves it, the other keeps trying to bind — every <c>retryInterval</c>, or when
+/// <see cref="Nudge"/>d (<see cref="WhenNudged"/>: the standby's heartbeat thread probes the address
+/// and nudges). When the holder dies the kernel closes its socket and the standby's next attempt succeeds; a holder that comes back finds the address taken
 /// and becomes the standby, so there are never two owners.
 /// </summary>
 /// <remarks>
@@ -25,9 +26,6 @@ public sealed partial class PublicAddressClaim(
     TimeProvider timeProvider,
     ILogger logger) : IAsyncDisposable
 {
-    /// <summary>How often a standby tries to take the address. Default 100 ms: the probe is one bind() call, so the site is unreachable for at most a tenth of a second.</summary>
-    public static readonly TimeSpan DefaultRetryInterval = TimeSpan.FromMilliseconds(100);
-
     /// <summary>
     /// The retry interval of a claim that looks only when <see cref="Nudge"/>d: a standby whose
     /// heartbeat thread probes the address anyway (<see cref="IsFree"/>) on each of its wake-ups,

@@ -164,5 +164,5 @@ public sealed class StandbyWatchTests : IDisposable
 
     /// <summary>The claim on the address the test's socket holds.</summary>
     private PublicAddressClaim Claim() =>
-        new((IPEndPoint)_publicAddress.LocalEndpoint, _ => { }, PublicAddressClaim.DefaultRetryInterval, _time, _log);
+        new((IPEndPoint)_publicAddress.LocalEndpoint, _ => { }, PublicAddressClaim.WhenNudged, _time, _log);
 }
