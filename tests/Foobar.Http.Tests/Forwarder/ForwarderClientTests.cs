@@ -52,19 +52,20 @@ public sealed class ForwarderClientTests : IAsyncLifetime
     public async Task TheConnectTimeout_IsTheConnectsOnly_ASlowTlsHandshakeStillSucceeds()
     {
         var certificates = new ServerCertificates(_site.Load());
-        // Accepts at once, then takes 600 ms before its TLS handshake: three times the connect timeout.
+        // Accepts at once, then takes 3 s before its TLS handshake: three times the connect timeout.
+        // (At 600 ms against 200, a loopback connect at the suite's loaded start once took longer than 200 ms in CI.)
         await using var slow = await LoopbackServer.StartAsync(app => app.Run(c => c.Response.WriteAsync("slow but there")),
             listen =>
             {
                 listen.Use(next => async connection =>
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(600));
+                    await Task.Delay(TimeSpan.FromSeconds(3));
                     await next(connection);
                 });
                 listen.UseTls(certificates);
             });
         using var authority = _site.LoadAuthority();
-        using var client = ForwarderClient.Create(TimeSpan.FromMilliseconds(200), authority: authority);
+        using var client = ForwarderClient.Create(TimeSpan.FromSeconds(1), authority: authority);
 
         Assert.Equal("slow but there", await GetAsync(client, $"https://{slow.EndPoint}/", HttpVersion.Version11));
     }
