@@ -38,6 +38,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     /// <summary>The id made up for a request that came without one (<see cref="EnsureId"/>), kept as bytes: no string per request.</summary>
     private readonly byte[] _generatedId = new byte[ForwardedHeaders.RequestIdBytes];
     private bool _hasGeneratedId;
+    /// <summary>The header lines <see cref="Write"/> leaves out (hop-by-hop ones, X-Forwarded-For), in order: where each starts and ends.</summary>
+    private readonly (int Start, int End)[] _dropped = new (int, int)[MaxHeaders];
+    private int _droppedCount;
     private string _path = "/";
 
     /// <summary>The client's address, as X-Forwarded-For and the access log give it.</summary>
@@ -103,6 +106,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     /// <summary>The servers behind this one that answered (their X-Served-By), once known; null when none did.</summary>
     public string? Upstream { get; private set; }
 
+    /// <summary>Whether <see cref="Upstream"/> is wanted (the access log writes it): otherwise the backend's X-Served-By is passed on as bytes only.</summary>
+    public bool KeepsUpstream { get; set; }
+
     /// <summary>Notes the answer for the access log.</summary>
     public void Answered(int status, long? bodyLength, string? upstream)
     {
@@ -130,6 +136,7 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
         _head = buffer[..(end + 4)];
         _target = _host = _forwardedFor = _requestId = _referer = _userAgent = _acceptEncoding = _ifNoneMatch = _ifModifiedSince = default;
         _hasGeneratedId = false;
+        _droppedCount = 0;
         Answered(0, null, null);
         _hasForwardedProto = _hasForwardedHost = WantsClose = HasRangeOrPrecondition = false;
         return ReadRequestLine(span[..(end + 2)], out var rest) && ReadHeaders(span, rest, end + 2) && _host.End.Value > 0;
@@ -222,9 +229,14 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
                 valueEnd--;
             }
             var value = line[valueStart..valueEnd];
-            if (value.IndexOfAnyExcept(ValueChars) >= 0 || !Note(line[..colon], value, (at + valueStart)..(at + valueEnd)))
+            var index = RequestHeaders.IndexOf(line[..colon]);
+            if (value.IndexOfAnyExcept(ValueChars) >= 0 || !Note(index, value, (at + valueStart)..(at + valueEnd)))
             {
                 return false;
+            }
+            if (RequestHeaders.IsDropped(index))
+            {
+                _dropped[_droppedCount++] = (at, lineEnd + 2);
             }
             at = lineEnd + 2;
         }
@@ -232,9 +244,9 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     }
 
     /// <summary>Takes note of a header that matters here; false for one that puts the request outside the plain shape.</summary>
-    private bool Note(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, Range range)
+    private bool Note(int index, ReadOnlySpan<byte> value, Range range)
     {
-        switch (RequestHeaders.IndexOf(name))
+        switch (index)
         {
             case RequestHeaders.Host:
                 if (_host.End.Value > 0 || value.IsEmpty || value.IndexOfAnyExcept(HostChars) >= 0)
@@ -318,15 +330,20 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     }
 
     /// <summary>Writes the X-Request-Id header line: the client's value as received, or the id made up for it.</summary>
-    public void WriteRequestId(PipeWriter output)
+    public void WriteRequestId(PipeWriter output) => output.Advance(WriteRequestId(output.GetSpan(RequestIdLineLength)));
+
+    /// <summary>Writes the X-Request-Id header line into <paramref name="span"/> (at least <see cref="RequestIdLineLength"/> long): how many bytes.</summary>
+    public int WriteRequestId(Span<byte> span)
     {
-        var span = output.GetSpan(RequestIdLineSize + LengthOf(_requestId));
         var written = 0;
         Append(span, ref written, "X-Request-Id: "u8);
         written += WriteId(span[written..]);
         Append(span, ref written, "\r\n"u8);
-        output.Advance(written);
+        return written;
     }
+
+    /// <summary>The most <see cref="WriteRequestId(Span{byte})"/> writes.</summary>
+    public int RequestIdLineLength => RequestIdLineSize + LengthOf(_requestId);
 
     /// <summary>The id's bytes: <see cref="ForwardedHeaders.RequestIdBytes"/> as hex when made up here.</summary>
     private int WriteId(Span<byte> span)
@@ -357,24 +374,19 @@ internal sealed class FrontRequest(IPAddress? client) : IRequestHead, IFrontRequ
     public void Write(PipeWriter output, Backend backend)
     {
         var head = _head.Span;
-        var lineEnd = head.IndexOf("\r\n"u8) + 2;
-        output.Write(head[..lineEnd]);
-        for (var at = lineEnd; at < head.Length - 2;)
+        // One span for the whole head, no larger than what goes in it, so the head stays in the buffer's current block.
+        var span = output.GetSpan(head.Length + AddedHeadersSize + LengthOf(_forwardedFor) + LengthOf(_host) + (_hasGeneratedId ? RequestIdLineSize : 0));
+        var written = 0;
+        var at = 0;
+        // The lines to leave out were found when the head was read: the rest goes in as few copies.
+        for (var i = 0; i < _droppedCount; i++)
         {
-            var end = at + head[at..].IndexOf("\r\n"u8) + 2;
-            var line = head[at..end];
-            var name = line[..line.IndexOf((byte)':')];
-            if (RequestHeaders.IsDropped(RequestHeaders.IndexOf(name)))
-            {
-                at = end;
-                continue;
-            }
-            output.Write(line);
+            var (start, end) = _dropped[i];
+            Append(span, ref written, head[at..start]);
             at = end;
         }
-        // What is added below, exactly: a span no larger keeps the head in the buffer's current block.
-        var span = output.GetSpan(AddedHeadersSize + LengthOf(_forwardedFor) + LengthOf(_host) + (_hasGeneratedId ? RequestIdLineSize : 0));
-        var written = 0;
+        // Up to the blank line, which ends the added headers instead.
+        Append(span, ref written, head[at..^2]);
         Append(span, ref written, "X-Forwarded-For: "u8);
         if (_forwardedFor.End.Value > 0)
         {

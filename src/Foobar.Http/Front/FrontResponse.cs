@@ -25,51 +25,66 @@ internal static class FrontResponse
     /// <returns>Whether the client connection must close after the body.</returns>
     public static bool WriteHead(PipeWriter output, ResponseHead head, string self, FrontRequest request, bool close)
     {
-        WriteStatusLine(output, head.Status);
-        request.Answered(head.Status, head.Framing == BodyFraming.ContentLength ? head.ContentLength : null, head.ServedBy);
-        var hasId = false;
-        foreach (var (name, value) in head.Headers)
+        request.Answered(head.Status, head.Framing == BodyFraming.ContentLength ? head.ContentLength : null, request.KeepsUpstream ? head.ServedBy : null);
+        var framing = head.Framing;
+        if (framing == BodyFraming.UntilClose)
         {
-            WriteHeader(output, name, value);
-            hasId |= ReferenceEquals(name, ForwardedHeaders.RequestIdHeader) || name.Equals(ForwardedHeaders.RequestIdHeader, StringComparison.OrdinalIgnoreCase);
+            close = true;
         }
-        if (string.IsNullOrEmpty(head.ServedBy))
+        var statusLine = StatusLine(head.Status);
+        var lines = head.Lines;
+        var upstream = head.ServedByBytes;
+        // One span for the whole head: each piece asked of the writer on its own cost more than its copy.
+        var span = output.GetSpan(statusLine.Length + lines.Length + ServedByLineSize + self.Length + upstream.Length
+            + (head.HasRequestId ? 0 : request.RequestIdLineLength) + FramingLineSize + CloseLine.Length + 2);
+        var written = 0;
+        Append(span, ref written, statusLine);
+        Append(span, ref written, lines);
+        Append(span, ref written, "X-Served-By: "u8);
+        written += Encoding.Latin1.GetBytes(self, span[written..]);
+        if (!upstream.IsEmpty)
         {
-            WriteHeader(output, ServedBy.HeaderName, self);
+            Append(span, ref written, ", "u8);
+            Append(span, ref written, upstream);
         }
-        else
+        Append(span, ref written, "\r\n"u8);
+        if (!head.HasRequestId)
         {
-            WriteText(output, ServedBy.HeaderName);
-            output.Write(": "u8);
-            WriteText(output, self);
-            output.Write(", "u8);
-            WriteText(output, head.ServedBy);
-            output.Write("\r\n"u8);
+            written += request.WriteRequestId(span[written..]);
         }
-        if (!hasId)
-        {
-            request.WriteRequestId(output);
-        }
-        switch (head.Framing)
+        switch (framing)
         {
             case BodyFraming.ContentLength:
-                output.Write("Content-Length: "u8);
-                WriteNumber(output, head.ContentLength);
-                output.Write("\r\n"u8);
+                Append(span, ref written, "Content-Length: "u8);
+                head.ContentLength.TryFormat(span[written..], out var digits, default, CultureInfo.InvariantCulture);
+                written += digits;
+                Append(span, ref written, "\r\n"u8);
                 break;
             case BodyFraming.Chunked:
-                output.Write("Transfer-Encoding: chunked\r\n"u8);
-                break;
-            case BodyFraming.UntilClose:
-                close = true;
+                Append(span, ref written, "Transfer-Encoding: chunked\r\n"u8);
                 break;
         }
         if (close)
         {
-            output.Write("Connection: close\r\n"u8);
+            Append(span, ref written, CloseLine);
         }
-        output.Write("\r\n"u8);
+        Append(span, ref written, "\r\n"u8);
+        output.Advance(written);
         return close;
+    }
+
+    /// <summary>"X-Served-By: ", ", " and CRLF around this server's name and the upstream's.</summary>
+    private const int ServedByLineSize = 13 + 2 + 2;
+
+    /// <summary>The longer framing line: "Content-Length: " with 19 digits and CRLF, or "Transfer-Encoding: chunked" and CRLF.</summary>
+    private const int FramingLineSize = 40;
+
+    private static ReadOnlySpan<byte> CloseLine => "Connection: close\r\n"u8;
+
+    private static void Append(Span<byte> span, ref int written, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(span[written..]);
+        written += bytes.Length;
     }
 
     /// <summary>
@@ -152,8 +167,10 @@ internal static class FrontResponse
         }
     }
 
-    private static void WriteStatusLine(PipeWriter output, int status) =>
-        output.Write(StatusLines[status] ??= Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n"));
+    private static void WriteStatusLine(PipeWriter output, int status) => output.Write(StatusLine(status));
+
+    private static byte[] StatusLine(int status) =>
+        StatusLines[status] ??= Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n");
 
     /// <summary>The status line of each code (100–999, what <see cref="ResponseHead"/> and the front's own answers give), made once.</summary>
     private static readonly byte[]?[] StatusLines = new byte[]?[1000];

@@ -122,6 +122,7 @@ public sealed class Http1Front(HttpForwarder forwarder, string self, FrontRouter
             }
             ServerLeaving.NoteRequest(Time);
             var log = AccessLog is not null && request.Path != QuietPath;
+            request.KeepsUpstream = log;
             var arrived = log ? DateTimeOffset.UtcNow : default;
             var startedAt = log ? Stopwatch.GetTimestamp() : 0;
             var close = request.WantsClose || state.CloseRequested;

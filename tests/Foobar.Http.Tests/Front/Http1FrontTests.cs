@@ -363,6 +363,25 @@ public class Http1FrontTests
     }
 
     [Fact]
+    public async Task TheBackendsHeaders_PassOnAsSent_ItsOwnRequestIdOnce_ItsHopsHeadersLeftOut()
+    {
+        await using var backend = ScriptedBackend.Answering(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: X-Hop\r\nX-Hop: no\r\nx-request-id: from-app\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nok");
+        await using var server = await Server.StartAsync(PoolOf(backend.BaseUri));
+        using var client = await FrontClient.ConnectAsync(server.BaseUri);
+
+        var response = await client.GetAsync("/api/x");
+
+        Assert.Equal("ok", response.Body);
+        var lines = response.Head.Split("\r\n");
+        Assert.Equal("from-app", Assert.Single(lines, line => line.StartsWith("X-Request-Id:", StringComparison.OrdinalIgnoreCase))[13..].Trim());
+        Assert.Equal(["Set-Cookie: a=1", "Set-Cookie: b=2"], lines.Where(line => line.StartsWith("Set-Cookie:", StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, line => line.StartsWith("X-Hop", StringComparison.OrdinalIgnoreCase) || line.StartsWith("Connection", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("front", response.Header("X-Served-By"));
+        Assert.Equal("2", response.Header("Content-Length"));
+    }
+
+    [Fact]
     public async Task TheAccessLog_GetsTheFrontsRequests()
     {
         var path = Path.Combine(Path.GetTempPath(), $"front-access-{Guid.NewGuid():N}.log");

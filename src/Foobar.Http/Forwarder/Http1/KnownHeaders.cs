@@ -20,6 +20,9 @@ internal static class KnownHeaders
     /// <summary>Index of X-Served-By.</summary>
     public const int ServedBy = 3;
 
+    /// <summary>Index of X-Request-Id.</summary>
+    public const int RequestId = 4;
+
     /// <summary>What <see cref="IndexOf"/> returns for the other hop-by-hop headers, which are dropped.</summary>
     public const int HopByHop = -2;
 
@@ -29,9 +32,9 @@ internal static class KnownHeaders
     /// <summary>The names, as they are written on.</summary>
     public static readonly string[] Names =
     [
-        "Content-Length", "Transfer-Encoding", "Connection", Http.ServedBy.HeaderName,
+        "Content-Length", "Transfer-Encoding", "Connection", Http.ServedBy.HeaderName, ForwardedHeaders.RequestIdHeader,
         "Content-Type", "Date", "Server", "Last-Modified", "ETag", "Accept-Ranges", "Cache-Control",
-        "Expires", "Vary", "Content-Encoding", "Location", "Set-Cookie", ForwardedHeaders.RequestIdHeader,
+        "Expires", "Vary", "Content-Encoding", "Location", "Set-Cookie",
         "Content-Language", "Age", "Content-Range", "Strict-Transport-Security", "Access-Control-Allow-Origin",
         "X-Content-Type-Options", "Content-Disposition", "Referrer-Policy", "X-Frame-Options",
         "Content-Security-Policy", "Retry-After", "WWW-Authenticate", "Link", "Pragma", "Alt-Svc",
@@ -41,6 +44,9 @@ internal static class KnownHeaders
 
     private static readonly byte[][] HopByHopNames =
         [.. new[] { "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "TE", "Trailer", "Upgrade" }.Select(Encoding.ASCII.GetBytes)];
+
+    /// <summary>The name of index <paramref name="known"/> as it is written on.</summary>
+    public static ReadOnlySpan<byte> NameBytesOf(int known) => NameBytes[known];
 
     /// <summary>The number of names in the table.</summary>
     public static int Count => Names.Length;

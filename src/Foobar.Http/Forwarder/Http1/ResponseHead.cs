@@ -15,6 +15,19 @@ internal sealed class ResponseHead
 
     private readonly string?[] _lastValues = new string?[KnownHeaders.Count];
 
+    /// <summary>The end-to-end header lines as they go on, <c>Name: value</c> and CRLF each (see <see cref="Lines"/>).</summary>
+    private byte[] _lines = new byte[1024];
+    private int _linesLength;
+    /// <summary>Where each of those lines starts, how long its name is, and its <see cref="KnownHeaders"/> index.</summary>
+    private readonly List<(int Start, int NameLength, int Known)> _lineIndex = [];
+    private readonly List<KeyValuePair<string, string>> _headers = [];
+    private bool _headersMade;
+
+    /// <summary>X-Served-By's value as received; <c>_servedByLength</c> is -1 when the backend sent none.</summary>
+    private byte[] _servedBy = new byte[64];
+    private int _servedByLength = -1;
+    private string? _servedByText;
+
     /// <summary>The status code.</summary>
     public int Status { get; private set; }
 
@@ -27,11 +40,46 @@ internal sealed class ResponseHead
     /// <summary>Whether the connection may carry another request after this response.</summary>
     public bool KeepAlive { get; private set; }
 
-    /// <summary>The servers the backend reported in <c>X-Served-By</c>; null when it sent none.</summary>
-    public string? ServedBy { get; private set; }
+    /// <summary>Whether the end-to-end headers include an X-Request-Id.</summary>
+    public bool HasRequestId { get; private set; }
 
-    /// <summary>The end-to-end headers in the order received; hop-by-hop ones, the framing and X-Served-By left out.</summary>
-    public List<KeyValuePair<string, string>> Headers { get; } = [];
+    /// <summary>
+    /// The end-to-end header lines, ready to go on as they are: <c>Name: value</c> and CRLF each, in
+    /// the order received, hop-by-hop ones, the framing and X-Served-By left out; a known name
+    /// spelt as <see cref="KnownHeaders.Names"/> has it, any other as received, the value without
+    /// the spaces around it. Valid until the next parse.
+    /// </summary>
+    public ReadOnlySpan<byte> Lines => _lines.AsSpan(0, _linesLength);
+
+    /// <summary>The X-Served-By value the backend sent, as bytes; empty when it sent none (or an empty one).</summary>
+    public ReadOnlySpan<byte> ServedByBytes => _servedBy.AsSpan(0, Math.Max(_servedByLength, 0));
+
+    /// <summary>The servers the backend reported in <c>X-Served-By</c>; null when it sent none.</summary>
+    public string? ServedBy => _servedByLength < 0 ? null : _servedByText ??= Encoding.Latin1.GetString(ServedByBytes);
+
+    /// <summary>
+    /// <see cref="Lines"/> as name and value strings, made on first use after each parse (the
+    /// forwarder's Kestrel path wants them; the front passes the bytes on); a known header's value
+    /// is the same string as last time on this connection when its bytes are the same.
+    /// </summary>
+    public List<KeyValuePair<string, string>> Headers
+    {
+        get
+        {
+            if (!_headersMade)
+            {
+                _headersMade = true;
+                foreach (var (start, nameLength, known) in _lineIndex)
+                {
+                    var line = _lines.AsSpan(start);
+                    var value = line[(nameLength + 2)..line.IndexOf("\r\n"u8)];
+                    var name = known >= 0 ? KnownHeaders.Names[known] : Encoding.Latin1.GetString(line[..nameLength]);
+                    _headers.Add(new(name, ValueOf(known, value)));
+                }
+            }
+            return _headers;
+        }
+    }
 
     /// <summary>
     /// Parses a head from the start of <paramref name="buffer"/>. False when the head is not
@@ -74,8 +122,13 @@ internal sealed class ResponseHead
 
     private void Parse(ReadOnlySpan<byte> head, bool requestWasHead)
     {
-        Headers.Clear();
-        ServedBy = null;
+        _linesLength = 0;
+        _lineIndex.Clear();
+        _headers.Clear();
+        _headersMade = false;
+        _servedByLength = -1;
+        _servedByText = null;
+        HasRequestId = false;
         var end = head.IndexOf("\r\n"u8);
         var statusLine = end < 0 ? head : head[..end];
         var http11 = ParseStatusLine(statusLine);
@@ -118,25 +171,20 @@ internal sealed class ResponseHead
                     connection = connection is null ? tokens : $"{connection}, {tokens}";
                     continue;
                 case KnownHeaders.ServedBy:
-                    ServedBy = ValueOf(known, value);
+                    KeepServedBy(value);
                     continue;
                 case KnownHeaders.HopByHop:
                     continue;
+                case KnownHeaders.RequestId:
+                    HasRequestId = true;
+                    break;
             }
-            var name = known >= 0 ? KnownHeaders.Names[known] : Encoding.Latin1.GetString(line[..colon]);
-            Headers.Add(new(name, ValueOf(known, value)));
+            AddLine(known >= 0 ? KnownHeaders.NameBytesOf(known) : line[..colon], value, known);
         }
         KeepAlive = HasToken(connection, "close") ? false : http11 || HasToken(connection, "keep-alive");
         if (connection is not null && NamesHeaders(connection))
         {
-            // A backend's Connection header names further headers that belong to its hop only.
-            for (var i = Headers.Count - 1; i >= 0; i--)
-            {
-                if (HopByHopHeaders.Contains(Headers[i].Key, connection))
-                {
-                    Headers.RemoveAt(i);
-                }
-            }
+            DropLinesNamedIn(connection);
         }
         Framing = FramingOf(requestWasHead, contentLength, transferEncoding);
         ContentLength = Framing == BodyFraming.ContentLength ? contentLength : 0;
@@ -147,8 +195,60 @@ internal sealed class ResponseHead
         if (requestWasHead && contentLength >= 0)
         {
             // What a GET would have carried: the client may want to know.
-            Headers.Add(new("Content-Length", contentLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Span<byte> digits = stackalloc byte[20];
+            contentLength.TryFormat(digits, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            AddLine(KnownHeaders.NameBytesOf(KnownHeaders.ContentLength), digits[..written], KnownHeaders.ContentLength);
         }
+    }
+
+    /// <summary>Appends <c>name: value</c> and CRLF to <see cref="Lines"/>.</summary>
+    private void AddLine(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int known)
+    {
+        var length = name.Length + value.Length + 4;
+        if (_linesLength + length > _lines.Length)
+        {
+            // At most MaxSize in all: every line is shorter than it was received.
+            Array.Resize(ref _lines, Math.Max(_lines.Length * 2, _linesLength + length));
+        }
+        _lineIndex.Add((_linesLength, name.Length, known));
+        var span = _lines.AsSpan(_linesLength);
+        name.CopyTo(span);
+        ": "u8.CopyTo(span[name.Length..]);
+        value.CopyTo(span[(name.Length + 2)..]);
+        "\r\n"u8.CopyTo(span[(length - 2)..]);
+        _linesLength += length;
+    }
+
+    private void KeepServedBy(ReadOnlySpan<byte> value)
+    {
+        if (value.Length > _servedBy.Length)
+        {
+            _servedBy = new byte[value.Length];
+        }
+        value.CopyTo(_servedBy);
+        _servedByLength = value.Length;
+    }
+
+    /// <summary>Takes out of <see cref="Lines"/> the headers a backend's Connection header names: they belong to its hop only.</summary>
+    private void DropLinesNamedIn(string connection)
+    {
+        var kept = 0;
+        var to = 0;
+        for (var i = 0; i < _lineIndex.Count; i++)
+        {
+            var (start, nameLength, known) = _lineIndex[i];
+            var name = known >= 0 ? KnownHeaders.Names[known] : Encoding.Latin1.GetString(_lines, start, nameLength);
+            var length = _lines.AsSpan(start).IndexOf("\r\n"u8) + 2;
+            if (HopByHopHeaders.Contains(name, connection))
+            {
+                continue;
+            }
+            _lines.AsSpan(start, length).CopyTo(_lines.AsSpan(to));
+            _lineIndex[kept++] = (to, nameLength, known);
+            to += length;
+        }
+        _lineIndex.RemoveRange(kept, _lineIndex.Count - kept);
+        _linesLength = to;
     }
 
     private BodyFraming FramingOf(bool requestWasHead, long contentLength, string? transferEncoding)

@@ -126,6 +126,42 @@ public class ResponseHeadTests
         Assert.Equal("a", head.Headers[1].Value);
     }
 
+    [Fact]
+    public void Lines_AreTheEndToEndHeadersReadyToPassOn_KnownNamesSpeltAsKnown_ValuesTrimmed()
+    {
+        var head = new ResponseHead();
+
+        Assert.True(head.TryParse(Bytes("HTTP/1.1 200 OK\r\ncontent-type:  text/html \r\nConnection: x-internal\r\nX-Internal: secret\r\nx-custom: a\r\n"
+            + "X-Request-Id: abc\r\nX-Served-By: app1, db2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 5\r\n\r\n"), false, out _));
+
+        Assert.Equal("Content-Type: text/html\r\nx-custom: a\r\nX-Request-Id: abc\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n", Encoding.Latin1.GetString(head.Lines));
+        Assert.True(head.HasRequestId);
+        Assert.Equal("app1, db2", Encoding.Latin1.GetString(head.ServedByBytes));
+        Assert.Equal("app1, db2", head.ServedBy);
+        Assert.Equal([new("Content-Type", "text/html"), new("x-custom", "a"), new("X-Request-Id", "abc"), new("Set-Cookie", "a=1"), new("Set-Cookie", "b=2")], head.Headers);
+
+        // The next response on the connection starts afresh.
+        Assert.True(head.TryParse(Bytes("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"), false, out _));
+
+        Assert.Equal("ETag: \"x\"\r\n", Encoding.Latin1.GetString(head.Lines));
+        Assert.False(head.HasRequestId);
+        Assert.True(head.ServedByBytes.IsEmpty);
+        Assert.Null(head.ServedBy);
+        Assert.Equal([new("ETag", "\"x\"")], head.Headers);
+    }
+
+    [Fact]
+    public void Lines_OfAHeadLargerThanTheirFirstBuffer_AreWhole()
+    {
+        var values = Enumerable.Range(0, 40).Select(i => $"X-Filler-{i}: {new string((char)('a' + (i % 26)), 100)}\r\n").ToArray();
+        var head = new ResponseHead();
+
+        Assert.True(head.TryParse(Bytes($"HTTP/1.1 200 OK\r\n{string.Concat(values)}Content-Length: 0\r\n\r\n"), false, out _));
+
+        Assert.Equal(string.Concat(values), Encoding.Latin1.GetString(head.Lines));
+        Assert.Equal(40, head.Headers.Count);
+    }
+
     [Theory]
     [InlineData("HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", "malformed status line")]
     [InlineData("HTTP/1.1 099 Odd\r\n\r\n", "malformed status line")]
