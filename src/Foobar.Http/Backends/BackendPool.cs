@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using Foobar.Http.LoadBalancing;
 
 namespace Foobar.Http.Backends;
@@ -13,6 +14,8 @@ public sealed class BackendPool
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter> _waiters = [];
+    /// <summary>Fires at the first waiter's deadline (the queue is first come first served: it is the first to run out); created at the first wait.</summary>
+    private ITimer? _deadlines;
     private volatile Backend[] _backends;
     private volatile bool _limited;
     private long _queueRefused;
@@ -131,36 +134,71 @@ public sealed class BackendPool
                 Interlocked.Increment(ref _queueRefused);
                 return ValueTask.FromResult(Acquired.Refused(Refusal.QueueFull));
             }
-            waiter = new Waiter(tried, key);
+            waiter = new Waiter(tried, key, Queue.Time.GetTimestamp() + (long)(Queue.Timeout.TotalSeconds * Queue.Time.TimestampFrequency));
             waiter.Node = _waiters.AddLast(waiter);
+            if (_waiters.Count == 1)
+            {
+                _deadlines ??= Queue.Time.CreateTimer(static pool => ((BackendPool)pool!).ExpireWaiters(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _deadlines.Change(Queue.Timeout, Timeout.InfiniteTimeSpan);
+            }
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Under the lock, so the waiter holds its registration before anyone can complete
+                // it; a token cancelled already runs the callback here (the lock lets it in again).
+                waiter.Cancellation = cancellationToken.UnsafeRegister(static (state, token) =>
+                {
+                    var (pool, waiter) = ((BackendPool, Waiter))state!;
+                    pool.CancelWaiter(waiter, token);
+                }, (this, waiter));
+            }
         }
-        return WaitAsync(waiter, cancellationToken);
+        return waiter.Task;
     }
 
-    private async ValueTask<Acquired> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    /// <summary>Takes <paramref name="waiter"/> off the queue, if it still is on it: true for the caller that did, who completes it.</summary>
+    private bool Dequeue(Waiter waiter)
     {
-        try
+        if (waiter.Node?.List is null)
         {
-            var backend = await waiter.Slot.Task.WaitAsync(Queue.Timeout, Queue.Time, cancellationToken).ConfigureAwait(false);
-            return new Acquired(backend, Refusal.None);
+            return false;
         }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        _waiters.Remove(waiter.Node);
+        return true;
+    }
+
+    private void CancelWaiter(Waiter waiter, CancellationToken token)
+    {
+        lock (_gate)
         {
-            lock (_gate)
+            if (!Dequeue(waiter))
             {
-                if (waiter.Node?.List is not null)
-                {
-                    _waiters.Remove(waiter.Node);
-                    if (e is OperationCanceledException)
-                    {
-                        throw;
-                    }
-                    Interlocked.Increment(ref _queueRefused);
-                    return Acquired.Refused(Refusal.QueueTimeout);
-                }
+                return;
             }
-            // A slot was handed over as the wait ended: take it, the caller releases it.
-            return new Acquired(await waiter.Slot.Task.ConfigureAwait(false), Refusal.None);
+        }
+        waiter.Fail(new OperationCanceledException(token));
+    }
+
+    /// <summary>From <c>_deadlines</c>: refuses the waiters whose time ran out, and sets the timer for the next.</summary>
+    private void ExpireWaiters()
+    {
+        List<Waiter>? expired = null;
+        lock (_gate)
+        {
+            var now = Queue.Time.GetTimestamp();
+            while (_waiters.First?.Value is { } first && first.Deadline <= now)
+            {
+                Dequeue(first);
+                (expired ??= []).Add(first);
+            }
+            if (_waiters.First?.Value is { } next)
+            {
+                _deadlines!.Change(Queue.Time.GetElapsedTime(now, next.Deadline), Timeout.InfiniteTimeSpan);
+            }
+        }
+        foreach (var waiter in expired ?? [])
+        {
+            Interlocked.Increment(ref _queueRefused);
+            waiter.Complete(Acquired.Refused(Refusal.QueueTimeout), inline: false);
         }
     }
 
@@ -189,28 +227,80 @@ public sealed class BackendPool
         return true;
     }
 
-    /// <summary>Hands free slots to waiters, in the order they came.</summary>
+    /// <summary>
+    /// Hands free slots to waiters, in the order they came. A served waiter's request continues
+    /// right here, on the thread that freed the slot (a loop's, usually), as a request that found
+    /// room would have: no hop to the thread pool and back.
+    /// </summary>
     private void ServeWaiters()
     {
         if (!_limited)
         {
             return;
         }
+        Waiter? first = null;
+        List<(Waiter, Backend)>? more = null;
+        Backend? firstBackend = null;
         lock (_gate)
         {
-            for (var node = _waiters.First; node is not null && _backends.Any(b => b.HasRoom);)
+            for (var node = _waiters.First; node is not null && HasRoom(_backends);)
             {
                 var next = node.Next;
                 var waiter = node.Value;
                 if (Pick(waiter.Tried, waiter.Key, roomOnly: true, out _) is { } backend)
                 {
-                    _waiters.Remove(node);
+                    Dequeue(waiter);
                     backend.BeginRequest();
-                    waiter.Slot.SetResult(backend);
+                    if (first is null)
+                    {
+                        (first, firstBackend) = (waiter, backend);
+                    }
+                    else
+                    {
+                        (more ??= []).Add((waiter, backend));
+                    }
                 }
                 node = next;
             }
         }
+        if (first is null)
+        {
+            return;
+        }
+        // Each inline continuation may end its request at once (a backend refusing) and serve the
+        // next waiter from within: past a few levels, the rest continue on the thread pool.
+        var inline = t_serving < MaxInlineServing;
+        t_serving++;
+        try
+        {
+            first.Complete(new Acquired(firstBackend, Refusal.None), inline);
+            foreach (var (waiter, backend) in more ?? [])
+            {
+                waiter.Complete(new Acquired(backend, Refusal.None), inline);
+            }
+        }
+        finally
+        {
+            t_serving--;
+        }
+    }
+
+    /// <summary>How deep served waiters' continuations may nest on one thread.</summary>
+    private const int MaxInlineServing = 4;
+
+    [ThreadStatic]
+    private static int t_serving;
+
+    private static bool HasRoom(Backend[] backends)
+    {
+        foreach (var backend in backends)
+        {
+            if (backend.HasRoom)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Backend? Pick(IReadOnlyCollection<Backend> tried, BalanceKey key, bool roomOnly, out bool full)
@@ -256,16 +346,52 @@ public sealed class BackendPool
     /// <summary>The backend named <paramref name="name"/>; null when the pool has none.</summary>
     public Backend? Find(string name) => Backends.FirstOrDefault(b => b.Name == name);
 
-    /// <summary>A request waiting for a slot; completed with the backend whose slot it got.</summary>
-    private sealed class Waiter(IReadOnlyCollection<Backend> tried, BalanceKey key)
+    /// <summary>
+    /// A request waiting for a slot: completed once, by whoever takes it off the queue under the
+    /// pool's lock — a freed slot, its deadline, its cancellation.
+    /// </summary>
+    private sealed class Waiter(IReadOnlyCollection<Backend> tried, BalanceKey key, long deadline) : IValueTaskSource<Acquired>
     {
+        private ManualResetValueTaskSourceCore<Acquired> _core;
+
         public IReadOnlyCollection<Backend> Tried { get; } = tried;
 
         public BalanceKey Key { get; } = key;
 
-        public TaskCompletionSource<Backend> Slot { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>When its wait runs out (<see cref="QueueOptions.Time"/>'s timestamp).</summary>
+        public long Deadline { get; } = deadline;
 
         public LinkedListNode<Waiter>? Node { get; set; }
+
+        public CancellationTokenRegistration Cancellation { get; set; }
+
+        public ValueTask<Acquired> Task => new(this, _core.Version);
+
+        /// <summary>Ends the wait with <paramref name="result"/>; the request continues on this thread when <paramref name="inline"/>.</summary>
+        public void Complete(Acquired result, bool inline)
+        {
+            _core.RunContinuationsAsynchronously = !inline;
+            _core.SetResult(result);
+        }
+
+        /// <summary>Ends the wait with <paramref name="error"/>, the request continuing elsewhere (this may be the canceller's thread).</summary>
+        public void Fail(Exception error)
+        {
+            _core.RunContinuationsAsynchronously = true;
+            _core.SetException(error);
+        }
+
+        public Acquired GetResult(short token)
+        {
+            // Unregisters unless this is the cancellation itself, which completed asynchronously.
+            Cancellation.Dispose();
+            return _core.GetResult(token);
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
     /// <summary>Room for the candidates of a usual pool on the stack: no allocation per request.</summary>

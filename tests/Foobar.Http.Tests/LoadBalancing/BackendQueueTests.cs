@@ -78,6 +78,62 @@ public class BackendQueueTests
     }
 
     [Fact]
+    public async Task Acquire_EachWaitRunsOutOnItsOwnDeadline_FirstComeFirstRefused()
+    {
+        var time = new FakeTimeProvider();
+        var a = Limited("a", 1);
+        var pool = new BackendPool([a], new RoundRobinPolicy(), new QueueOptions { Timeout = TimeSpan.FromSeconds(5), Time = time });
+        await AcquireAsync(pool);
+        var first = pool.AcquireAsync([], default, CancellationToken.None).AsTask();
+        time.Advance(TimeSpan.FromSeconds(2));
+        var second = pool.AcquireAsync([], default, CancellationToken.None).AsTask();
+
+        time.Advance(TimeSpan.FromSeconds(3.1));
+        Assert.Equal(Refusal.QueueTimeout, (await first).Refusal);
+        Assert.False(second.IsCompleted);
+        Assert.Equal(1, pool.Queued);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(Refusal.QueueTimeout, (await second).Refusal);
+        Assert.Equal(2, pool.QueueRefused);
+
+        // The queue works on after its timer went quiet.
+        var third = pool.AcquireAsync([], default, CancellationToken.None).AsTask();
+        pool.Release(a);
+        Assert.Same(a, (await third).Backend);
+    }
+
+    [Fact]
+    public async Task AServedWaiter_ContinuesOnTheThreadThatFreedTheSlot()
+    {
+        var a = Limited("a", 1);
+        var pool = new BackendPool([a], new RoundRobinPolicy());
+        await AcquireAsync(pool);
+        var continuedOn = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = WaitAsync();
+        var releasedOn = -1;
+
+        var releaser = new Thread(() =>
+        {
+            releasedOn = Environment.CurrentManagedThreadId;
+            pool.Release(a);
+        });
+        releaser.Start();
+        releaser.Join();
+
+        Assert.Equal(releasedOn, await continuedOn.Task);
+        await waiting;
+
+        async Task WaitAsync()
+        {
+            // As the forwarder awaits: no context to go back to.
+            var acquired = await pool.AcquireAsync([], default, CancellationToken.None).ConfigureAwait(false);
+            continuedOn.SetResult(Environment.CurrentManagedThreadId);
+            Assert.Same(a, acquired.Backend);
+        }
+    }
+
+    [Fact]
     public async Task Acquire_CancelledWhileWaiting_Throws_AndLeavesTheQueue()
     {
         var pool = new BackendPool([Limited("a", 1)], new RoundRobinPolicy());
