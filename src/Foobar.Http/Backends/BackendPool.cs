@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Sources;
 using Foobar.Http.LoadBalancing;
+using Foobar.Http.Transport;
 
 namespace Foobar.Http.Backends;
 
@@ -228,9 +229,10 @@ public sealed class BackendPool
     }
 
     /// <summary>
-    /// Hands free slots to waiters, in the order they came. A served waiter's request continues
-    /// right here, on the thread that freed the slot (a loop's, usually), as a request that found
-    /// room would have: no hop to the thread pool and back.
+    /// Hands free slots to waiters, in the order they came. On an event loop's thread (where the
+    /// finishing request ran) a served waiter's request continues on that thread once the loop is
+    /// done with the event at hand, as a request that found room would have — not nested in the
+    /// finishing request's code, whose backend connection it may take; elsewhere on the thread pool.
     /// </summary>
     private void ServeWaiters()
     {
@@ -239,8 +241,7 @@ public sealed class BackendPool
             return;
         }
         Waiter? first = null;
-        List<(Waiter, Backend)>? more = null;
-        Backend? firstBackend = null;
+        List<Waiter>? more = null;
         lock (_gate)
         {
             for (var node = _waiters.First; node is not null && HasRoom(_backends);)
@@ -251,13 +252,14 @@ public sealed class BackendPool
                 {
                     Dequeue(waiter);
                     backend.BeginRequest();
+                    waiter.Served = backend;
                     if (first is null)
                     {
-                        (first, firstBackend) = (waiter, backend);
+                        first = waiter;
                     }
                     else
                     {
-                        (more ??= []).Add((waiter, backend));
+                        (more ??= []).Add(waiter);
                     }
                 }
                 node = next;
@@ -267,29 +269,20 @@ public sealed class BackendPool
         {
             return;
         }
-        // Each inline continuation may end its request at once (a backend refusing) and serve the
-        // next waiter from within: past a few levels, the rest continue on the thread pool.
-        var inline = t_serving < MaxInlineServing;
-        t_serving++;
-        try
+        Serve(first);
+        foreach (var waiter in more ?? [])
         {
-            first.Complete(new Acquired(firstBackend, Refusal.None), inline);
-            foreach (var (waiter, backend) in more ?? [])
+            Serve(waiter);
+        }
+
+        static void Serve(Waiter waiter)
+        {
+            if (!EpollLoop.TryPost(static waiter => ((Waiter)waiter!).CompleteServed(inline: true), waiter))
             {
-                waiter.Complete(new Acquired(backend, Refusal.None), inline);
+                waiter.CompleteServed(inline: false);
             }
         }
-        finally
-        {
-            t_serving--;
-        }
     }
-
-    /// <summary>How deep served waiters' continuations may nest on one thread.</summary>
-    private const int MaxInlineServing = 4;
-
-    [ThreadStatic]
-    private static int t_serving;
 
     private static bool HasRoom(Backend[] backends)
     {
@@ -364,6 +357,12 @@ public sealed class BackendPool
         public LinkedListNode<Waiter>? Node { get; set; }
 
         public CancellationTokenRegistration Cancellation { get; set; }
+
+        /// <summary>The backend whose slot it was given, once served.</summary>
+        public Backend? Served { get; set; }
+
+        /// <summary>Ends the wait with the slot it was <see cref="Served"/>.</summary>
+        public void CompleteServed(bool inline) => Complete(new Acquired(Served, Refusal.None), inline);
 
         public ValueTask<Acquired> Task => new(this, _core.Version);
 

@@ -65,6 +65,8 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     private readonly List<SocketOutput> _plain = [];
     /// <summary>The connections epoll reported readable in this turn, read together after its events (<see cref="ReceiveQueued"/>).</summary>
     private readonly List<EpollConnection> _reads = [];
+    /// <summary>Work posted from this loop's thread (<see cref="TryPost"/>), run after the turn's reads; the loop's thread only.</summary>
+    private readonly List<(Action<object?> Work, object? State)> _posted = [];
     private readonly RingRead[] _readBatch = new RingRead[MaxBatch];
     private Native.MessageHeader* _messages;
     private Native.IoVector* _vectors;
@@ -98,6 +100,35 @@ internal sealed unsafe class EpollLoop : IRingCompletions
     /// loop's thread, while it handles events, with a ring to send them together.
     /// </summary>
     public bool CanDefer => t_current == this && _turning;
+
+    /// <summary>
+    /// From a loop's thread: runs <paramref name="work"/> on this thread once the turn's events and
+    /// reads are handled, before its sends — not nested in whatever callback is running now (a
+    /// connection's read completing, say, whose input may be taken up again by the work). False on
+    /// any other thread: nothing is queued.
+    /// </summary>
+    public static bool TryPost(Action<object?> work, object? state)
+    {
+        if (t_current is not { } loop)
+        {
+            return false;
+        }
+        loop._posted.Add((work, state));
+        return true;
+    }
+
+    /// <summary>Runs what <see cref="TryPost"/> queued, including what the work itself posts.</summary>
+    private void RunPosted()
+    {
+        for (var i = 0; i < _posted.Count; i++)
+        {
+            var (work, state) = _posted[i];
+            _posted[i] = default;
+            work(state);
+            SendIfDue();
+        }
+        _posted.Clear();
+    }
 
     /// <summary>From this loop's thread during a turn: <paramref name="output"/> sends at the turn's end.</summary>
     public void Defer(SocketOutput output)
@@ -390,8 +421,17 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                     }
                 }
                 ReceiveQueued();
+                RunPosted();
                 _turning = false;
                 SendDeferred();
+                while (_posted.Count > 0)
+                {
+                    // Posted by a flush's continuation as the sends resumed it: run now, not after the next wait.
+                    _turning = _ring is not null;
+                    RunPosted();
+                    _turning = false;
+                    SendDeferred();
+                }
                 // count < 0: EINTR (a signal, a debugger); nothing else fails on a valid epoll descriptor.
             }
         }

@@ -94,6 +94,48 @@ public sealed class EpollTransportTests
         Assert.Equal(0, SchedulingPolicy());
     }
 
+    /// <summary>
+    /// A request that waited for a backend's slot, served by a request finishing on a loop's thread:
+    /// it continues on that thread, but only once the finishing request's code has returned — never
+    /// nested in it (the finishing request may still be inside its backend connection's read,
+    /// which the waiter may take up: a web server with maxconn answered 400 to some requests so).
+    /// </summary>
+    [Fact]
+    public async Task AQueuedRequest_ServedOnALoop_ContinuesOnThatLoop_AfterTheCodeThatServedIt()
+    {
+        var (app, baseUri) = await StartAsync(async context =>
+        {
+            if (EpollLoop.Current is null)
+            {
+                await context.Response.WriteAsync("-");
+                return;
+            }
+            var loopThread = Environment.CurrentManagedThreadId;
+            var backend = new Foobar.Http.Backends.Backend("a", new Uri("http://a/")) { MaxConcurrent = 1 };
+            var pool = new Foobar.Http.Backends.BackendPool([backend], new Foobar.Http.LoadBalancing.RoundRobinPolicy());
+            await pool.AcquireAsync([], default, CancellationToken.None);
+            var released = false;
+            var waiting = WaitAsync();
+            pool.Release(backend);
+            released = true;
+            var (thread, afterRelease) = await waiting;
+            await context.Response.WriteAsync(thread == loopThread && afterRelease ? "posted" : $"on {thread} (loop {loopThread}), after the release: {afterRelease}");
+
+            async Task<(int Thread, bool AfterRelease)> WaitAsync()
+            {
+                await pool.AcquireAsync([], default, CancellationToken.None).ConfigureAwait(false);
+                return (Environment.CurrentManagedThreadId, released);
+            }
+        });
+        await using var _ = app;
+
+        var answers = await OverSeveralConnectionsAsync(baseUri);
+
+        var onLoops = answers.Where(answer => answer != "-").ToList();
+        Assert.NotEmpty(onLoops);
+        Assert.All(onLoops, answer => Assert.Equal("posted", answer));
+    }
+
     [Fact]
     public async Task TheLoopsThreads_AreNamedForTheirLoop_AsLinuxShowsThem()
     {
