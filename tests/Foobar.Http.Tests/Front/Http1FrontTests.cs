@@ -382,6 +382,34 @@ public class Http1FrontTests
     }
 
     [Fact]
+    public async Task PipelinedRequests_AreEachAnsweredInOrder()
+    {
+        var body = new string('x', 2135);
+        await using var backend = ScriptedBackend.Answering($"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nDate: Wed, 25 Nov 2026 01:41:48 GMT\r\nCache-Control: no-store\r\nX-Served-By: app1, db2\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        await using var server = await Server.StartAsync(PoolOf(backend.BaseUri));
+        var clients = new List<Task>();
+        for (var c = 0; c < 8; c++)
+        {
+            clients.Add(Task.Run(async () =>
+            {
+                using var client = await FrontClient.ConnectAsync(server.BaseUri);
+                for (var batch = 0; batch < 300; batch++)
+                {
+                    await client.SendAsync(string.Concat(Enumerable.Range(0, 4).Select(i => $"GET /api/{batch}-{i} HTTP/1.1\r\nHost: www.foobar.com\r\n\r\n")));
+                    for (var i = 0; i < 4; i++)
+                    {
+                        var response = await client.ReadResponseAsync();
+                        Assert.True(response.Status == 200, $"batch {batch} request {i}: {response.Head}");
+                        Assert.Equal(body, response.Body);
+                    }
+                }
+            }));
+        }
+
+        await Task.WhenAll(clients);
+    }
+
+    [Fact]
     public async Task TheAccessLog_GetsTheFrontsRequests()
     {
         var path = Path.Combine(Path.GetTempPath(), $"front-access-{Guid.NewGuid():N}.log");
