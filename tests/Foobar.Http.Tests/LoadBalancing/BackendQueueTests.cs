@@ -149,6 +149,22 @@ public class BackendQueueTests
     }
 
     [Fact]
+    public async Task Acquire_ThatWouldWait_WithATokenCancelledAlready_Throws_AndLeavesNothingQueued()
+    {
+        var a = Limited("a", 1);
+        var pool = new BackendPool([a], new RoundRobinPolicy());
+        await AcquireAsync(pool);
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pool.AcquireAsync([], default, cancel.Token).AsTask());
+
+        Assert.Equal(0, pool.Queued);
+        pool.Release(a);
+        Assert.Equal(0, a.ActiveRequests);
+    }
+
+    [Fact]
     public async Task Acquire_FullPrimaries_QueueRatherThanSpillToTheBackup()
     {
         var main = Limited("main", 1);
