@@ -39,6 +39,7 @@ public sealed class MariaDbInstanceTests : IDisposable
 
         Assert.Equal("7\t" + _options.Address, (await RootSql("SELECT @@server_id, @@bind_address")).Trim());
         Assert.Equal("utf8mb4", (await RootSql("SELECT @@character_set_server")).Trim());
+        Assert.Equal("pool-of-threads", (await RootSql("SELECT @@thread_handling")).Trim());
         await instance.StopAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(instance.Exited.IsCompleted);
