@@ -12,10 +12,13 @@ rounds="${1:-10}"
 work="$(mktemp -d /tmp/foobar-failover.XXXXXX)"
 trap '"$root/foobar" down --state "$work/state" >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 sed -e 's|range: 127.10.0.0/24|range: 127.33.0.0/24|' -e "s|root: site|root: $root/site|" \
-    -e 's|^db:$|db:\n  failover_block: 1s|' -e 's|write_limit: [^ ]*|write_limit: off|' "$root/foobar.yaml" > "$work/foobar.yaml"
+    -e 's|^db:$|db:\n  failover_block: 1s|' -e 's|write_limit: [^ ]*|write_limit: off|' \
+    -e 's|^  http: 80 .*|  http: 80\n  redirect: false|' "$root/foobar.yaml" > "$work/foobar.yaml"
 grep -q 'failover_block: 1s' "$work/foobar.yaml" || { echo "could not set failover_block in the bench topology" >&2; exit 1; }
 # The writers are one client writing as fast as the site takes it: no per-client limit.
 grep -q 'write_limit: off' "$work/foobar.yaml" || { echo "could not turn write_limit off in the bench topology" >&2; exit 1; }
+# The writers speak plain HTTP to the public address: no redirect to https://www.foobar.com/ (a name this machine may not resolve).
+grep -q 'redirect: false' "$work/foobar.yaml" || { echo "could not turn the https redirect off in the bench topology" >&2; exit 1; }
 dotnet publish "$root/bench/Foobar.Failover.Bench" -c Release -o "$work/bin" --nologo -v quiet >/dev/null
 "$root/foobar" up --detach -t "$work/foobar.yaml" --state "$work/state" >/dev/null
 dotnet "$work/bin/Foobar.Failover.Bench.dll" "$root/foobar" "$work/state" 127.33.0.1 "$rounds"
