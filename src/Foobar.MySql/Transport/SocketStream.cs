@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -34,6 +35,8 @@ internal sealed class SocketStream : Stream
     /// <summary>Whether bytes were sent since the last read that returned some: the next read's answer is not there yet.</summary>
     private bool _answerPending;
     private YieldHandoff _handoff = new();
+    /// <summary>Whether spinning before a brief wait pays on this connection (<see cref="BriefWait.SpinMicroseconds"/>).</summary>
+    private Payoff _spin = new();
 
     public SocketStream(Socket socket)
     {
@@ -47,6 +50,9 @@ internal sealed class SocketStream : Stream
 
     /// <summary>Non-blocking reads that found nothing (each a system call for nothing; for tests and diagnostics).</summary>
     internal int EmptyTries { get; private set; }
+
+    /// <summary>Spins before a brief wait (<see cref="BriefWait.SpinMicroseconds"/>; for tests and diagnostics).</summary>
+    internal int Spins { get; private set; }
 
     /// <summary>
     /// Connects the (unconnected, blocking) socket without blocking a thread: <c>connect</c> on
@@ -125,6 +131,28 @@ internal sealed class SocketStream : Stream
         {
             return 0;
         }
+        // A synchronous read counts as waiting while it blocks, so that no other read spins then.
+        var mayWaitBriefly = BriefWait.TryBegin();
+        if (!mayWaitBriefly)
+        {
+            BriefWait.Begin();
+        }
+        try
+        {
+            if (mayWaitBriefly && TryReceiveSpinning(buffer, out var received))
+            {
+                return received;
+            }
+            return ReceiveBlocking(buffer);
+        }
+        finally
+        {
+            BriefWait.End();
+        }
+    }
+
+    private int ReceiveBlocking(Span<byte> buffer)
+    {
         SetReceiveTimeout(_readTimeout == Timeout.Infinite ? 0 : _readTimeout);
         while (true)
         {
@@ -188,7 +216,7 @@ internal sealed class SocketStream : Stream
         {
             try
             {
-                if (TryReceiveWithin(BriefWait.Milliseconds, buffer.Span, out received))
+                if (TryReceiveSpinning(buffer.Span, out received) || TryReceiveWithin(BriefWait.Milliseconds, buffer.Span, out received))
                 {
                     return new(received);
                 }
@@ -207,6 +235,34 @@ internal sealed class SocketStream : Stream
         }
         return ReadWaitingAsync(buffer, cancellationToken);
     }
+
+    /// <summary>
+    /// Non-blocking <c>recv</c>s for up to <see cref="BriefWait.SpinMicroseconds"/>, while that pays
+    /// on this connection: false when nothing came (or the connection does not spin now).
+    /// </summary>
+    internal bool TryReceiveSpinning(Span<byte> buffer, out int received)
+    {
+        received = 0;
+        if (!_spin.ShouldTry())
+        {
+            return false;
+        }
+        Spins++;
+        var until = Stopwatch.GetTimestamp() + SpinTicks;
+        do
+        {
+            if (TryReceiveNow(buffer, out received))
+            {
+                _spin.Record(paid: true);
+                return true;
+            }
+        }
+        while (Stopwatch.GetTimestamp() < until);
+        _spin.Record(paid: false);
+        return false;
+    }
+
+    private static readonly long SpinTicks = Stopwatch.Frequency * BriefWait.SpinMicroseconds / 1_000_000;
 
     /// <summary>
     /// One blocking <c>recv</c> bounded by <c>SO_RCVTIMEO</c> (kept set between calls, so a
@@ -267,8 +323,18 @@ internal sealed class SocketStream : Stream
         return answered;
     }
 
-    /// <summary>One non-blocking <c>recv</c>: false when nothing is there yet.</summary>
+    /// <summary>One non-blocking <c>recv</c>: false when nothing is there yet (counted in <see cref="EmptyTries"/>).</summary>
     private bool TryReceive(Span<byte> buffer, out int received)
+    {
+        if (TryReceiveNow(buffer, out received))
+        {
+            return true;
+        }
+        EmptyTries++;
+        return false;
+    }
+
+    private bool TryReceiveNow(Span<byte> buffer, out int received)
     {
         while (true)
         {
@@ -281,7 +347,6 @@ internal sealed class SocketStream : Stream
             var errno = Marshal.GetLastPInvokeError();
             if (errno == LibC.EAGAIN)
             {
-                EmptyTries++;
                 received = 0;
                 return false;
             }

@@ -8,9 +8,7 @@ namespace Foobar.MySql.Transport;
 /// of an <c>epoll_ctl</c>, the poller's wake-up and a hop to another thread. That is the hand-off
 /// a C client blocked in <c>recv</c> gets from the kernel for free. A database elsewhere (another
 /// host, or a processor of its own) does not answer within a yield, so each connection keeps
-/// score: every yield the answer followed earns a credit (up to <see cref="MaxCredit"/>), every one
-/// it did not costs <see cref="Penalty"/>; with no credit left the connection stops yielding and
-/// tries again once every <see cref="ProbeEvery"/> reads, in case the server's load changed.
+/// score (<see cref="Payoff"/>) and stops yielding where it does not pay.
 /// </summary>
 /// <remarks>
 /// Measured in bench/mysql-client.sh's setup (<c>SELECT 1</c>, 32 clients, 2 processors, MariaDB on
@@ -21,14 +19,14 @@ namespace Foobar.MySql.Transport;
 /// </remarks>
 internal struct YieldHandoff
 {
-    /// <summary>The most credit a connection builds up: from it, <c>MaxCredit / Penalty</c> (4) unanswered yields in a row stop it.</summary>
-    public const int MaxCredit = 8;
+    /// <summary>The most credit a connection builds up (<see cref="Payoff.MaxCredit"/>).</summary>
+    public const int MaxCredit = Payoff.MaxCredit;
 
-    /// <summary>What a yield that the answer did not follow costs.</summary>
-    public const int Penalty = 2;
+    /// <summary>What a yield that the answer did not follow costs (<see cref="Payoff.Penalty"/>).</summary>
+    public const int Penalty = Payoff.Penalty;
 
-    /// <summary>With no credit, one read in this many yields all the same: a probe.</summary>
-    public const int ProbeEvery = 64;
+    /// <summary>With no credit, one read in this many yields all the same: a probe (<see cref="Payoff.ProbeEvery"/>).</summary>
+    public const int ProbeEvery = Payoff.ProbeEvery;
 
     /// <summary>
     /// Answered yields in a row after which one read waits on <see cref="ReadinessLoop"/> all the
@@ -41,37 +39,30 @@ internal struct YieldHandoff
     /// </summary>
     public const int MaxRun = 8;
 
-    private int _credit;
-    private int _skipped;
+    private Payoff _payoff;
     private int _run;
 
-    /// <summary>A connection starts with some credit: its first answers tell whether its server is close.</summary>
-    public YieldHandoff() => _credit = MaxCredit / 2;
+    public YieldHandoff() => _payoff = new();
 
     /// <summary>Whether to yield now (then <see cref="Record"/> follows).</summary>
     public bool ShouldYield()
     {
-        if (_credit > 0)
+        if (!_payoff.ShouldTry())
         {
-            if (++_run < MaxRun)
-            {
-                return true;
-            }
+            return false;
+        }
+        if (_payoff.HasCredit && ++_run >= MaxRun)
+        {
             _run = 0;
             return false;
         }
-        if (++_skipped < ProbeEvery)
-        {
-            return false;
-        }
-        _skipped = 0;
         return true;
     }
 
     /// <summary>How the yield went: whether the answer was there after it.</summary>
     public void Record(bool answered)
     {
-        _credit = answered ? Math.Min(_credit + 1, MaxCredit) : Math.Max(_credit - Penalty, 0);
+        _payoff.Record(answered);
         if (!answered)
         {
             _run = 0;

@@ -344,6 +344,58 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Spinning_CatchesAnAnswerAlreadyThere_AndStopsWhereItRunsOut_ButForAProbeNowAndThen()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+        peer.Send("pong"u8);
+        await Eventually.TrueAsync(() => stream.TryReceiveSpinning(buffer, out var got) && got == 4, "the answer caught by a spin");
+        var caught = stream.Spins;
+
+        // Nothing comes: a fresh connection's credit (4, +1 for each answer caught) lasts three
+        // spins that run out (2 each), then it spins only once in 64 reads.
+        for (var i = 0; i < 3 + 63; i++)
+        {
+            Assert.False(stream.TryReceiveSpinning(buffer, out var _));
+        }
+        Assert.Equal(caught + 3, stream.Spins);
+        Assert.False(stream.TryReceiveSpinning(buffer, out var _));
+        Assert.Equal(caught + 4, stream.Spins);
+
+        // A probe the answer follows starts it spinning again.
+        for (var i = 0; i < 63; i++)
+        {
+            Assert.False(stream.TryReceiveSpinning(buffer, out var _));
+        }
+        peer.Send("late"u8);
+        await Eventually.TrueAsync(() => stream.TryReceiveSpinning(buffer, out var got) && got == 4, "the probe's answer");
+        Assert.Equal(caught + 5, stream.Spins);
+        Assert.False(stream.TryReceiveSpinning(buffer, out var _));
+        Assert.Equal(caught + 6, stream.Spins);
+    }
+
+    [Fact]
+    public async Task SynchronousRead_CountsAsWaitingWhileItBlocks_SoNoOtherReadSpinsMeanwhile()
+    {
+        var (stream, peer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        var buffer = new byte[16];
+        var before = BriefWait.Waiting;
+
+        // 32 synchronous clients on 2 processors: spinning while others wait would take a processor
+        // from the server. Other tests' reads may come and go meanwhile; this one stays blocked.
+        var blocking = Task.Run(() => stream.Read(buffer));
+        await Eventually.TrueAsync(() => BriefWait.Waiting > before, "the blocked read counted as waiting");
+        peer.Send("c"u8);
+
+        Assert.Equal(1, await blocking.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Eventually.TrueAsync(() => BriefWait.Waiting <= before, "the read no longer counted once answered");
+    }
+
+    [Fact]
     public async Task SynchronousRead_WithAReadTimeout_TimesOut()
     {
         var (stream, peer) = await ConnectAsync();
