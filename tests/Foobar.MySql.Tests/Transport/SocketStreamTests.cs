@@ -351,7 +351,10 @@ public sealed class SocketStreamTests : IAsyncDisposable
         using var __ = peer;
         var buffer = new byte[16];
         peer.Send("pong"u8);
-        await Eventually.TrueAsync(() => stream.TryReceiveSpinning(buffer, out var got) && got == 4, "the answer caught by a spin");
+        // A loopback send is in our socket's buffer when it returns; the spin would wait 50 µs more.
+        // One call, not a poll: a spin that ran out would cost credit and shift the counts below.
+        Assert.True(stream.TryReceiveSpinning(buffer, out var got), "the answer caught by a spin");
+        Assert.Equal(4, got);
         var caught = stream.Spins;
 
         // Nothing comes: a fresh connection's credit (4, +1 for each answer caught) lasts three
@@ -370,7 +373,8 @@ public sealed class SocketStreamTests : IAsyncDisposable
             Assert.False(stream.TryReceiveSpinning(buffer, out var _));
         }
         peer.Send("late"u8);
-        await Eventually.TrueAsync(() => stream.TryReceiveSpinning(buffer, out var got) && got == 4, "the probe's answer");
+        Assert.True(stream.TryReceiveSpinning(buffer, out got), "the probe's answer");
+        Assert.Equal(4, got);
         Assert.Equal(caught + 5, stream.Spins);
         Assert.False(stream.TryReceiveSpinning(buffer, out var _));
         Assert.Equal(caught + 6, stream.Spins);
