@@ -75,19 +75,20 @@ internal static class ReadinessLoop
     /// <summary>
     /// Whether this thread runs a caller's continuation for a poller that keeps its thread
     /// (<see cref="Poll"/>): nobody watches the other sockets until it returns, so it must not
-    /// linger there: no <see cref="BriefWait"/>, and a read about to yield (<see cref="YieldHandoff"/>)
-    /// first leaves the poll (<see cref="LeavePoll"/>).
+    /// linger there: a read about to wait briefly (<see cref="BriefWait"/>) or to yield
+    /// (<see cref="YieldHandoff"/>) first leaves the poll (<see cref="LeavePoll"/>).
     /// </summary>
     public static bool ContinuingForPoller => t_continuing != 0;
 
     /// <summary>
     /// When this thread runs a continuation for a poller that keeps its thread, hands the poll to a
-    /// new poller and the rest of that wait's callers to the pool, as <see cref="Watchdog"/> would
-    /// two ticks later; the thread is then the pool's like any other. For a caller about to linger:
-    /// a read that yields for its answer. Such a continuation that kept finding its answer after a
-    /// yield ran its connection in lockstep with the server's thread while the other connections'
-    /// answers waited for the watchdog and the other processor idled (`perf sched`, inserts at
-    /// concurrency 32: a sixth of the machine idle, 10 ms waits).
+    /// new poller (if anything else waits on the loop) and the rest of that wait's callers to the
+    /// pool, as <see cref="Watchdog"/> would two ticks later; the thread is then the pool's like any
+    /// other. For a caller about to linger: a read that waits briefly or yields for its answer. Such
+    /// a continuation that kept finding its answer after a yield ran its connection in lockstep with
+    /// the server's thread while the other connections' answers waited for the watchdog and the
+    /// other processor idled (`perf sched`, inserts at concurrency 32: a sixth of the machine idle,
+    /// 10 ms waits).
     /// </summary>
     public static void LeavePoll()
     {
@@ -310,10 +311,17 @@ internal static class ReadinessLoop
             return;
         }
         LetGo();
-        EnsurePoller();
         foreach (var key in rest)
         {
             Wake(key, inline: false);
+        }
+        // A new poller only if something still waits on the loop (a waiter armed before the poller
+        // let go is counted: it tracks before it arms); one armed from now on queues its own. A
+        // caller leaving the poll to wait briefly on its thread usually leaves nothing waiting, and
+        // a poller queued for nothing would block a pool thread in epoll_wait for nothing.
+        if (Waiting > 0)
+        {
+            EnsurePoller();
         }
     }
 
