@@ -8,32 +8,16 @@ rounds="${1:-3}"
 # shellcheck source=lib/mariadb.sh
 . "$root/bench/lib/mariadb.sh"
 mariadb_start
-dir="$mariadb_dir"
 
-dotnet publish "$root/bench/Foobar.MySql.Bench" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-  -o "$dir/bin" --nologo -v quiet >/dev/null
+# shellcheck source=lib/mysql-clients.sh
+. "$root/bench/lib/mysql-clients.sh"
+build_ours
 # "async" runs the asynchronous methods (OpenAsync, ExecuteReaderAsync, ReadAsync on tasks) with the
 # runtime's defaults: a connection's answers continue on the thread pool. "inline" the same with
 # DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, an application's choice that Foobar's servers
 # make: answers continue on the client's event-loop threads (docs/mysql-client.md). "sync" the
 # synchronous methods, one thread per client with blocking socket calls, which is how mariadb-slap
 # works.
-# Each run prints "QUERIES_PER_SECOND CPU_US": the client's CPU time (user + system) per query. Ours
-# measures its own over the timed part (Foobar.MySql.Bench); slap's is its whole process (bash's
-# `time`), connecting included — a few connections against tens of thousands of queries.
-ours() { env $4 dotnet "$dir/bin/Foobar.MySql.Bench.dll" "Server=$addr;User ID=bench;Password=benchpw;Database=bench;SslMode=None;Track Gtid=false" "$1" "$2" "$3" "$5" \
-  | awk '{ sub("cpu_us=", "", $3); print $1, $3 }'; }
-slap() {
-  local out seconds cpu TIMEFORMAT='CPU %U %S'
-  out=$( { time mariadb-slap --no-defaults -h $addr -P 3306 -ubench -pbenchpw --create-schema=bench --iterations=1 \
-    --concurrency="$1" --number-of-queries="$2" --query="$3" 2>/dev/null; } 2>&1 )
-  seconds=$(echo "$out" | awk '/Average number of seconds/ {print $9}')
-  cpu=$(echo "$out" | awk '/^CPU/ {print $2 + $3}')
-  awk -v n="$2" -v s="$seconds" -v c="$cpu" 'BEGIN { printf "%.0f %.1f", n / s, c * 1e6 / n }'
-}
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Field 1 (q/s) or 2 (CPU µs) of each "q/s,cpu" item of a list.
-field() { tr ' ' '\n' | grep . | cut -d, -f"$1" | tr '\n' ' '; }
 
 printf '%-20s %5s %10s %10s %6s %10s %6s %10s %6s   %s\n' query conc "slap q/s" "async q/s" ratio "inline q/s" ratio "sync q/s" ratio \
   "client CPU us/query: slap async inline sync"
