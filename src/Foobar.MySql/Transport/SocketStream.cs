@@ -148,6 +148,9 @@ internal sealed class SocketStream : Stream
         if (!mayWaitBriefly)
         {
             BriefWait.Begin();
+            // A caller the pool's poller runs blocks here all the same: it gives the poll away now
+            // rather than after the watchdog's two ticks.
+            ReadinessLoop.LeavePoll();
         }
         try
         {

@@ -221,6 +221,57 @@ public sealed class SocketStreamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task PollersCaller_ReadingSynchronouslyInABusyProcess_LeavesThePollBeforeItBlocks()
+    {
+        if (ReadinessLoop.InlineCompletions)
+        {
+            return; // No pool poller then: callers continue on the loops' own threads.
+        }
+        var (stream, peer) = await ConnectAsync();
+        var (other, otherPeer) = await ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        using var ___ = other;
+        using var ____ = otherPeer;
+        otherPeer.Send("22"u8);
+
+        // The caller continues on the poller, then reads another connection synchronously in a busy
+        // process (as many reads waiting as processors, counted here): no brief wait, a plain
+        // blocking recv. It gives the poll away first, not after the watchdog's two ticks (the
+        // watchdog would leave this thread still marked as the poller's).
+        var observed = ReadThenReadSynchronouslyAsync();
+        await Eventually.TrueAsync(() => stream.IsWaiting, "the read waiting on the readiness loop");
+        peer.Send("1"u8);
+        var (onPoller, got, stillOnPoller) = await observed.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(onPoller, "the caller continued on the poller");
+        Assert.Equal(2, got);
+        Assert.False(stillOnPoller, "the blocking read left the poll to another thread");
+
+        async Task<(bool, int, bool)> ReadThenReadSynchronouslyAsync()
+        {
+            await stream.ReadAsync(new byte[16]).ConfigureAwait(false);
+            var onPoller = ReadinessLoop.ContinuingForPoller;
+            for (var i = 0; i < BriefWait.Limit; i++)
+            {
+                BriefWait.Begin();
+            }
+            try
+            {
+                var got = other.Read(new byte[16]);
+                return (onPoller, got, ReadinessLoop.ContinuingForPoller);
+            }
+            finally
+            {
+                for (var i = 0; i < BriefWait.Limit; i++)
+                {
+                    BriefWait.End();
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Read_Cancelled_ThrowsAndTheStreamStaysUsable()
     {
         var (stream, peer) = await ConnectAsync();
