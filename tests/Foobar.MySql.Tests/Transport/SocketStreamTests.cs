@@ -177,7 +177,7 @@ public sealed class SocketStreamTests : IAsyncDisposable
         using var _ = stream;
         using var __ = peer;
 
-        // As many reads as processors wait (counted here): the process is busy, so the read after
+        // As many reads as processors wait (BusyProcess): the process is busy, so the read after
         // the command may not wait briefly; it yields its processor (a fresh connection has credit)
         // and must give the poll away before it does.
         var observed = ReadThenCommandAsync();
@@ -195,28 +195,15 @@ public sealed class SocketStreamTests : IAsyncDisposable
         {
             await stream.ReadAsync(new byte[16]).ConfigureAwait(false);
             var onPoller = ReadinessLoop.ContinuingForPoller;
-            for (var i = 0; i < BriefWait.Limit; i++)
+            using var busy = new BusyProcess();
+            var briefly = BriefWait.TryBegin();
+            if (briefly)
             {
-                BriefWait.Begin();
+                BriefWait.End();
             }
-            try
-            {
-                var briefly = BriefWait.TryBegin();
-                if (briefly)
-                {
-                    BriefWait.End();
-                }
-                await stream.WriteAsync("next"u8.ToArray()).ConfigureAwait(false);
-                var answer = stream.ReadAsync(new byte[16]).AsTask();
-                return (onPoller, briefly, ReadinessLoop.ContinuingForPoller, answer);
-            }
-            finally
-            {
-                for (var i = 0; i < BriefWait.Limit; i++)
-                {
-                    BriefWait.End();
-                }
-            }
+            await stream.WriteAsync("next"u8.ToArray()).ConfigureAwait(false);
+            var answer = stream.ReadAsync(new byte[16]).AsTask();
+            return (onPoller, briefly, ReadinessLoop.ContinuingForPoller, answer);
         }
     }
 
@@ -236,7 +223,7 @@ public sealed class SocketStreamTests : IAsyncDisposable
         otherPeer.Send("22"u8);
 
         // The caller continues on the poller, then reads another connection synchronously in a busy
-        // process (as many reads waiting as processors, counted here): no brief wait, a plain
+        // process (BusyProcess): no brief wait, a plain
         // blocking recv. It gives the poll away first, not after the watchdog's two ticks (the
         // watchdog would leave this thread still marked as the poller's).
         var observed = ReadThenReadSynchronouslyAsync();
@@ -252,22 +239,9 @@ public sealed class SocketStreamTests : IAsyncDisposable
         {
             await stream.ReadAsync(new byte[16]).ConfigureAwait(false);
             var onPoller = ReadinessLoop.ContinuingForPoller;
-            for (var i = 0; i < BriefWait.Limit; i++)
-            {
-                BriefWait.Begin();
-            }
-            try
-            {
-                var got = other.Read(new byte[16]);
-                return (onPoller, got, ReadinessLoop.ContinuingForPoller);
-            }
-            finally
-            {
-                for (var i = 0; i < BriefWait.Limit; i++)
-                {
-                    BriefWait.End();
-                }
-            }
+            using var busy = new BusyProcess();
+            var got = other.Read(new byte[16]);
+            return (onPoller, got, ReadinessLoop.ContinuingForPoller);
         }
     }
 
@@ -500,5 +474,28 @@ public sealed class SocketStreamTests : IAsyncDisposable
     {
         _peers.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Counts as many reads waiting as there are processors until disposed: the process is busy,
+    /// so no read may wait briefly (whatever other tests' reads do meanwhile).
+    /// </summary>
+    private sealed class BusyProcess : IDisposable
+    {
+        public BusyProcess()
+        {
+            for (var i = 0; i < BriefWait.Limit; i++)
+            {
+                BriefWait.Begin();
+            }
+        }
+
+        public void Dispose()
+        {
+            for (var i = 0; i < BriefWait.Limit; i++)
+            {
+                BriefWait.End();
+            }
+        }
     }
 }
