@@ -5,7 +5,7 @@ namespace Foobar.MySql.Transport;
 /// thread for a short while (<see cref="SocketStream"/>): a database on the same machine or network
 /// usually answers within it, and the kernel then wakes this very thread, as it wakes a C client
 /// blocked in <c>recv</c> — instead of waking an event loop that wakes a pool thread. Only while
-/// the process is quiet: fewer reads waiting, briefly or on <see cref="ReadinessLoop"/>, than the
+/// the process is quiet: no more reads waiting, briefly or on <see cref="ReadinessLoop"/>, than
 /// processors (so never on a single processor, where the server needs the one), and no work queued
 /// for the pool. Under load a server's answers take longer and the pool's threads are needed; then
 /// every wait is on the loop. Never when the application chose inline completions
@@ -45,8 +45,8 @@ internal static class BriefWait
     /// How many reads may wait on their own threads at once: one per processor. Half the processors
     /// before, and a read that had once waited on the loop continued on the poller, whose thread may
     /// not block, so its next read waited on the loop again: two clients at a time ran at half the
-    /// rate of two blocking ones (<c>SELECT 1</c> against MariaDB on the same 2 processors: 28,000
-    /// queries a second against 46,000–62,000 with this, docs/mysql-client.md).
+    /// rate of two blocking ones (<c>SELECT 1</c> against MariaDB on the same 2 processors:
+    /// 23,000–29,000 queries a second against 49,000–61,000 with this, docs/mysql-client.md).
     /// </summary>
     internal static readonly int Limit = Environment.ProcessorCount > 1 ? Environment.ProcessorCount : 0;
 
