@@ -63,6 +63,9 @@ internal sealed class SocketStream : Stream
     /// <summary>Spins before a brief wait (<see cref="BriefWait.SpinMicroseconds"/>; for tests and diagnostics).</summary>
     internal int Spins { get; private set; }
 
+    /// <summary>Non-blocking <c>recv</c>s made while spinning (for tests and diagnostics).</summary>
+    internal int SpinTries { get; private set; }
+
     /// <summary>Brief waits of asynchronous reads (<see cref="BriefWait"/>; for tests and diagnostics).</summary>
     internal int BriefWaits { get; private set; }
 
@@ -244,6 +247,12 @@ internal sealed class SocketStream : Stream
                 BriefWait.End();
             }
         }
+        else if (fresh && BriefWait.MaySpinOnLoop() && TrySpin(buffer.Span, out received, onLoop: true))
+        {
+            // Its caller may be an event loop, which never blocks, but a spin while nothing else
+            // waits costs the loop nothing.
+            return new(received);
+        }
         else if (fresh && (TryReceive(buffer.Span, out received) || TryReceiveAfterYield(buffer.Span, out received)))
         {
             // About to wait on the loop (an epoll_ctl, a wake-up, a hop): on a busy machine the
@@ -256,9 +265,11 @@ internal sealed class SocketStream : Stream
 
     /// <summary>
     /// Non-blocking <c>recv</c>s for up to <see cref="BriefWait.SpinMicroseconds"/>, while that pays
-    /// on this connection: false when nothing came (or the connection does not spin now).
+    /// on this connection: false when nothing came (or the connection does not spin now). With
+    /// <paramref name="onLoop"/> (the caller may be an event loop) it stops as soon as another read
+    /// waits on the loop, and such a stop costs the connection no credit: the answer was not late.
     /// </summary>
-    internal bool TryReceiveSpinning(Span<byte> buffer, out int received)
+    internal bool TryReceiveSpinning(Span<byte> buffer, out int received, bool onLoop = false)
     {
         received = 0;
         if (!_spin.ShouldTry())
@@ -269,19 +280,23 @@ internal sealed class SocketStream : Stream
         var until = Stopwatch.GetTimestamp() + SpinTicks;
         do
         {
+            SpinTries++;
             if (TryReceiveNow(buffer, out received))
             {
                 _spin.Record(paid: true);
                 return true;
             }
         }
-        while (Stopwatch.GetTimestamp() < until);
-        _spin.Record(paid: false);
+        while (Stopwatch.GetTimestamp() < until && !(onLoop && ReadinessLoop.Waiting > 0));
+        if (!onLoop || ReadinessLoop.Waiting == 0)
+        {
+            _spin.Record(paid: false);
+        }
         return false;
     }
 
     /// <summary><see cref="TryReceiveSpinning"/> unless as many reads spin already as <see cref="BriefWait.SpinLimit"/>.</summary>
-    private bool TrySpin(Span<byte> buffer, out int received)
+    private bool TrySpin(Span<byte> buffer, out int received, bool onLoop = false)
     {
         received = 0;
         if (!BriefWait.TryBeginSpin())
@@ -290,7 +305,7 @@ internal sealed class SocketStream : Stream
         }
         try
         {
-            return TryReceiveSpinning(buffer, out received);
+            return TryReceiveSpinning(buffer, out received, onLoop);
         }
         finally
         {

@@ -116,5 +116,48 @@ public sealed class BriefWaitTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(true, 0, 0, true)]
+    [InlineData(false, 0, 0, false)] // the pool's callers wait briefly instead, spin included
+    [InlineData(true, 1, 0, false)] // the loop has a socket to watch
+    [InlineData(true, 0, 1, false)] // a synchronous read blocks meanwhile
+    public void ReadOnAnEventLoop_SpinsOnlyWhileNoOtherReadWaits(bool inlineCompletions, int waitingOnLoop, int waitingOnThreads, bool spins) =>
+        Assert.Equal(spins, BriefWait.MaySpinOnLoop(inlineCompletions, waitingOnLoop, waitingOnThreads));
+
+    [Fact]
+    public async Task SpinOnAnEventLoop_StopsOnceAnotherReadWaitsThere_AtNoCostToItsConnection()
+    {
+        var (stream, peer) = await _peers.ConnectAsync();
+        var (other, otherPeer) = await _peers.ConnectAsync();
+        using var _ = stream;
+        using var __ = peer;
+        using var ___ = other;
+        using var ____ = otherPeer;
+        var buffer = new byte[16];
+
+        // Another read waits on the loop: each spin stops after its first try, and does not count
+        // as one the answer ran out (two such cost a fresh connection its spinning).
+        var waiting = other.ReadAsync(new byte[16]).AsTask();
+        await Eventually.TrueAsync(() => other.IsWaiting, "the other read waiting on the loop");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(stream.TryReceiveSpinning(buffer, out var _, onLoop: true));
+        }
+        Assert.Equal(10, stream.Spins);
+        Assert.Equal(10, stream.SpinTries);
+
+        otherPeer.Send("x"u8);
+        Assert.Equal(1, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Eventually.TrueAsync(() => ReadinessLoop.Waiting == 0, "nothing waiting on the loop");
+
+        // Nothing waits now: spins the answer does not end cost credit as any other (4, 2 a miss).
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(stream.TryReceiveSpinning(buffer, out var _, onLoop: true));
+        }
+        Assert.Equal(12, stream.Spins);
+        Assert.True(stream.SpinTries > 12, "a spin with nothing else waiting tries until its time runs out");
+    }
+
     public void Dispose() => _peers.Dispose();
 }
