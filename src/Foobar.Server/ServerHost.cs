@@ -80,7 +80,7 @@ public static class ServerHost
         }
 
         // SIGTERM and SIGINT from here on: this server's to handle (the host's lifetime ignores them).
-        using var signal = new ShutdownSignal();
+        using var signal = new ShutdownSignal(fromParent: true);
         using var told = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signal.Token);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

@@ -31,15 +31,30 @@ public static class FoobarCli
     }
 
     /// <summary>Starts foobar and returns at once; the caller reads its output and waits for it.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(asBackgroundJob: false, args);
+
+    /// <summary>
+    /// <see cref="Start(string[])"/>, but with SIGINT and SIGQUIT ignored from the start, as a
+    /// non-interactive shell starts a background job (<c>foobar up &amp;</c> in a script).
+    /// </summary>
+    public static Process StartAsBackgroundJob(params string[] args) => Start(asBackgroundJob: true, args);
+
+    private static Process Start(bool asBackgroundJob, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(asBackgroundJob ? "/bin/sh" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (asBackgroundJob)
+        {
+            // Ignored signals stay ignored across exec; the pid stays the command's.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("trap '' INT QUIT; exec \"$0\" \"$@\"");
+            start.ArgumentList.Add("dotnet");
+        }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "foobar.dll"));
         foreach (var arg in args)
         {

@@ -72,6 +72,29 @@ public class LifecycleTests
     }
 
     [Fact]
+    public async Task Up_AsABackgroundJobIgnoringSigint_DownStopsEveryServerGracefully()
+    {
+        await using var topology = new RunningTopology();
+        using var up = FoobarCli.StartAsBackgroundJob("up", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
+        var stdout = up.StandardOutput.ReadToEndAsync();
+        var stderr = up.StandardError.ReadToEndAsync();
+        var status = await Poll.UntilAsync(async () => (await FoobarCli.RunAsync("status", "--json", "--state", topology.StateDirectory)).ExitCode == 0
+            ? await topology.StatusAsync() : null, r => r is { Ready: true }, TimeSpan.FromSeconds(60), "background up ready");
+
+        // The servers inherit the ignored SIGINT, which is how the control plane stops a drained web
+        // or app server: they must still take it, not wait out the grace period and be killed.
+        var down = await topology.CliAsync("down");
+        await up.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(down.ExitCode == 0, down.Output);
+        Assert.True(up.ExitCode == 0, await stdout + await stderr);
+        var events = await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "events.log"));
+        Assert.DoesNotContain("killing it", events);
+        Assert.DoesNotContain("SIGKILL", down.Output);
+        Assert.DoesNotContain(status!.Servers.Select(s => s.Pid!.Value), ProcessState.IsRunning);
+    }
+
+    [Fact]
     public async Task Up_PortTaken_IsAClearErrorAndStartsNothing()
     {
         await using var topology = new RunningTopology();

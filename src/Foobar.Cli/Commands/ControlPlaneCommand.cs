@@ -18,7 +18,7 @@ internal static class ControlPlaneCommand
             try
             {
                 var controlPlane = new ControlPlane.ControlPlane(TopologySnapshot.Load(state), state);
-                using var signal = new ShutdownSignal();
+                using var signal = new ShutdownSignal(fromParent: true);
                 await controlPlane.RunAsync(signal.Token);
                 return 0;
             }

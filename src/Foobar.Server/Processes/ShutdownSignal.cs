@@ -10,8 +10,18 @@ public sealed class ShutdownSignal : IDisposable
     private readonly PosixSignalRegistration _terminate;
 
     /// <summary>Takes over SIGINT and SIGTERM from now on: they cancel <see cref="Token"/> instead of ending the process.</summary>
-    public ShutdownSignal()
+    /// <param name="fromParent">
+    /// This process's signals come from the Foobar process that started it, in a process group of
+    /// its own that no terminal's Ctrl+C reaches (a server, the control plane): SIGINT is then taken
+    /// over even when the process started with it ignored, as a shell's background job does —
+    /// else a server's stop waited out its grace and ended in SIGKILL.
+    /// </param>
+    public ShutdownSignal(bool fromParent = false)
     {
+        if (fromParent)
+        {
+            Signals.Unignore(Signals.Interrupt);
+        }
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }

@@ -29,6 +29,28 @@ public static partial class Signals
     /// <summary>Sends <paramref name="signal"/> to one process, if it is still that process.</summary>
     public static bool Send(ProcessIdentity process, int signal) => process.IsAlive && SysKill(process.Pid, signal) == 0;
 
+    /// <summary>
+    /// Gives <paramref name="signal"/> its default disposition back if this process started with it
+    /// ignored (a shell's background job starts so with SIGINT and SIGQUIT), so that handlers
+    /// registered from now on (<see cref="PosixSignalRegistration"/>) receive it. Leaves a handler
+    /// that is installed already alone.
+    /// </summary>
+    public static unsafe void Unignore(int signal)
+    {
+        // struct sigaction begins with its handler on Linux (x86-64 and arm64); the rest is room.
+        var action = stackalloc byte[256];
+        if (SysSigaction(signal, null, action) == 0 && *(nint*)action == 1 /* SIG_IGN */)
+        {
+            SysSignal(signal, 0 /* SIG_DFL */);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "sigaction")]
+    private static unsafe partial int SysSigaction(int signal, byte* action, byte* old);
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint SysSignal(int signal, nint handler);
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
 }
