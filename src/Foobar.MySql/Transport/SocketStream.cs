@@ -286,12 +286,13 @@ internal sealed class SocketStream : Stream
                 _spin.Record(paid: true);
                 return true;
             }
+            if (onLoop && ReadinessLoop.Waiting > 0)
+            {
+                return false;
+            }
         }
-        while (Stopwatch.GetTimestamp() < until && !(onLoop && ReadinessLoop.Waiting > 0));
-        if (!onLoop || ReadinessLoop.Waiting == 0)
-        {
-            _spin.Record(paid: false);
-        }
+        while (Stopwatch.GetTimestamp() < until);
+        _spin.Record(paid: false);
         return false;
     }
 
