@@ -131,6 +131,26 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
+    public async Task EveryServerSilentWhenTheControlPlaneStarts_IsAStart_NotAMissingReplica()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.BootstrapAsync();
+        // `foobar up`: the control plane probes before either db server answers.
+        await cluster.KillAsync("db1");
+        await cluster.KillAsync("db2");
+        var starting = cluster.NewOrchestrator(options: new OrchestratorOptions { StartupGrace = TimeSpan.FromHours(1) });
+
+        for (var i = 0; i < 4; i++)
+        {
+            await starting.TickAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("db1", starting.State.Primary);
+        Assert.Contains("has not answered since the control plane started", starting.Alerts["db1"]);
+        Assert.DoesNotContain(cluster.Events, e => e.Contains("no replica is reachable"));
+    }
+
+    [Fact]
     public async Task Switchover_MovesThePrimaryWithNothingLost()
     {
         await using var cluster = await TestCluster.StartAsync();

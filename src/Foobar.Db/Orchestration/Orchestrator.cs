@@ -359,6 +359,15 @@ public sealed class Orchestrator
         {
             return;
         }
+        // First: at `foobar up` every db server starts at once, and until they answer none is
+        // reachable — that is a start, not "no replica to take over".
+        var now = _time.GetUtcNow();
+        if (!_primarySeen && now - _startedAt < _options.StartupGrace)
+        {
+            Alert(primary.Name, $"the primary {primary.Name} has not answered since the control plane started {(now - _startedAt).TotalSeconds:0} s ago ({primary.Error}); " +
+                $"it may still be starting: failover only if it is not up within {_options.StartupGrace.TotalSeconds:0} s");
+            return;
+        }
         var primaryNode = Node(primary.Name)!;
         var replicas = _nodes.Where(n => n != primaryNode && _statuses[n.Name] is { Reachable: true } s && s.ReplicaOf == primaryNode.Address.ToString()).ToList();
         if (replicas.Count == 0)
@@ -370,13 +379,6 @@ public sealed class Orchestrator
         {
             // The replicas still stream from it: the trouble is between the control plane and the primary.
             Alert(primary.Name, $"the control plane cannot reach the primary {primary.Name} ({primary.Error}), but {string.Join(", ", witnesses.Select(w => w.Name))} still replicate from it; no failover");
-            return;
-        }
-        var now = _time.GetUtcNow();
-        if (!_primarySeen && now - _startedAt < _options.StartupGrace)
-        {
-            Alert(primary.Name, $"the primary {primary.Name} has not answered since the control plane started {(now - _startedAt).TotalSeconds:0} s ago ({primary.Error}); " +
-                $"it may still be starting: failover only if it is not up within {_options.StartupGrace.TotalSeconds:0} s");
             return;
         }
         if (State.LastFailoverAt is { } last && now - last < _options.FailoverBlock)
