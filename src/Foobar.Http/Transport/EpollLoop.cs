@@ -564,12 +564,20 @@ internal sealed unsafe class EpollLoop : IRingCompletions
                         _results[i] = -Native.EINTR;
                     }
                 }
+                // Each read's result is taken before any is handed on: the code it resumes may
+                // send what waits (SendIfDue), through the same ring and the same results, which
+                // gave later reads of the batch a send's byte count for their own — bytes lost or
+                // garbage added, so Kestrel answered 408 or 400 to a pipelined request now and then.
+                for (var i = 0; i < queued; i++)
+                {
+                    _readBatch[i] = _readBatch[i] with { Result = _results[i] };
+                }
                 for (var i = 0; i < queued; i++)
                 {
                     var read = _readBatch[i];
                     _readBatch[i] = default;
                     read.Pin.Dispose();
-                    read.Connection.EndRingRead(_results[i], read.Length, read.Drain);
+                    read.Connection.EndRingRead(read.Result, read.Length, read.Drain);
                     SendIfDue();
                 }
             }
@@ -580,7 +588,8 @@ internal sealed unsafe class EpollLoop : IRingCompletions
         }
     }
 
-    private readonly record struct RingRead(EpollConnection Connection, MemoryHandle Pin, int Length, bool Drain);
+    /// <summary>A read of the batch: its connection, its pinned room, how much, whether to drain, and once submitted its result.</summary>
+    private readonly record struct RingRead(EpollConnection Connection, MemoryHandle Pin, int Length, bool Drain, int Result = 0);
 
     /// <inheritdoc />
     void IRingCompletions.Completed(ulong userData, int result)
