@@ -637,6 +637,83 @@ public sealed class EpollTransportTests
         Assert.True(socket.SafeHandle.IsClosed);
     }
 
+    [Fact]
+    public async Task ReadsOfOneTurn_EachGetItsOwnBytes_WhenTheCodeOfAnEarlierOneSendsWhatWaits()
+    {
+        if (!LoopRing.IsAvailable)
+        {
+            return; // Reads go one by one with recv: there is no batch.
+        }
+        // Five connections of one loop: one to hold the loop's thread while two others' bytes
+        // arrive, so both are read in one batch through the ring; the first's code flushes to the
+        // last two (deferred to the turn's end) and works past the 1 ms after which the loop sends
+        // what waits before the next read is handed on — through the same ring, whose completions
+        // once overwrote that next read's result with a send's byte count.
+        var pairs = new List<(EpollConnection Connection, Socket Peer)>();
+        try
+        {
+            List<(EpollConnection Connection, Socket Peer)> same = [];
+            for (var i = 0; i < 40 && same.Count < 5; i++)
+            {
+                pairs.Add(await ConnectedPair.ConnectAsync());
+                same = pairs.Where(p => p.Connection.LoopIndex == pairs[0].Connection.LoopIndex).ToList();
+            }
+            Assert.Equal(5, same.Count);
+            var (holder, first, second, third, fourth) = (same[0], same[1], same[2], same[3], same[4]);
+            using var holding = new ManualResetEventSlim();
+            using var release = new ManualResetEventSlim();
+            var held = HoldAsync();
+            var firstDone = FirstAsync();
+            var expected = string.Concat(Enumerable.Range(0, 50).Select(i => $"{i:D2}"));
+            var secondRead = ReadAsync(second.Connection.Transport.Input, expected.Length);
+
+            await holder.Peer.SendAsync("h"u8.ToArray());
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(10)), "the loop's thread held");
+            await first.Peer.SendAsync("f"u8.ToArray());
+            await second.Peer.SendAsync(Encoding.ASCII.GetBytes(expected));
+            release.Set();
+            await held;
+            await firstDone;
+
+            Assert.Equal(expected, await secondRead);
+            var sent = new byte[4];
+            Assert.Equal(4, await third.Peer.ReceiveAsync(sent).WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(4, await fourth.Peer.ReceiveAsync(sent).WaitAsync(TimeSpan.FromSeconds(10)));
+
+            async Task HoldAsync()
+            {
+                var input = holder.Connection.Transport.Input;
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                // On the loop's thread (the read continues inline): hold it.
+                holding.Set();
+                release.Wait(TimeSpan.FromSeconds(10));
+                input.AdvanceTo(result.Buffer.End);
+            }
+
+            async Task FirstAsync()
+            {
+                var input = first.Connection.Transport.Input;
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                await third.Connection.Transport.Output.WriteAsync("sent"u8.ToArray()).ConfigureAwait(false);
+                await fourth.Connection.Transport.Output.WriteAsync("sent"u8.ToArray()).ConfigureAwait(false);
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed < TimeSpan.FromMilliseconds(3))
+                {
+                    // A piece of work longer than the loop lets flushed bytes wait.
+                }
+            }
+        }
+        finally
+        {
+            foreach (var (connection, peer) in pairs)
+            {
+                await connection.DisposeAsync();
+                peer.Dispose();
+            }
+        }
+    }
+
     private static async Task<string> ReadAsync(PipeReader input, int length)
     {
         while (true)
