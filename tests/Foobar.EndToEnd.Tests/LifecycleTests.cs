@@ -57,10 +57,9 @@ public class LifecycleTests
         var stdout = up.StandardOutput.ReadToEndAsync();
         var stderr = up.StandardError.ReadToEndAsync();
 
-        var status = await Poll.UntilAsync(async () => (await FoobarCli.RunAsync("status", "--json", "--state", topology.StateDirectory)).ExitCode == 0
-            ? await topology.StatusAsync() : null, r => r is { Ready: true }, TimeSpan.FromSeconds(60), "foreground up ready");
+        var status = await topology.WaitUntilReadyAsync("foreground up ready");
         Assert.InRange((await topology.ServedPathAsync("/")).Length, 3, 4);
-        Assert.Equal(up.Id, status!.ControlPlanePid);
+        Assert.Equal(up.Id, status.ControlPlanePid);
 
         Signal.Send(up.Id, Signal.Terminate);
         await up.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -78,8 +77,7 @@ public class LifecycleTests
         using var up = FoobarCli.StartAsBackgroundJob("up", "-t", topology.TopologyFile, "--state", topology.StateDirectory);
         var stdout = up.StandardOutput.ReadToEndAsync();
         var stderr = up.StandardError.ReadToEndAsync();
-        var status = await Poll.UntilAsync(async () => (await FoobarCli.RunAsync("status", "--json", "--state", topology.StateDirectory)).ExitCode == 0
-            ? await topology.StatusAsync() : null, r => r is { Ready: true }, TimeSpan.FromSeconds(60), "background up ready");
+        var status = await topology.WaitUntilReadyAsync("background up ready");
 
         // The servers inherit the ignored SIGINT, which is how the control plane stops a drained web
         // or app server: they must still take it, not wait out the grace period and be killed.
@@ -91,7 +89,7 @@ public class LifecycleTests
         var events = await File.ReadAllTextAsync(Path.Combine(topology.StateDirectory, "events.log"));
         Assert.DoesNotContain("killing it", events);
         Assert.DoesNotContain("SIGKILL", down.Output);
-        Assert.DoesNotContain(status!.Servers.Select(s => s.Pid!.Value), ProcessState.IsRunning);
+        Assert.DoesNotContain(status.Servers.Select(s => s.Pid!.Value), ProcessState.IsRunning);
     }
 
     [Fact]

@@ -118,6 +118,11 @@ public class RunningTopology : IAsyncLifetime, IAsyncDisposable
         return JsonSerializer.Deserialize<StatusReport>(result.Stdout, ControlJson.Options)!;
     }
 
+    /// <summary>The status once every server is ready, for an <c>up</c> the test started itself (60 s at most; <paramref name="what"/> names it in the timeout).</summary>
+    public async Task<StatusReport> WaitUntilReadyAsync(string what) =>
+        (await Poll.UntilAsync(async () => (await CliAsync("status", "--json")).ExitCode == 0 ? await StatusAsync() : null,
+            r => r is { Ready: true }, TimeSpan.FromSeconds(60), what))!;
+
     /// <summary>The database tier as <c>foobar db status --json</c> reports it.</summary>
     public async Task<Foobar.ControlPlane.Database.DbStatusReport> DbStatusAsync()
     {
