@@ -99,8 +99,8 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>A second orchestrator over the same servers and state file, as after a control plane restart.</summary>
-    public Orchestrator NewOrchestrator(IReadOnlyList<Migration>? migrations = null, OrchestratorOptions? options = null) =>
-        new(Nodes, "db1", Admin, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, StateFile, TimeProvider.System, Events.Add, migrations);
+    public Orchestrator NewOrchestrator(IReadOnlyList<Migration>? migrations = null, OrchestratorOptions? options = null, TimeProvider? time = null) =>
+        new(Nodes, "db1", Admin, options ?? new OrchestratorOptions { FailoverBlock = TimeSpan.Zero }, StateFile, time ?? TimeProvider.System, Events.Add, migrations);
 
     /// <summary>Ticks the orchestrator until <paramref name="condition"/> holds on a fresh probe (30 s at most).</summary>
     public async Task TickUntilAsync(Func<Orchestrator, bool> condition, string what)

@@ -364,8 +364,9 @@ public sealed class Orchestrator
         var now = _time.GetUtcNow();
         if (!_primarySeen && now - _startedAt < _options.StartupGrace)
         {
-            Alert(primary.Name, $"the primary {primary.Name} has not answered since the control plane started {(now - _startedAt).TotalSeconds:0} s ago ({primary.Error}); " +
-                $"it may still be starting: failover only if it is not up within {_options.StartupGrace.TotalSeconds:0} s");
+            // No count of seconds in it: an alert is logged again only when its text changes.
+            Alert(primary.Name, $"the primary {primary.Name} has not answered since the control plane started ({primary.Error}); " +
+                $"it may still be starting: failover only if it is not up within {_options.StartupGrace.TotalSeconds:0} s of the start");
             return;
         }
         var primaryNode = Node(primary.Name)!;
@@ -383,7 +384,7 @@ public sealed class Orchestrator
         }
         if (State.LastFailoverAt is { } last && now - last < _options.FailoverBlock)
         {
-            Alert(primary.Name, $"the primary {primary.Name} is down, but the last failover was {(now - last).TotalSeconds:0} s ago (failover_block {_options.FailoverBlock.TotalSeconds:0} s); promote by hand with 'foobar db switchover' once it is safe");
+            Alert(primary.Name, $"the primary {primary.Name} is down, but the last failover was at {last.ToUniversalTime():HH:mm:ss} UTC (failover_block {_options.FailoverBlock.TotalSeconds:0} s); promote by hand with 'foobar db switchover' once it is safe");
             return;
         }
         if (_lastGoodPrimary is { SemiSyncEnabled: false } or { SemiSyncActive: false })
