@@ -36,6 +36,18 @@ internal sealed class FrontClient : IDisposable
 
     public Task SendAsync(string bytes) => _stream!.WriteAsync(Encoding.Latin1.GetBytes(bytes)).AsTask();
 
+    /// <summary>Sends <paramref name="bytes"/> in <paramref name="pieces"/> writes cut where <paramref name="random"/> says, each its own segment.</summary>
+    public async Task SendInPiecesAsync(string bytes, Random random, int pieces)
+    {
+        _client.NoDelay = true;
+        var all = Encoding.Latin1.GetBytes(bytes);
+        var cuts = Enumerable.Range(0, pieces - 1).Select(_ => random.Next(1, all.Length)).Append(0).Append(all.Length).Distinct().Order().ToArray();
+        for (var i = 0; i + 1 < cuts.Length; i++)
+        {
+            await _stream!.WriteAsync(all.AsMemory(cuts[i], cuts[i + 1] - cuts[i]));
+        }
+    }
+
     /// <summary>Sends a GET for <paramref name="target"/> with <paramref name="headers"/> (each ending in CRLF) and reads its response.</summary>
     public async Task<Response> GetAsync(string target, string headers = "")
     {
